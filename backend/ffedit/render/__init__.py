@@ -1,0 +1,50 @@
+"""Pure tensor functions of volume rendering: rays, tri-plane projection, sampling, compositing.
+
+Shapes use B batch, R rays, S samples, P planes, C channels, N points. Nothing here holds
+state or parameters; the generator, the adapter and synthface all render through it.
+"""
+
+from ffedit.render.compositing import Composite, composite, compositing_weights, expected_depth
+from ffedit.render.rays import rays_from_cameras
+from ffedit.render.sampling import (
+    importance_depths,
+    merge_samples,
+    sample_pdf,
+    smooth_weights,
+    stratified_depths,
+)
+from ffedit.render.triplane import (
+    PLANE_AXES,
+    project_onto_planes,
+    sample_from_planes,
+    sample_triplane_features,
+)
+from ffedit.render.volume import (
+    Field,
+    RaySamplingSettings,
+    RenderedRays,
+    render_rays,
+    render_rays_chunked,
+)
+
+__all__ = [
+    "PLANE_AXES",
+    "Composite",
+    "Field",
+    "RaySamplingSettings",
+    "RenderedRays",
+    "composite",
+    "compositing_weights",
+    "expected_depth",
+    "importance_depths",
+    "merge_samples",
+    "project_onto_planes",
+    "rays_from_cameras",
+    "render_rays",
+    "render_rays_chunked",
+    "sample_from_planes",
+    "sample_pdf",
+    "sample_triplane_features",
+    "smooth_weights",
+    "stratified_depths",
+]

@@ -1,0 +1,43 @@
+"""The dependency rule of architecture.md: the ML core never loads the web stack."""
+
+import subprocess
+import sys
+
+import pytest
+
+CORE_MODULES = [
+    "ffedit.config",
+    "ffedit.camera",
+    "ffedit.render",
+    "ffedit.generator",
+    "ffedit.io",
+    "ffedit.layouts",
+    "ffedit.synthface",
+]
+WEB_MODULES = ["fastapi", "starlette", "pydantic", "uvicorn"]
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_does_not_load_the_web_stack(module):
+    probe = (
+        f"import sys, {module}; "
+        f"print(','.join(m for m in {WEB_MODULES!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "", f"{module} loads {loaded}"
+
+
+@pytest.mark.parametrize("module", ["ffedit.camera", "ffedit.render", "ffedit.layouts"])
+def test_leaf_packages_import_no_other_ffedit_package_but_their_own(module):
+    own = module.split(".")[1]
+    probe = (
+        f"import sys, {module}; "
+        "print(','.join(sorted({m.split('.')[1] for m in sys.modules "
+        "if m.startswith('ffedit.') and m.count('.') >= 1})))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert set(loaded.split(",")) <= {own}, f"{module} imports ffedit.{loaded}"

@@ -104,7 +104,9 @@ def named_camera(name: str) -> torch.Tensor:
 
 
 def orbit_angles(
-    num_frames: int = 150, yaw_range: float = math.radians(12), pitch_range: float = math.radians(15)
+    num_frames: int = 150,
+    yaw_range: float = math.radians(12),
+    pitch_range: float = math.radians(15),
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Yaw and pitch (F,) of NeRFFaceEditing's orbit: yaw π/2 + a·sinθ, pitch π/2 − b·cosθ."""
     theta = torch.arange(num_frames, dtype=torch.float32) * (2 * math.pi / num_frames)

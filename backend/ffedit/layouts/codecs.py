@@ -1,0 +1,119 @@
+"""Mask codecs: label maps ⇄ colour images ⇄ PNG bytes, in a layout's colours and ids.
+
+Everything works in memory on numpy arrays and bytes (files are `ffedit.io`'s business).
+Two PNG forms exist:
+
+- **indexed** (PIL mode "P"): pixel value = class id, the layout's colours embedded as the
+  palette, so the file both decodes exactly and looks right in an image viewer;
+- **colour** (RGB): each pixel in its class colour, the form paint tools and FFaceNeRF's
+  target masks use. Decoding accepts colours within ±1 per channel of a class colour
+  (`COLOR_TOLERANCE`); any other colour is an `InvalidMask` that lists the offending colours
+  with their pixel counts. Fully transparent pixels of RGBA images are background.
+
+Grey (mode "L") PNGs are read as class ids, like indexed ones.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from ffedit.layouts.errors import InvalidMask
+from ffedit.layouts.layout import COLOR_TOLERANCE, Layout
+
+_MAX_LISTED_COLORS = 10
+
+
+def _check_labels(labels: np.ndarray, layout: Layout) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.size == 0:
+        raise InvalidMask(f"a label map is a non-empty (H, W) array, got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise InvalidMask(f"a label map holds integer class ids, got {labels.dtype}")
+    if labels.min() < 0 or labels.max() >= layout.num_classes:
+        raise InvalidMask(
+            f"class ids must lie in [0, {layout.num_classes - 1}] for layout {layout.name!r}, "
+            f"got [{labels.min()}, {labels.max()}]"
+        )
+    return labels
+
+
+def colors_from_labels(labels: np.ndarray, layout: Layout) -> np.ndarray:
+    """(H, W, 3) uint8 image of a (H, W) label map in the layout's class colours."""
+    return layout.colors[_check_labels(labels, layout)]
+
+
+def labels_from_colors(image: np.ndarray, layout: Layout) -> np.ndarray:
+    """(H, W) int64 class ids of an (H, W, 3) uint8 image in the layout's colours (±1).
+
+    Raises `InvalidMask` listing every unknown colour with its pixel count (largest first).
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise InvalidMask(f"expected a uint8 (H, W, 3) image, got {image.dtype} {image.shape}")
+    unique, inverse = np.unique(image.reshape(-1, 3), axis=0, return_inverse=True)
+    distance = np.abs(unique[:, None, :].astype(np.int16) - layout.colors[None].astype(np.int16))
+    matches = distance.max(-1) <= COLOR_TOLERANCE  # (U, L); colours are > 2·tol apart
+    known = matches.any(-1)
+    if not known.all():
+        counts = np.bincount(inverse.reshape(-1), minlength=len(unique))
+        bad = np.nonzero(~known)[0]
+        bad = bad[np.argsort(-counts[bad], kind="stable")]
+        listed = ", ".join(
+            f"{tuple(int(c) for c in unique[i])}: {counts[i]} px" for i in bad[:_MAX_LISTED_COLORS]
+        )
+        more = f" and {len(bad) - _MAX_LISTED_COLORS} more" if len(bad) > _MAX_LISTED_COLORS else ""
+        raise InvalidMask(
+            f"{len(bad)} colour(s) are not classes of layout {layout.name!r} "
+            f"({int(counts[bad].sum())} px): {listed}{more}"
+        )
+    return matches.argmax(-1)[inverse.reshape(-1)].reshape(image.shape[:2]).astype(np.int64)
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def indexed_png_from_labels(labels: np.ndarray, layout: Layout) -> bytes:
+    """PNG bytes (mode "P") of a (H, W) label map: index = class id, palette = layout colours."""
+    labels = _check_labels(labels, layout)
+    image = Image.fromarray(labels.astype(np.uint8), mode="P")
+    image.putpalette(layout.colors.reshape(-1).tolist())
+    return _png_bytes(image)
+
+
+def color_png_from_labels(labels: np.ndarray, layout: Layout) -> bytes:
+    """RGB PNG bytes of a (H, W) label map in the layout's colours."""
+    return _png_bytes(Image.fromarray(colors_from_labels(labels, layout), mode="RGB"))
+
+
+def labels_from_png(data: bytes, layout: Layout) -> np.ndarray:
+    """(H, W) int64 class ids of a mask PNG: indexed/grey by index, RGB(A) by colour.
+
+    Raises `InvalidMask` for data that is not a PNG, indices ≥ the layout's class count, or
+    unknown colours.
+    """
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            image.load()
+            mode = image.mode
+            pixels = np.asarray(image.convert("RGBA") if mode in ("RGB", "RGBA", "LA") else image)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InvalidMask(f"mask is not a readable PNG image: {error}") from error
+    if mode in ("P", "L"):
+        if pixels.max(initial=0) >= layout.num_classes:
+            counts = np.bincount(pixels.reshape(-1))
+            bad = {i: int(counts[i]) for i in range(layout.num_classes, len(counts)) if counts[i]}
+            raise InvalidMask(
+                f"mask indices must be < {layout.num_classes} (classes of layout {layout.name!r}); "
+                f"found index: pixel count {bad}"
+            )
+        return pixels.astype(np.int64)
+    if mode not in ("RGB", "RGBA", "LA"):
+        raise InvalidMask(f"mask PNG mode {mode!r} is not supported (use indexed, grey or RGB)")
+    rgb = np.where(pixels[..., 3:] == 0, 0, pixels[..., :3]).astype(np.uint8)
+    return labels_from_colors(rgb, layout)

@@ -1,0 +1,737 @@
+"""Persistent records and files of the web app: faces, layouts with their samples, and jobs.
+
+One SQLite database (``ffedit.sqlite3``, WAL mode) under the data directory holds the records;
+their files live next to it:
+
+    faces/<face_id>/latent.safetensors        the face's latent (one float32 array, key "latent")
+    layouts/<layout_id>/samples/<id>.png      a training sample's mask, as uploaded or painted
+    layouts/<layout_id>/adapter-<token>/...   the trained adapter, filled by a callback
+    jobs/<job_id>/inputs/<name>               what a job reads, stored before it is queued
+    jobs/<job_id>/outputs/<name>              what a job produced
+
+Crash safety rests on three rules. Every file or folder is written under a temporary hidden
+name in its final folder and renamed into place (``ffedit.io.files``), then flushed to disk, so
+a reader sees it whole or not at all. A record is inserted only after its files are in place, and a
+deletion removes the record before the files, so a record never points at missing files.
+Whatever a crash can leave behind (hidden temporaries, files whose record was never written
+or is already gone) is removed when a ``Storage`` opens the directory. A new trained adapter goes to
+a new folder and the layout record is switched to it before the old folder is removed.
+
+Deleting a face that training samples use is refused with ``Conflict`` (samples are the user's
+annotations and are not thrown away as a side effect); delete those samples first. Deleting a
+face that other faces were edited from keeps those faces and clears their ``parent_id``.
+Deleting a layout deletes its samples and all its files. Built-in layouts cannot be deleted.
+
+One connection is shared by all threads behind a lock, so the API thread and the job worker
+can use one ``Storage``. Open one ``Storage`` per data directory per process: opening removes
+leftovers, which would include the files another live instance is writing at that moment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import safetensors.numpy
+
+from ffedit.io.files import atomic_folder, atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED_REASON = "server restarted while the job was running"
+DATABASE_NAME = "ffedit.sqlite3"
+LATENT_FILE_NAME = "latent.safetensors"
+LATENT_KEY = "latent"
+ADAPTER_DIR_PREFIX = "adapter-"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE faces (
+    id TEXT PRIMARY KEY,
+    origin TEXT NOT NULL,
+    parent_id TEXT REFERENCES faces(id) ON DELETE SET NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE layouts (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    definition TEXT NOT NULL,
+    builtin INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    adapter_dir TEXT,
+    training_report TEXT
+);
+CREATE TABLE samples (
+    id TEXT PRIMARY KEY,
+    layout_id TEXT NOT NULL REFERENCES layouts(id) ON DELETE CASCADE,
+    face_id TEXT NOT NULL REFERENCES faces(id) ON DELETE RESTRICT,
+    view TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX samples_by_layout ON samples(layout_id);
+CREATE INDEX samples_by_face ON samples(face_id);
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    params TEXT NOT NULL,
+    progress TEXT NOT NULL,
+    result TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL
+);
+"""
+
+
+class StorageError(Exception):
+    """Base of the storage's domain errors."""
+
+
+class NotFound(StorageError):
+    """No record of this kind has this id."""
+
+    def __init__(self, kind: str, id: str) -> None:
+        super().__init__(f"no {kind} with id {id!r}")
+        self.kind = kind
+        self.id = id
+
+
+class Conflict(StorageError):
+    """The request contradicts what is stored (a face still used, a finished job, a taken name)."""
+
+
+class InvalidFileName(StorageError, ValueError):
+    """A job file name that is not a plain file name (empty, hidden, or with a path separator)."""
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life; the last three are terminal."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+_ALLOWED_TRANSITIONS = {
+    JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED},
+    JobStatus.RUNNING: {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED},
+}
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """A face: its latent file and where it came from."""
+
+    id: str
+    latent_path: Path
+    """The latent file (safetensors, one array under the key "latent")."""
+    origin: dict
+    """How it was made: {"seed": 3}, {"upload": "me.npy"} or {"edit": job_id}."""
+    parent_id: str | None
+    """The face this one was edited from (edit chains); None for a root or a deleted parent."""
+    created_at: float
+    """Seconds since the epoch."""
+
+
+@dataclass(frozen=True)
+class LayoutRecord:
+    """A part layout: its definition (JSON), and the adapter once one is trained."""
+
+    id: str
+    name: str
+    definition: dict
+    """Label names, colours and derivation, as the layouts package describes them (JSON)."""
+    builtin: bool
+    """Shipped with the app (base15, base17, ...): cannot be deleted."""
+    created_at: float
+    adapter_path: Path | None
+    """Folder holding the trained adapter; None until training succeeds."""
+    training_report: dict | None
+    """What the training that made the adapter reported (losses, steps, time)."""
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    """A few-shot training sample: a face seen from a view, with its painted mask."""
+
+    id: str
+    layout_id: str
+    face_id: str
+    view: dict
+    """The camera: {"name": "front"} or {"yaw": 0.3, "pitch": -0.1}."""
+    mask_path: Path
+    """The mask as an indexed PNG."""
+    created_at: float
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A long-running piece of work and its state."""
+
+    id: str
+    kind: str
+    """What it does: "train-layout", "edit", "export-video", ..."""
+    status: JobStatus
+    params: dict
+    progress: dict
+    """The last persisted progress report ({} before the first)."""
+    result: dict | None
+    error: str | None
+    """A plain sentence for the user when the job failed; never a traceback."""
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+
+def new_id() -> str:
+    """A short random URL-safe id (11 characters, 64 random bits)."""
+    return secrets.token_urlsafe(8)
+
+
+def _flush_to_disk(path: Path) -> None:
+    """fsync the file `path`, or the folder `path` with everything in it, and its parent."""
+    if path.is_dir():
+        for folder, _, files in os.walk(path):
+            for name in files:
+                _fsync(Path(folder) / name)
+            _fsync(Path(folder))
+    else:
+        _fsync(path)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _place_folder(path: Path, fill: Callable[[Path], None]) -> None:
+    """Create the folder `path` whole (`fill` fills a staging folder) and flush it to disk."""
+    with atomic_folder(path) as staging:
+        fill(staging)
+    _flush_to_disk(path)
+
+
+def _place_file(path: Path, data: bytes) -> None:
+    """Create or replace the file `path` whole and flush it to disk."""
+    atomic_write_bytes(path, data)
+    _flush_to_disk(path)
+
+
+def _remove_path(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _check_file_name(name: str) -> str:
+    if not name or name.startswith(".") or "/" in name or "\\" in name or "\0" in name:
+        raise InvalidFileName(f"{name!r} is not a plain file name")
+    return name
+
+
+def _loads(text: str | None) -> dict | None:
+    return None if text is None else json.loads(text)
+
+
+class Storage:
+    """Records in SQLite plus files under `data_dir`; safe to share between threads."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        for folder in (self._faces_dir, self._layouts_dir, self._jobs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(
+            self.data_dir / DATABASE_NAME, check_same_thread=False, isolation_level=None
+        )
+        self._connection.row_factory = sqlite3.Row
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the
+        # database; files are flushed before their row, so a lost row leaves only leftovers.
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.execute("PRAGMA foreign_keys=ON")
+        self._connection.execute("PRAGMA busy_timeout=5000")
+        self._create_schema()
+        self._remove_leftovers()
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- faces
+
+    def add_face(
+        self, latent: np.ndarray, origin: dict, parent_id: str | None = None
+    ) -> FaceRecord:
+        """Store a latent (any shape, kept as float32) and its record."""
+        if parent_id is not None:
+            self.get_face(parent_id)
+        face_id = new_id()
+        latent_bytes = safetensors.numpy.save(
+            {LATENT_KEY: np.ascontiguousarray(latent, dtype=np.float32)}
+        )
+
+        def fill(folder: Path) -> None:
+            (folder / LATENT_FILE_NAME).write_bytes(latent_bytes)
+
+        folder = self._faces_dir / face_id
+        _place_folder(folder, fill)
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO faces (id, origin, parent_id, created_at) VALUES (?, ?, ?, ?)",
+                    (face_id, json.dumps(origin), parent_id, time.time()),
+                )
+        except sqlite3.IntegrityError as error:
+            _remove_path(folder)
+            raise NotFound("face", str(parent_id)) from error
+        return self.get_face(face_id)
+
+    def get_face(self, face_id: str) -> FaceRecord:
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM faces WHERE id = ?", (face_id,)).fetchone()
+        if row is None:
+            raise NotFound("face", face_id)
+        return self._face_from_row(row)
+
+    def list_faces(self) -> list[FaceRecord]:
+        """All faces, oldest first."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT * FROM faces ORDER BY rowid").fetchall()
+        return [self._face_from_row(row) for row in rows]
+
+    def load_face_latent(self, face_id: str) -> np.ndarray:
+        """The face's latent as stored (float32)."""
+        face = self.get_face(face_id)
+        return safetensors.numpy.load(face.latent_path.read_bytes())[LATENT_KEY]
+
+    def delete_face(self, face_id: str) -> None:
+        """Delete a face; refused while training samples use it (see the module docstring)."""
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM faces WHERE id = ?", (face_id,)).fetchone() is None:
+                raise NotFound("face", face_id)
+            layouts = [
+                row["name"]
+                for row in db.execute(
+                    "SELECT DISTINCT layouts.name FROM samples JOIN layouts"
+                    " ON samples.layout_id = layouts.id WHERE samples.face_id = ?",
+                    (face_id,),
+                )
+            ]
+            if layouts:
+                raise Conflict(
+                    f"face {face_id!r} is used by training samples of the layout(s)"
+                    f" {', '.join(sorted(layouts))}; delete those samples first"
+                )
+            db.execute("DELETE FROM faces WHERE id = ?", (face_id,))
+        _remove_path(self._faces_dir / face_id)
+
+    # -------------------------------------------------------------- layouts
+
+    def add_layout(self, name: str, definition: dict, builtin: bool = False) -> LayoutRecord:
+        """Store a layout with no samples and no adapter; names are unique."""
+        layout_id = new_id()
+        definition_json = json.dumps(definition)
+        folder = self._layouts_dir / layout_id
+        _place_folder(folder, lambda staging: (staging / "samples").mkdir())
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO layouts (id, name, definition, builtin, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (layout_id, name, definition_json, int(builtin), time.time()),
+                )
+        except sqlite3.IntegrityError as error:
+            _remove_path(folder)
+            raise Conflict(f"a layout named {name!r} already exists") from error
+        return self.get_layout(layout_id)
+
+    def get_layout(self, layout_id: str) -> LayoutRecord:
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM layouts WHERE id = ?", (layout_id,)).fetchone()
+        if row is None:
+            raise NotFound("layout", layout_id)
+        return self._layout_from_row(row)
+
+    def list_layouts(self) -> list[LayoutRecord]:
+        """All layouts, oldest first."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT * FROM layouts ORDER BY rowid").fetchall()
+        return [self._layout_from_row(row) for row in rows]
+
+    def store_layout_adapter(
+        self, layout_id: str, write_adapter: Callable[[Path], None], training_report: dict
+    ) -> LayoutRecord:
+        """Give the layout a trained adapter: `write_adapter` fills a fresh folder.
+
+        The record switches to the new folder only once it is complete; the previous adapter's
+        folder is removed afterwards.
+        """
+        self.get_layout(layout_id)
+        folder = self._layouts_dir / layout_id / f"{ADAPTER_DIR_PREFIX}{new_id()}"
+        _place_folder(folder, write_adapter)
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT adapter_dir FROM layouts WHERE id = ?", (layout_id,)
+            ).fetchone()
+            if row is not None:
+                db.execute(
+                    "UPDATE layouts SET adapter_dir = ?, training_report = ? WHERE id = ?",
+                    (folder.name, json.dumps(training_report), layout_id),
+                )
+        if row is None:
+            _remove_path(folder)
+            raise NotFound("layout", layout_id)
+        if row["adapter_dir"] is not None:
+            _remove_path(folder.parent / row["adapter_dir"])
+        return self.get_layout(layout_id)
+
+    def delete_layout(self, layout_id: str) -> None:
+        """Delete a layout with its samples, adapter and files; built-in ones are refused."""
+        with self._transaction() as db:
+            row = db.execute("SELECT builtin FROM layouts WHERE id = ?", (layout_id,)).fetchone()
+            if row is None:
+                raise NotFound("layout", layout_id)
+            if row["builtin"]:
+                raise Conflict(f"layout {layout_id!r} is built in and cannot be deleted")
+            db.execute("DELETE FROM layouts WHERE id = ?", (layout_id,))
+        _remove_path(self._layouts_dir / layout_id)
+
+    # -------------------------------------------------------------- samples
+
+    def add_sample(self, layout_id: str, face_id: str, view: dict, mask_png: bytes) -> SampleRecord:
+        """Store a sample's mask (indexed PNG bytes, validated by the caller) and its record."""
+        self.get_layout(layout_id)
+        self.get_face(face_id)
+        sample_id = new_id()
+        path = self._sample_path(layout_id, sample_id)
+        _place_file(path, mask_png)
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO samples (id, layout_id, face_id, view, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (sample_id, layout_id, face_id, json.dumps(view), time.time()),
+                )
+        except sqlite3.IntegrityError as error:
+            path.unlink(missing_ok=True)
+            raise NotFound("layout or face", f"{layout_id}/{face_id}") from error
+        return self.get_sample(sample_id)
+
+    def get_sample(self, sample_id: str) -> SampleRecord:
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM samples WHERE id = ?", (sample_id,)).fetchone()
+        if row is None:
+            raise NotFound("sample", sample_id)
+        return self._sample_from_row(row)
+
+    def list_samples(self, layout_id: str) -> list[SampleRecord]:
+        """The layout's samples, oldest first."""
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM layouts WHERE id = ?", (layout_id,)).fetchone() is None:
+                raise NotFound("layout", layout_id)
+            rows = db.execute(
+                "SELECT * FROM samples WHERE layout_id = ? ORDER BY rowid", (layout_id,)
+            ).fetchall()
+        return [self._sample_from_row(row) for row in rows]
+
+    def delete_sample(self, sample_id: str) -> None:
+        sample = self.get_sample(sample_id)
+        with self._transaction() as db:
+            db.execute("DELETE FROM samples WHERE id = ?", (sample_id,))
+        sample.mask_path.unlink(missing_ok=True)
+
+    # ----------------------------------------------------------------- jobs
+
+    def add_job(
+        self, kind: str, params: dict, inputs: Mapping[str, bytes] | None = None
+    ) -> JobRecord:
+        """Store a queued job; its `inputs` (file name → bytes) are on disk before the record."""
+        job_id = new_id()
+        params_json = json.dumps(params)
+        input_items = [(_check_file_name(name), data) for name, data in (inputs or {}).items()]
+
+        def fill(folder: Path) -> None:
+            (folder / "inputs").mkdir()
+            (folder / "outputs").mkdir()
+            for name, data in input_items:
+                (folder / "inputs" / name).write_bytes(data)
+
+        _place_folder(self._jobs_dir / job_id, fill)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO jobs (id, kind, status, params, progress, created_at)"
+                " VALUES (?, ?, ?, ?, '{}', ?)",
+                (job_id, kind, JobStatus.QUEUED.value, params_json, time.time()),
+            )
+        return self.get_job(job_id)
+
+    def get_job(self, job_id: str) -> JobRecord:
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise NotFound("job", job_id)
+        return self._job_from_row(row)
+
+    def list_jobs(self, status: JobStatus | None = None) -> list[JobRecord]:
+        """All jobs (or those with `status`), oldest first."""
+        with self._transaction() as db:
+            if status is None:
+                rows = db.execute("SELECT * FROM jobs ORDER BY rowid").fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT * FROM jobs WHERE status = ? ORDER BY rowid", (JobStatus(status).value,)
+                ).fetchall()
+        return [self._job_from_row(row) for row in rows]
+
+    def update_job(
+        self,
+        job_id: str,
+        *,
+        status: JobStatus | None = None,
+        progress: dict | None = None,
+        result: dict | None = None,
+        error: str | None = None,
+    ) -> JobRecord:
+        """Change a job's status and/or progress, result, error; returns the new record.
+
+        Status changes follow queued → running → succeeded/failed/cancelled (queued may also go
+        straight to cancelled or failed); a finished job cannot change (`Conflict`). Entering
+        running stamps `started_at`, a terminal status `finished_at`.
+        """
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFound("job", job_id)
+            current = JobStatus(row["status"])
+            if current.is_terminal:
+                raise Conflict(f"job {job_id!r} has already {current.value}; it cannot change")
+            if status is not None:
+                status = JobStatus(status)
+                if status not in _ALLOWED_TRANSITIONS[current]:
+                    raise Conflict(f"job {job_id!r} is {current.value}; it cannot become {status}")
+                db.execute(
+                    "UPDATE jobs SET status = ?,"
+                    " started_at = CASE WHEN ? THEN ? ELSE started_at END,"
+                    " finished_at = CASE WHEN ? THEN ? ELSE finished_at END WHERE id = ?",
+                    (
+                        status.value,
+                        status == JobStatus.RUNNING,
+                        now,
+                        status.is_terminal,
+                        now,
+                        job_id,
+                    ),
+                )
+            if progress is not None:
+                db.execute(
+                    "UPDATE jobs SET progress = ? WHERE id = ?", (json.dumps(progress), job_id)
+                )
+            if result is not None:
+                db.execute("UPDATE jobs SET result = ? WHERE id = ?", (json.dumps(result), job_id))
+            if error is not None:
+                db.execute("UPDATE jobs SET error = ? WHERE id = ?", (error, job_id))
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return self._job_from_row(row)
+
+    def mark_interrupted_jobs(self, reason: str = INTERRUPTED_REASON) -> list[str]:
+        """Fail every queued or running job with `reason`; call once at startup. Returns ids."""
+        with self._transaction() as db:
+            rows = db.execute(
+                "UPDATE jobs SET status = ?, error = ?, finished_at = ?"
+                " WHERE status IN (?, ?) RETURNING id",
+                (
+                    JobStatus.FAILED.value,
+                    reason,
+                    time.time(),
+                    JobStatus.QUEUED.value,
+                    JobStatus.RUNNING.value,
+                ),
+            ).fetchall()
+        return sorted(row["id"] for row in rows)
+
+    def delete_job(self, job_id: str) -> None:
+        """Delete a finished job and its files; a queued or running one must be cancelled first."""
+        with self._transaction() as db:
+            row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFound("job", job_id)
+            if not JobStatus(row["status"]).is_terminal:
+                raise Conflict(f"job {job_id!r} is {row['status']}; cancel it before deleting it")
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        _remove_path(self._jobs_dir / job_id)
+
+    def job_input_path(self, job_id: str, name: str) -> Path:
+        """The stored input file `name` of the job."""
+        path = self._jobs_dir / job_id / "inputs" / _check_file_name(name)
+        if not path.is_file():
+            raise NotFound("job input", f"{job_id}/{name}")
+        return path
+
+    def job_output_path(self, job_id: str, name: str) -> Path:
+        """The output file `name` the job wrote."""
+        path = self._jobs_dir / job_id / "outputs" / _check_file_name(name)
+        if not path.is_file():
+            raise NotFound("job output", f"{job_id}/{name}")
+        return path
+
+    def write_job_output(self, job_id: str, name: str, data: bytes) -> Path:
+        """Store (or replace) the job's output file `name` atomically; returns its path."""
+        self.get_job(job_id)
+        path = self._jobs_dir / job_id / "outputs" / _check_file_name(name)
+        _place_file(path, data)
+        return path
+
+    # ------------------------------------------------------------ internals
+
+    @property
+    def _faces_dir(self) -> Path:
+        return self.data_dir / "faces"
+
+    @property
+    def _layouts_dir(self) -> Path:
+        return self.data_dir / "layouts"
+
+    @property
+    def _jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    def _sample_path(self, layout_id: str, sample_id: str) -> Path:
+        return self._layouts_dir / layout_id / "samples" / f"{sample_id}.png"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+
+    def _create_schema(self) -> None:
+        with self._transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"{self.data_dir} was written by a newer ffedit (schema {version},"
+                    f" this one reads {SCHEMA_VERSION})"
+                )
+            if version == 0:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _remove_leftovers(self) -> None:
+        """Delete temporaries and files without a record (what a crash can leave behind)."""
+        with self._transaction() as db:
+            face_ids = {row[0] for row in db.execute("SELECT id FROM faces")}
+            adapter_dirs = dict(db.execute("SELECT id, adapter_dir FROM layouts").fetchall())
+            sample_files = {
+                (row[0], f"{row[1]}.png") for row in db.execute("SELECT layout_id, id FROM samples")
+            }
+            job_ids = {row[0] for row in db.execute("SELECT id FROM jobs")}
+        leftovers = [p for p in self._faces_dir.iterdir() if p.name not in face_ids]
+        leftovers += [p for p in self._jobs_dir.iterdir() if p.name not in job_ids]
+        for layout_dir in self._layouts_dir.iterdir():
+            layout_id = layout_dir.name
+            if layout_id not in adapter_dirs:
+                leftovers.append(layout_dir)
+                continue
+            leftovers += [
+                p
+                for p in layout_dir.iterdir()
+                if p.name.startswith(ADAPTER_DIR_PREFIX) and p.name != adapter_dirs[layout_id]
+            ]
+            samples_dir = layout_dir / "samples"
+            if samples_dir.is_dir():
+                leftovers += [
+                    p for p in samples_dir.iterdir() if (layout_id, p.name) not in sample_files
+                ]
+        for root in (self._faces_dir, self._layouts_dir, self._jobs_dir):
+            for folder, dirs, files in os.walk(root):
+                leftovers += [Path(folder) / n for n in dirs + files if n.startswith(".")]
+        for path in leftovers:
+            log.info("removing leftover %s", path)
+            _remove_path(path)
+
+    def _face_from_row(self, row: sqlite3.Row) -> FaceRecord:
+        return FaceRecord(
+            id=row["id"],
+            latent_path=self._faces_dir / row["id"] / LATENT_FILE_NAME,
+            origin=json.loads(row["origin"]),
+            parent_id=row["parent_id"],
+            created_at=row["created_at"],
+        )
+
+    def _layout_from_row(self, row: sqlite3.Row) -> LayoutRecord:
+        adapter_dir = row["adapter_dir"]
+        return LayoutRecord(
+            id=row["id"],
+            name=row["name"],
+            definition=json.loads(row["definition"]),
+            builtin=bool(row["builtin"]),
+            created_at=row["created_at"],
+            adapter_path=None
+            if adapter_dir is None
+            else self._layouts_dir / row["id"] / adapter_dir,
+            training_report=_loads(row["training_report"]),
+        )
+
+    def _sample_from_row(self, row: sqlite3.Row) -> SampleRecord:
+        return SampleRecord(
+            id=row["id"],
+            layout_id=row["layout_id"],
+            face_id=row["face_id"],
+            view=json.loads(row["view"]),
+            mask_path=self._sample_path(row["layout_id"], row["id"]),
+            created_at=row["created_at"],
+        )
+
+    def _job_from_row(self, row: sqlite3.Row) -> JobRecord:
+        return JobRecord(
+            id=row["id"],
+            kind=row["kind"],
+            status=JobStatus(row["status"]),
+            params=json.loads(row["params"]),
+            progress=json.loads(row["progress"]),
+            result=_loads(row["result"]),
+            error=row["error"],
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+        )

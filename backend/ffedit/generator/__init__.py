@@ -1,0 +1,23 @@
+"""The EG3D/NeRFFaceEditing tri-plane generator in plain PyTorch (no custom CUDA ops).
+
+`TriplaneGenerator(PRESETS[name])` builds a generator whose state_dict names and shapes
+match the official `G_ema`; `mapping`, `synthesize_planes`, `render`, `sample_points` and
+`superresolve` are its public steps.
+"""
+
+from ffedit.config import PRESETS, GeneratorConfig
+from ffedit.generator.triplane import (
+    GeneratorOutput,
+    PointSamples,
+    SegHead,
+    TriplaneGenerator,
+)
+
+__all__ = [
+    "PRESETS",
+    "GeneratorConfig",
+    "GeneratorOutput",
+    "PointSamples",
+    "SegHead",
+    "TriplaneGenerator",
+]

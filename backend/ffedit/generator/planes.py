@@ -1,0 +1,78 @@
+"""NeRFFaceEditing's geometry/appearance split of the tri-planes (instance normalisation).
+
+Per channel of the raw planes viewed as (B, 3·C, H, W): mean and std = √(unbiased var)
+over the spatial dims. The geometry decoder reads (planes − mean)/(std + 1e-8); the
+appearance decoder reads normalised·std' + mean', where (mean', std') are the planes' own
+statistics unless others are imposed (appearance transfer / appearance lock).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+STD_EPS = 1e-8
+
+
+class PlaneStatistics(NamedTuple):
+    mean: torch.Tensor
+    """(B, 3·C) per-channel spatial mean."""
+    std: torch.Tensor
+    """(B, 3·C) per-channel spatial std (unbiased)."""
+
+
+class SplitPlanes(NamedTuple):
+    """Both decoders' planes stacked along channels, so one `grid_sample` reads both."""
+
+    stacked: torch.Tensor
+    """(B, 3, 2·C, H, W): channels [0, C) normalised (geometry), [C, 2C) appearance."""
+    statistics: PlaneStatistics
+    """The raw planes' own statistics."""
+
+
+def plane_statistics(planes: torch.Tensor) -> PlaneStatistics:
+    """Statistics (B, 3·C) of raw planes (B, 3, C, H, W)."""
+    batch, num_planes, channels, height, width = planes.shape
+    flat = planes.reshape(batch, num_planes * channels, height, width)
+    return PlaneStatistics(flat.mean(dim=(-1, -2)), flat.var(dim=(-1, -2)).sqrt())
+
+
+def _per_channel(stat: torch.Tensor, planes: torch.Tensor) -> torch.Tensor:
+    """(B or 1, 3·C) → (B or 1, 3, C, 1, 1), broadcastable against planes (B, 3, C, H, W)."""
+    return stat.reshape(stat.shape[0], planes.shape[1], planes.shape[2], 1, 1)
+
+
+def normalize_planes(planes: torch.Tensor, statistics: PlaneStatistics) -> torch.Tensor:
+    """(planes − mean)/(std + 1e-8), planes (B, 3, C, H, W)."""
+    mean, std = _per_channel(statistics.mean, planes), _per_channel(statistics.std, planes)
+    return (planes - mean) / (std + STD_EPS)
+
+
+def denormalize_planes(normalized: torch.Tensor, statistics: PlaneStatistics) -> torch.Tensor:
+    """normalised·std + mean, normalised (B, 3, C, H, W); statistics (B or 1, 3·C)."""
+    mean = _per_channel(statistics.mean, normalized)
+    std = _per_channel(statistics.std, normalized)
+    return normalized * std + mean
+
+
+def split_planes(
+    planes: torch.Tensor, appearance_statistics: PlaneStatistics | None = None
+) -> SplitPlanes:
+    """Normalised and appearance planes of raw planes (B, 3, C, H, W), stacked on channels.
+
+    `appearance_statistics` (mean, std), each (B or 1, 3·C), replaces the planes' own
+    statistics in the appearance branch only.
+    """
+    statistics = plane_statistics(planes)
+    imposed = statistics if appearance_statistics is None else appearance_statistics
+    expected = planes.shape[1] * planes.shape[2]
+    for name, stat in zip(("mean", "std"), imposed, strict=True):
+        if stat.ndim != 2 or stat.shape[1] != expected or stat.shape[0] not in (1, len(planes)):
+            raise ValueError(
+                f"plane_stats {name} must be (B or 1, {expected}); got {tuple(stat.shape)}"
+            )
+    normalized = normalize_planes(planes, statistics)
+    imposed = PlaneStatistics(*(stat.to(planes) for stat in imposed))
+    appearance = denormalize_planes(normalized, imposed)
+    return SplitPlanes(torch.cat([normalized, appearance], dim=2), statistics)

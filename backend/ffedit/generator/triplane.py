@@ -1,0 +1,266 @@
+"""`TriplaneGenerator`: EG3D's tri-plane generator with NeRFFaceEditing's decoders.
+
+    z, c ──mapping──▶ ws ──synthesis──▶ planes (B, 3, C, R, R) ──split──▶ normalised | appearance
+    camera ──rays──▶ points ──▶ geo_net(normalised) → σ, seg logits; app_net(appearance) → features
+    ──composite──▶ features·2−1, seg logits (raw), depth, opacity ──super-resolution──▶ image
+
+Submodules and state_dict names match the official `G_ema`: `backbone.synthesis`,
+`backbone.mapping`, `superresolution`, `decoder`. Rendering goes through
+`ffedit.render.render_rays_chunked` with a field closure over the split planes; a
+`seg_head` (the few-shot geometry adapter) can replace the composited segmentation logits
+without touching density, colour or the render loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from ffedit.camera import unpack_cameras
+from ffedit.config import GeneratorConfig
+from ffedit.generator.decoder import TriplaneDecoder
+from ffedit.generator.mapping import MappingNetwork
+from ffedit.generator.planes import PlaneStatistics, SplitPlanes, split_planes
+from ffedit.generator.superresolution import SuperResolution
+from ffedit.generator.synthesis import NoiseMode, SynthesisNetwork
+from ffedit.render import (
+    RaySamplingSettings,
+    rays_from_cameras,
+    render_rays_chunked,
+    sample_triplane_features,
+)
+
+NUM_PLANES = 3
+
+SegHead = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""(normalised features (B, N, C), geo_net output (B, N, 1 + L), directions (B, N, 3))
+→ logits (B, N, K), composited instead of the geometry decoder's L logits."""
+
+
+class PointSamples(NamedTuple):
+    """Decoder outputs at 3D points."""
+
+    sigma: torch.Tensor
+    """(B, N, 1) raw density (the marcher activates softplus(σ − 1))."""
+    features: torch.Tensor
+    """(B, N, Cf) colour features sigmoid·1.002 − 0.001 (not yet ·2 − 1)."""
+    seg_logits: torch.Tensor
+    """(B, N, L) segmentation logits (the seg head's K when one is given)."""
+    normalized_features: torch.Tensor
+    """(B, N, C) normalised tri-plane features (mean over the three planes)."""
+
+
+class GeneratorOutput(NamedTuple):
+    """One render. Images are (B, channels, H, W) at the neural rendering resolution."""
+
+    rgb_raw: torch.Tensor
+    """(B, 3, H, W) in [−1, 1]: features[:, :3]."""
+    features: torch.Tensor
+    """(B, Cf, H, W) composited colour features ·2 − 1."""
+    seg_logits: torch.Tensor
+    """(B, L, H, W) composited raw logits (K channels with a seg head)."""
+    depth: torch.Tensor
+    """(B, 1, H, W) expected depth along the ray."""
+    opacity: torch.Tensor
+    """(B, 1, H, W) total compositing weight."""
+    image: torch.Tensor | None
+    """(B, 3, S, S) super-resolved RGB, or None without super-resolution."""
+    plane_mean: torch.Tensor
+    """(B, 3·C) per-channel mean of the raw planes."""
+    plane_std: torch.Tensor
+    """(B, 3·C) per-channel std of the raw planes."""
+
+
+class TriplaneBackbone(nn.Module):
+    """EG3D's StyleGAN2 backbone: `synthesis` renders 3·C-channel planes from ws; `mapping`."""
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        self.synthesis = SynthesisNetwork(
+            config.w_dim,
+            config.plane_resolution,
+            NUM_PLANES * config.plane_channels,
+            channel_base=config.channel_base,
+            channel_max=config.channel_max,
+            conv_clamp=config.backbone_conv_clamp,
+        )
+        self.mapping = MappingNetwork(
+            config.z_dim,
+            config.c_dim,
+            config.w_dim,
+            self.synthesis.num_ws,
+            num_layers=config.mapping_layers,
+            lr_multiplier=config.mapping_lr_multiplier,
+            w_avg_beta=config.w_avg_beta,
+        )
+
+
+def images_from_rays(values: torch.Tensor, resolution: int) -> torch.Tensor:
+    """Row-major ray values (B, R, C), R = resolution², → images (B, C, H, W)."""
+    batch, _, channels = values.shape
+    return values.permute(0, 2, 1).reshape(batch, channels, resolution, resolution)
+
+
+class TriplaneGenerator(nn.Module):
+    """The generator; built from a `GeneratorConfig` with EG3D's random initialisation."""
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        if config.num_ws != 2 * (config.plane_resolution.bit_length() - 1) - 2:
+            raise ValueError(f"plane_resolution must be a power of two, got {config}")
+        self.config = config
+        self.backbone = TriplaneBackbone(config)
+        self.superresolution = SuperResolution(
+            config.superresolution, config.feature_channels, config.w_dim
+        )
+        self.decoder = TriplaneDecoder(
+            config.plane_channels,
+            config.decoder_hidden,
+            config.seg_classes,
+            config.feature_channels,
+            lr_multiplier=config.decoder_lr_multiplier,
+        )
+
+    @property
+    def sampling_settings(self) -> RaySamplingSettings:
+        render = self.config.render
+        return RaySamplingSettings(
+            ray_start=render.ray_start,
+            ray_end=render.ray_end,
+            num_coarse=render.depth_resolution,
+            num_importance=render.depth_resolution_importance,
+            density_shift=render.density_shift,
+        )
+
+    def mapping(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        update_emas: bool = False,
+    ) -> torch.Tensor:
+        """z (B, z_dim), cameras c (B or 1, 25) → ws (B, num_ws, w_dim); c is scaled by c_scale
+        (or zeroed with c_gen_conditioning_zero) first."""
+        c = c * self.config.c_scale
+        if self.config.c_gen_conditioning_zero:
+            c = torch.zeros_like(c)
+        return self.backbone.mapping(z, c, truncation_psi, truncation_cutoff, update_emas)
+
+    def synthesize_planes(self, ws: torch.Tensor, noise_mode: NoiseMode = "const") -> torch.Tensor:
+        """ws (B, num_ws, w_dim) → raw tri-planes (B, 3, C, R, R)."""
+        planes = self.backbone.synthesis(ws, noise_mode)
+        batch, _, height, width = planes.shape
+        return planes.view(batch, NUM_PLANES, self.config.plane_channels, height, width)
+
+    def _decode_points(
+        self,
+        split: SplitPlanes,
+        points: torch.Tensor,
+        directions: torch.Tensor,
+        seg_head: SegHead | None,
+    ) -> PointSamples:
+        sampled = sample_triplane_features(split.stacked, points, self.config.render.box_warp)
+        normalized, appearance = sampled.split(self.config.plane_channels, dim=-1)
+        geo_output = self.decoder.geometry(normalized)
+        features = self.decoder.appearance(appearance)
+        if seg_head is None:
+            seg_logits = geo_output[..., 1:]
+        else:
+            seg_logits = seg_head(normalized, geo_output, directions)
+        return PointSamples(geo_output[..., :1], features, seg_logits, normalized)
+
+    def sample_points(
+        self,
+        planes: torch.Tensor,
+        points: torch.Tensor,
+        directions: torch.Tensor,
+        plane_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> PointSamples:
+        """Decode raw planes (B, 3, C, R, R) at points and ray directions (B, N, 3).
+
+        plane_stats (mean, std), each (B or 1, 3·C), replaces the appearance statistics.
+        """
+        split = split_planes(planes, _statistics(plane_stats))
+        return self._decode_points(split, points, directions, seg_head=None)
+
+    def superresolve(
+        self, rgb_raw: torch.Tensor, features: torch.Tensor, ws: torch.Tensor
+    ) -> torch.Tensor:
+        """rgb_raw (B, 3, H, W), features (B, Cf, H, W) in [−1, 1], ws → image (B, 3, S, S)."""
+        return self.superresolution(rgb_raw, features, ws)
+
+    def camera_rays(
+        self, cameras: torch.Tensor, batch: int, resolution: int, like: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Origins and directions (B, R, 3) of cameras (B or 1, 25) on `like`'s device."""
+        cam2world, intrinsics = unpack_cameras(cameras.to(device=like.device, dtype=like.dtype))
+        if len(cam2world) not in (1, batch):
+            raise ValueError(f"got {len(cam2world)} cameras for a batch of {batch}")
+        cam2world = cam2world.expand(batch, 4, 4)
+        intrinsics = intrinsics.expand(batch, 3, 3)
+        return rays_from_cameras(cam2world, intrinsics, resolution)
+
+    def render(
+        self,
+        ws: torch.Tensor,
+        cameras: torch.Tensor,
+        resolution: int | None = None,
+        *,
+        deterministic: bool = True,
+        planes: torch.Tensor | None = None,
+        plane_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+        super_resolve: bool = True,
+        chunk_rays: int | None = None,
+        noise_mode: NoiseMode = "const",
+        seg_head: SegHead | None = None,
+    ) -> GeneratorOutput:
+        """Volume-render ws (B, num_ws, w_dim) from cameras (B or 1, 25).
+
+        resolution: side of the rendered images (default: the neural rendering resolution).
+        deterministic: linspace depths and inverse-CDF samples (else EG3D's random ones).
+        planes: reuse raw planes (B, 3, C, R, R) instead of synthesising them from ws.
+        plane_stats: (mean, std), each (B or 1, 3·C), imposed on the appearance branch.
+        chunk_rays: rays per pass (None: all at once); bounds memory, same result.
+        noise_mode: backbone noise when synthesising planes ('const', 'random', 'none').
+        seg_head: replaces the composited segmentation logits (see `SegHead`).
+        """
+        resolution = resolution or self.config.neural_rendering_resolution
+        if planes is None:
+            planes = self.synthesize_planes(ws, noise_mode)
+        split = split_planes(planes, _statistics(plane_stats))
+        origins, directions = self.camera_rays(cameras, len(planes), resolution, planes)
+
+        def field(points: torch.Tensor, dirs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            samples = self._decode_points(split, points, dirs, seg_head)
+            return samples.sigma, torch.cat([samples.features, samples.seg_logits], dim=-1)
+
+        rays = render_rays_chunked(
+            field,
+            origins,
+            directions,
+            self.sampling_settings,
+            deterministic=deterministic,
+            chunk_rays=chunk_rays,
+        )
+        values = images_from_rays(rays.values, resolution)
+        features = values[:, : self.config.feature_channels] * 2 - 1
+        rgb_raw = features[:, :3]
+        image = self.superresolve(rgb_raw, features, ws) if super_resolve else None
+        return GeneratorOutput(
+            rgb_raw=rgb_raw,
+            features=features,
+            seg_logits=values[:, self.config.feature_channels :],
+            depth=images_from_rays(rays.depth, resolution),
+            opacity=images_from_rays(rays.opacity, resolution),
+            image=image,
+            plane_mean=split.statistics.mean,
+            plane_std=split.statistics.std,
+        )
+
+
+def _statistics(plane_stats: tuple[torch.Tensor, torch.Tensor] | None) -> PlaneStatistics | None:
+    return None if plane_stats is None else PlaneStatistics(*plane_stats)

@@ -29,6 +29,7 @@ format: install
 
 test: lint
 	$(BIN)/pytest -q
+	node --test tests/frontend/
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -149,17 +149,19 @@ test("a 2-bit indexed PNG written by Pillow decodes to its indices and palette",
   assert.deepEqual([...(await labelsFromPng(bytes, PALETTE)).data], [0, 1, 2, 2, 1, 0]);
 });
 
-for (const [name, colourType, step] of [
-  ["RGB", 2, 3],
-  ["RGBA", 6, 4],
-  ["indexed", 3, 1],
-  ["grey", 0, 1],
+for (const [name, colourType, step, levels] of [
+  ["RGB", 2, 3, 256],
+  ["RGBA", 6, 4, 256],
+  ["indexed", 3, 1, 256],
+  ["grey", 0, 1, 256],
+  ["indexed, few values: Paeth ties", 3, 1, 8],
+  ["RGB, few values: Paeth ties", 2, 3, 5],
 ]) {
   test(`all five row filters decode exactly (${name})`, async () => {
     const width = 6;
-    const filters = [0, 1, 2, 3, 4, 4, 3, 2, 1, 0];
-    const random = seededRandom(colourType + 11);
-    const rows = filters.map(() => Uint8Array.from({ length: width * step }, () => Math.floor(random() * 256)));
+    const filters = [0, 1, 2, 3, 4, 4, 3, 2, 1, 0, 4, 4, 4, 4];
+    const random = seededRandom(colourType + levels);
+    const rows = filters.map(() => Uint8Array.from({ length: width * step }, () => Math.floor(random() * levels)));
     const palette = colourType === 3 ? paletteOf(256) : null;
     const png = filteredPng({ width, height: rows.length, colourType, rows, filters, step, palette });
     const decoded = await decodePng(png);

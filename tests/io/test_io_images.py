@@ -4,9 +4,10 @@ import io
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from ffedit.io.files import atomic_folder, atomic_write_bytes
 from ffedit.io.images import InvalidImage, load_png, save_png
-from PIL import Image
 
 
 def _random_image(shape):

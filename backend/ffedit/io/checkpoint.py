@@ -1,0 +1,235 @@
+"""Generator checkpoints: our own folder format, and loading any supported checkpoint.
+
+Our format is a folder holding
+  weights.safetensors  the state_dict (no pickle, no code);
+  config.json          `GeneratorConfig.to_dict()` plus "kind": "generator" and "format_version";
+  manifest.json        format version, creator, and sha256 + size of every other file.
+It is written to a temporary sibling folder and renamed into place, and verified against the
+manifest when read. `load_generator` also accepts a NeRFFaceEditing/EG3D `.pkl` or an
+FFaceNeRF `.pth` (decided by content) and imports it through `ffedit.io.eg3d`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import safetensors
+import safetensors.torch
+import torch
+
+from ffedit import __version__
+from ffedit.config import GeneratorConfig
+from ffedit.generator import TriplaneGenerator
+from ffedit.io.eg3d import matching_preset, read_foreign_generator
+from ffedit.io.errors import ArchitectureMismatch, CheckpointError
+from ffedit.io.files import atomic_folder
+from ffedit.io.restricted_pickle import is_pickle, is_zip
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "weights.safetensors"
+CONFIG_FILE = "config.json"
+MANIFEST_FILE = "manifest.json"
+GENERATOR_KIND = "generator"
+_MAX_LISTED = 5
+
+
+def save_generator(generator: TriplaneGenerator, folder: str | os.PathLike) -> Path:
+    """Write `generator` (weights + config) as a checkpoint folder, atomically; returns it."""
+    tensors = {
+        name: tensor.detach().to("cpu", copy=True).contiguous()
+        for name, tensor in generator.state_dict().items()
+    }
+    config_json = {
+        **generator.config.to_dict(),
+        "kind": GENERATOR_KIND,
+        "format_version": FORMAT_VERSION,
+    }
+    files = {
+        WEIGHTS_FILE: safetensors.torch.save(tensors, metadata={"format": "pt"}),
+        CONFIG_FILE: _json_bytes(config_json),
+    }
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "created_by": f"ffedit {__version__}",
+        "files": {
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            for name, data in files.items()
+        },
+    }
+    with atomic_folder(folder) as staging:
+        for name, data in {**files, MANIFEST_FILE: _json_bytes(manifest)}.items():
+            with open(staging / name, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+    return Path(folder)
+
+
+def load_generator(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> TriplaneGenerator:
+    """Load a generator from our checkpoint folder, an EG3D/NeRFFaceEditing `.pkl` or an
+    FFaceNeRF `.pth`, on `device`, in eval mode with gradients off."""
+    source = Path(path)
+    if source.is_dir():
+        config, state_dict = read_generator_folder(source)
+    elif not source.exists():
+        raise CheckpointError(f"{source} does not exist")
+    elif is_zip(source) or is_pickle(source):
+        foreign = read_foreign_generator(source)
+        config, state_dict = foreign.config, foreign.state_dict
+    else:
+        raise CheckpointError(
+            f"{source} is neither a checkpoint folder nor an EG3D/NeRFFaceEditing pickle "
+            "nor an FFaceNeRF torch.save file (it may be truncated or not a pickle)"
+        )
+    return generator_from_state(config, state_dict, source).to(device)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What `import_checkpoint` wrote."""
+
+    folder: Path
+    """The new checkpoint folder."""
+    config: GeneratorConfig
+    """The recovered generator config."""
+    preset: str | None
+    """Name of the `PRESETS` entry the config equals (ignoring `appearance_ws`), if any."""
+    parameter_count: int
+    """Trainable-parameter count of the generator (buffers excluded)."""
+
+
+def import_checkpoint(source: str | os.PathLike, folder: str | os.PathLike) -> ImportSummary:
+    """Convert a NeRFFaceEditing/EG3D `.pkl` or FFaceNeRF `.pth` into our checkpoint folder."""
+    generator = load_generator(source)
+    save_generator(generator, folder)
+    return ImportSummary(
+        folder=Path(folder),
+        config=generator.config,
+        preset=matching_preset(generator.config),
+        parameter_count=sum(p.numel() for p in generator.parameters()),
+    )
+
+
+def generator_from_state(
+    config: GeneratorConfig, state_dict: dict[str, torch.Tensor], source: str | os.PathLike
+) -> TriplaneGenerator:
+    """Build a generator for `config` and load `state_dict` into it exactly (eval, frozen)."""
+    generator = TriplaneGenerator(config)
+    check_state_matches(generator.state_dict(), state_dict, source)
+    generator.load_state_dict(state_dict, strict=True)
+    return generator.eval().requires_grad_(False)
+
+
+def check_state_matches(
+    expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor], source: str | os.PathLike
+) -> None:
+    """Raise `ArchitectureMismatch` listing missing/unexpected names and shape mismatches."""
+    missing = [name for name in expected if name not in found]
+    unexpected = [name for name in found if name not in expected]
+    mismatched = [
+        f"{name}: checkpoint {tuple(found[name].shape)} vs model {tuple(tensor.shape)}"
+        for name, tensor in expected.items()
+        if name in found and found[name].shape != tensor.shape
+    ]
+    problems = [
+        _listing("missing", missing),
+        _listing("unexpected", unexpected),
+        _listing("shape mismatches", mismatched),
+    ]
+    problems = [problem for problem in problems if problem]
+    if problems:
+        raise ArchitectureMismatch(
+            f"{source} does not match the generator architecture of its config: "
+            + "; ".join(problems)
+        )
+
+
+def read_generator_folder(folder: str | os.PathLike) -> tuple[GeneratorConfig, dict]:
+    """Config and state_dict of our checkpoint folder, every file checked against the manifest."""
+    folder = Path(folder)
+    manifest = _read_json(folder / MANIFEST_FILE)
+    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{folder} uses checkpoint format {manifest['format_version']}; "
+            f"this ffedit reads up to {FORMAT_VERSION}"
+        )
+    listed = manifest.get("files")
+    if not isinstance(listed, dict) or not {WEIGHTS_FILE, CONFIG_FILE} <= set(listed):
+        raise CheckpointError(
+            f"{folder}/{MANIFEST_FILE} does not list {WEIGHTS_FILE} and {CONFIG_FILE}"
+        )
+    contents = {name: _verified_bytes(folder / name, entry) for name, entry in listed.items()}
+    config_json = _parse_json(contents[CONFIG_FILE], folder / CONFIG_FILE)
+    kind = config_json.pop("kind", None)
+    config_json.pop("format_version", None)
+    if kind != GENERATOR_KIND:
+        raise CheckpointError(f"{folder} holds a {kind!r} checkpoint, not a generator")
+    try:
+        config = GeneratorConfig.from_dict(config_json)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"{folder}/{CONFIG_FILE} is not a valid generator config: {error}"
+        ) from error
+    try:
+        state_dict = safetensors.torch.load(contents[WEIGHTS_FILE])
+    except (safetensors.SafetensorError, ValueError) as error:
+        raise CheckpointError(
+            f"{folder}/{WEIGHTS_FILE} is truncated or not a safetensors file: {error}"
+        ) from error
+    return config, state_dict
+
+
+def _verified_bytes(path: Path, entry: object) -> bytes:
+    if not isinstance(entry, dict) or "sha256" not in entry or "size" not in entry:
+        raise CheckpointError(
+            f"{path.parent}/{MANIFEST_FILE} has a malformed entry for {path.name}"
+        )
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing (listed in {MANIFEST_FILE})")
+    data = path.read_bytes()
+    if len(data) < entry["size"]:
+        raise CheckpointError(
+            f"{path} is truncated or modified: {len(data)} of the {entry['size']} bytes "
+            f"listed in {MANIFEST_FILE}"
+        )
+    if len(data) != entry["size"] or hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise CheckpointError(
+            f"{path} is corrupt or modified: its sha256 does not match {MANIFEST_FILE}"
+        )
+    return data
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path} is missing: {path.parent} is not an ffedit checkpoint folder"
+        )
+    return _parse_json(path.read_bytes(), path)
+
+
+def _parse_json(data: bytes, path: Path) -> dict:
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON: {error}") from error
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path} does not hold a JSON object")
+    return value
+
+
+def _json_bytes(value: dict) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _listing(label: str, names: list[str]) -> str:
+    if not names:
+        return ""
+    shown = ", ".join(names[:_MAX_LISTED])
+    more = f" and {len(names) - _MAX_LISTED} more" if len(names) > _MAX_LISTED else ""
+    return f"{len(names)} {label} ({shown}{more})"

@@ -1,5 +1,8 @@
 """Import of NeRFFaceEditing/EG3D snapshots and FFaceNeRF checkpoints in the official layout."""
 
+import io
+import zipfile
+
 import pytest
 import torch
 from eg3d_standins import (
@@ -153,6 +156,20 @@ def test_wrong_architecture_lists_a_few_examples_of_each_problem(tmp_path, tiny)
     assert message.count("backbone.synthesis.b16") == 5
 
 
+def _storages_saved_on_cuda(zip_bytes: bytes) -> bytes:
+    """Rewrite a torch.save zip as if its storages had been saved from cuda:0."""
+    source, out = zipfile.ZipFile(io.BytesIO(zip_bytes)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name.endswith("/data.pkl"):
+                cpu, cuda = b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0"
+                assert cpu in data
+                data = data.replace(cpu, cuda)
+            target.writestr(name, data)
+    return out.getvalue()
+
+
 def test_ffacenerf_checkpoint_yields_adapter_and_generator(tmp_path, tiny):
     config = tiny.config
     injection_in = config.plane_channels + config.seg_classes + 1 + 3
@@ -160,9 +177,8 @@ def test_ffacenerf_checkpoint_yields_adapter_and_generator(tmp_path, tiny):
     tensors = {**tiny.state_dict(), **adapter}
     path = tmp_path / "ckpt_eyes_10.pth"
     marker = tmp_path / "m"
-    path.write_bytes(
-        torch_save_bytes(official_generator(tiny, marker, top_class=FFACENERF_TOP, tensors=tensors))
-    )
+    tree = official_generator(tiny, marker, top_class=FFACENERF_TOP, tensors=tensors)
+    path.write_bytes(_storages_saved_on_cuda(torch_save_bytes(tree)))
     state_dict, num_classes, variant = read_ffacenerf_adapter(path)
     assert (num_classes, variant) == (19, "injection")
     assert set(state_dict) == {"0.weight", "0.bias", "2.weight", "2.bias"}

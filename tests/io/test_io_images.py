@@ -1,6 +1,8 @@
 """PNG round trips, content-based format checks and atomic writes."""
 
 import io
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -85,6 +87,16 @@ def test_atomic_write_bytes_replaces_content(tmp_path):
     atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+
+
+def test_written_files_and_folders_get_umask_permissions(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    file = atomic_write_bytes(tmp_path / "f.bin", b"x")
+    with atomic_folder(tmp_path / "folder") as staging:
+        (staging / "a.txt").write_text("1")
+    assert stat.S_IMODE(file.stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "folder").stat().st_mode) == 0o777 & ~umask
 
 
 def test_atomic_folder_replaces_whole_folder_or_nothing(tmp_path):

@@ -15,6 +15,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _process_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# tempfile creates private (0600/0700) entries; finished ones get the usual permissions.
+_UMASK = _process_umask()
+_FILE_MODE = 0o666 & ~_UMASK
+_FOLDER_MODE = 0o777 & ~_UMASK
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to `path` atomically (parent folders are created); returns the path."""
     target = Path(path)
@@ -27,6 +39,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             temp_file.write(data)
             temp_file.flush()
             os.fsync(temp_file.fileno())
+        os.chmod(temp_name, _FILE_MODE)
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -39,7 +52,8 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder to fill; on success it replaces `path` as a whole.
 
     An existing folder at `path` is swapped out and deleted only after the new one is in
-    place; on error the temporary folder is removed and `path` is left untouched.
+    place; on error the temporary folder is removed and `path` is left untouched. (A crash
+    between the two renames leaves the old folder in a `.{name}.*.old` sibling.)
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -48,6 +62,7 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield staging
+        os.chmod(staging, _FOLDER_MODE)
         if target.exists():
             retired = Path(
                 tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)

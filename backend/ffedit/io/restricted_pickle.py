@@ -49,6 +49,9 @@ _STORAGE_DTYPES = {
     "ComplexDoubleStorage": torch.complex128,
 }
 
+_TORCH_DTYPES = {
+    name: value for name, value in vars(torch).items() if isinstance(value, torch.dtype)
+}
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
 _STUB_MODULE_PREFIXES = ("training.", "torch.nn.modules.")
@@ -288,8 +291,8 @@ class RestrictedUnpickler(pickle.Unpickler):
             return _ALLOWED[(module, name)]
         if module in ("torch", "torch.cuda") and name in _STORAGE_DTYPES:
             return StorageType(_STORAGE_DTYPES[name])
-        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
-            return getattr(torch, name)
+        if module == "torch" and name in _TORCH_DTYPES:
+            return _TORCH_DTYPES[name]
         if module.startswith(_STUB_MODULE_PREFIXES):
             return StubObject.subclass_for(f"{module}.{name}")
         raise UnsafePickleError(

@@ -26,12 +26,10 @@ def project_onto_planes(points: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bnk,pkj->bpnj", points, inverse)[..., :2]
 
 
-def sample_from_planes(planes: torch.Tensor, points: torch.Tensor, box_warp: float) -> torch.Tensor:
-    """Bilinear features (B, P, N, C) of planes (B, P, C, H, W) at points (B, N, 3).
-
-    Points are scaled by 2/box_warp into grid_sample's [-1, 1] (align_corners=False);
-    outside the box the features are zero.
-    """
+def _grid_sample_planes(
+    planes: torch.Tensor, points: torch.Tensor, box_warp: float
+) -> torch.Tensor:
+    """Bilinear features (B, P, C, N) of planes (B, P, C, H, W) at points (B, N, 3)."""
     batch, num_planes, channels, height, width = planes.shape
     coords = project_onto_planes((2.0 / box_warp) * points)  # (B, P, N, 2)
     grid = coords.reshape(batch * num_planes, 1, -1, 2).to(planes.dtype)
@@ -42,11 +40,24 @@ def sample_from_planes(planes: torch.Tensor, points: torch.Tensor, box_warp: flo
         padding_mode="zeros",
         align_corners=False,
     )  # (B·P, C, 1, N)
-    return sampled.permute(0, 3, 2, 1).reshape(batch, num_planes, -1, channels)
+    return sampled.reshape(batch, num_planes, channels, -1)
+
+
+def sample_from_planes(planes: torch.Tensor, points: torch.Tensor, box_warp: float) -> torch.Tensor:
+    """Bilinear features (B, P, N, C) of planes (B, P, C, H, W) at points (B, N, 3).
+
+    Points are scaled by 2/box_warp into grid_sample's [-1, 1] (align_corners=False);
+    outside the box the features are zero.
+    """
+    return _grid_sample_planes(planes, points, box_warp).transpose(2, 3)
 
 
 def sample_triplane_features(
     planes: torch.Tensor, points: torch.Tensor, box_warp: float
 ) -> torch.Tensor:
-    """Features (B, N, C) of points (B, N, 3): the mean over the three planes."""
-    return sample_from_planes(planes, points, box_warp).mean(dim=1)
+    """Features (B, N, C) of points (B, N, 3): the mean over the three planes.
+
+    The mean is taken in grid_sample's (B, P, C, N) memory order, before the transpose:
+    the same sums, several times faster on CPU than reducing the strided (B, P, N, C) view.
+    """
+    return _grid_sample_planes(planes, points, box_warp).mean(dim=1).transpose(1, 2)

@@ -6,6 +6,7 @@ match the official `G_ema`; `mapping`, `synthesize_planes`, `render`, `sample_po
 """
 
 from ffedit.config import PRESETS, GeneratorConfig
+from ffedit.generator.images import uint8_image
 from ffedit.generator.triplane import (
     GeneratorOutput,
     PointSamples,
@@ -20,4 +21,5 @@ __all__ = [
     "PointSamples",
     "SegHead",
     "TriplaneGenerator",
+    "uint8_image",
 ]

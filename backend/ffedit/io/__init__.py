@@ -8,6 +8,16 @@
 - `restricted_pickle`, `module_records`: the allow-list unpickler and the module-tree walk.
 - `errors`: `CheckpointError` and its subclasses.
 
-Submodules are imported explicitly (`from ffedit.io.checkpoint import load_generator`) so
-that reading a PNG does not load the generator.
+`from ffedit.io import load_generator` works too: the checkpoint functions are exported
+lazily, so that reading a PNG does not load the generator.
 """
+
+_CHECKPOINT_EXPORTS = ("import_checkpoint", "load_generator", "save_generator")
+
+
+def __getattr__(name: str):
+    if name in _CHECKPOINT_EXPORTS:
+        from ffedit.io import checkpoint
+
+        return getattr(checkpoint, name)
+    raise AttributeError(f"module 'ffedit.io' has no attribute {name!r}")

@@ -1,6 +1,9 @@
 """Rendering the tiny generator: shapes and ranges, determinism, chunking, plane reuse,
 appearance transfer, the seg_head plug-in, super-resolution and gradients."""
 
+import copy
+import dataclasses
+
 import pytest
 import torch
 
@@ -182,3 +185,19 @@ def test_named_front_camera_renders_a_single_view(generator):
         ws = generator.mapping(torch.randn(1, CONFIG.z_dim), named_camera("front")[None])
         out = generator.render(ws, named_camera("front"), super_resolve=False)
     assert out.features.shape[0] == 1
+
+
+def test_non_power_of_two_planes_are_refused():
+    with pytest.raises(ValueError, match="power of two"):
+        TriplaneGenerator(dataclasses.replace(CONFIG, plane_resolution=48))
+
+
+@pytest.mark.cuda
+def test_cuda_render_matches_cpu(generator, inputs, output):
+    gpu = copy.deepcopy(generator).to("cuda")
+    ws, cameras = inputs
+    with torch.no_grad():
+        result = gpu.render(ws.cuda(), cameras.cuda())
+    assert result.image.device.type == "cuda"
+    for name in ("features", "seg_logits", "depth", "opacity", "image"):
+        assert torch.allclose(getattr(result, name).cpu(), getattr(output, name), atol=1e-3), name

@@ -109,10 +109,13 @@ class TriplaneGenerator(nn.Module):
 
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
-        if config.num_ws != 2 * (config.plane_resolution.bit_length() - 1) - 2:
-            raise ValueError(f"plane_resolution must be a power of two, got {config}")
         self.config = config
         self.backbone = TriplaneBackbone(config)
+        if self.backbone.synthesis.num_ws != config.num_ws:
+            raise ValueError(
+                f"the backbone reads {self.backbone.synthesis.num_ws} ws, config.num_ws says "
+                f"{config.num_ws}"
+            )
         self.superresolution = SuperResolution(
             config.superresolution, config.feature_channels, config.w_dim
         )

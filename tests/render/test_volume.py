@@ -8,6 +8,7 @@ from ffedit.render import (
     rays_from_cameras,
     render_rays,
     render_rays_chunked,
+    sample_rays,
 )
 
 SETTINGS = RaySamplingSettings(ray_start=2.25, ray_end=3.3, num_coarse=48, num_importance=48)
@@ -54,3 +55,18 @@ def test_stochastic_rendering_varies_but_agrees_on_average():
     assert not torch.equal(first.depth, second.depth)
     hit = first.opacity[..., 0] > 0.99
     assert (first.depth - second.depth)[hit].abs().max() < 0.03
+
+
+def test_sample_rays_returns_the_sorted_merged_samples_that_render_rays_composites():
+    origins, directions = _rays()
+    samples = sample_rays(sphere_field, origins, directions, SETTINGS, deterministic=True)
+    count = SETTINGS.num_coarse + SETTINGS.num_importance
+    assert samples.depths.shape == (2, 81, count, 1) and samples.values.shape == (2, 81, count, 4)
+    assert bool((samples.depths[:, :, 1:] >= samples.depths[:, :, :-1]).all())
+    sigma, values = sphere_field(
+        origins.unsqueeze(2) + samples.depths * directions.unsqueeze(2), None
+    )
+    assert torch.equal(samples.sigma, sigma) and torch.equal(samples.values, values)
+    # Importance samples crowd around the surface of the centre ray (depth 2.4).
+    near_surface = (samples.depths[0, 40, :, 0] - (2.7 - RADIUS)).abs() < 0.05
+    assert int(near_surface.sum()) > SETTINGS.num_importance // 2

@@ -21,16 +21,19 @@ from ffedit.render.triplane import (
 )
 from ffedit.render.volume import (
     Field,
+    RaySamples,
     RaySamplingSettings,
     RenderedRays,
     render_rays,
     render_rays_chunked,
+    sample_rays,
 )
 
 __all__ = [
     "PLANE_AXES",
     "Composite",
     "Field",
+    "RaySamples",
     "RaySamplingSettings",
     "RenderedRays",
     "composite",
@@ -44,6 +47,7 @@ __all__ = [
     "render_rays_chunked",
     "sample_from_planes",
     "sample_pdf",
+    "sample_rays",
     "sample_triplane_features",
     "smooth_weights",
     "stratified_depths",

@@ -48,7 +48,18 @@ def _evaluate(field: Field, depths, origins, directions):
     )
 
 
-def render_rays(
+class RaySamples(NamedTuple):
+    """A field evaluated along rays: the merged coarse and importance samples, sorted by depth."""
+
+    depths: torch.Tensor
+    """(B, R, S, 1) sample depths."""
+    sigma: torch.Tensor
+    """(B, R, S, 1) raw densities."""
+    values: torch.Tensor
+    """(B, R, S, C) field values."""
+
+
+def sample_rays(
     field: Field,
     origins: torch.Tensor,
     directions: torch.Tensor,
@@ -56,8 +67,9 @@ def render_rays(
     *,
     deterministic: bool,
     generator: torch.Generator | None = None,
-) -> RenderedRays:
-    """Render rays (B, R, 3): stratified pass, importance pass, merged compositing."""
+) -> RaySamples:
+    """Evaluate `field` along rays (B, R, 3): stratified pass, then importance samples drawn
+    from the coarse compositing weights, merged and sorted (what `render_rays` composites)."""
     batch, num_rays, _ = origins.shape
     depths = stratified_depths(
         batch,
@@ -89,7 +101,23 @@ def render_rays(
             torch.cat([fine_values, fine_sigma], -1),
         )
         values, sigma = merged[..., :channels], merged[..., channels:]
-    result = composite(values, sigma, depths, settings.density_shift)
+    return RaySamples(depths, sigma, values)
+
+
+def render_rays(
+    field: Field,
+    origins: torch.Tensor,
+    directions: torch.Tensor,
+    settings: RaySamplingSettings,
+    *,
+    deterministic: bool,
+    generator: torch.Generator | None = None,
+) -> RenderedRays:
+    """Render rays (B, R, 3): stratified pass, importance pass, merged compositing."""
+    samples = sample_rays(
+        field, origins, directions, settings, deterministic=deterministic, generator=generator
+    )
+    result = composite(samples.values, samples.sigma, samples.depths, settings.density_shift)
     return RenderedRays(result.values, result.depth, result.weights.sum(-2))
 
 

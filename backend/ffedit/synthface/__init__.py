@@ -1,0 +1,41 @@
+"""synthface: a procedural 3D face world with exact density, colour, fine labels and edits.
+
+A face is a 512-float Gaussian latent mapped to named shape parameters (from z[:256]) and
+appearance parameters (from z[256:]). The head is built from smooth signed-distance parts;
+`sample_points` answers density, colour and fine label at any 3D point, `render_face`
+renders RGB, fine-label maps and depth through the project's camera and compositing code,
+and edit operators (`apply_edit`) return the exactly edited face. See docs/synthface.md.
+"""
+
+from ffedit.synthface.field import PointSamples, albedo_table, raw_density, sample_points
+from ffedit.synthface.params import (
+    APPEARANCE_PARAMETERS,
+    LATENT_DIM,
+    SHAPE_DIM,
+    SHAPE_PARAMETERS,
+    Face,
+    ParameterSpec,
+    face_from_latent,
+    faces_from_seeds,
+    latent_from_seed,
+)
+from ffedit.synthface.render import SynthRender, render_face, render_face_marched
+
+__all__ = [
+    "APPEARANCE_PARAMETERS",
+    "LATENT_DIM",
+    "SHAPE_DIM",
+    "SHAPE_PARAMETERS",
+    "Face",
+    "ParameterSpec",
+    "PointSamples",
+    "SynthRender",
+    "albedo_table",
+    "face_from_latent",
+    "faces_from_seeds",
+    "latent_from_seed",
+    "raw_density",
+    "render_face",
+    "render_face_marched",
+    "sample_points",
+]

@@ -1,0 +1,83 @@
+"""Latents → face parameters: determinism, the shape/appearance split, ranges and rates."""
+
+import pytest
+import torch
+
+from ffedit.synthface import (
+    APPEARANCE_PARAMETERS,
+    LATENT_DIM,
+    SHAPE_DIM,
+    SHAPE_PARAMETERS,
+    face_from_latent,
+    faces_from_seeds,
+    latent_from_seed,
+)
+
+
+def test_latent_from_seed_is_a_fixed_gaussian_vector():
+    z = latent_from_seed(7)
+    assert z.shape == (LATENT_DIM,) and z.dtype == torch.float32
+    assert torch.equal(z, latent_from_seed(7))
+    assert not torch.equal(z, latent_from_seed(8))
+    assert abs(z.mean().item()) < 0.2 and abs(z.std().item() - 1) < 0.15
+
+
+def test_faces_from_seeds_matches_face_from_latent():
+    batch = faces_from_seeds([3, 5])
+    single = face_from_latent(latent_from_seed(5))
+    assert torch.equal(batch[1].shape, single.shape)
+    assert torch.equal(batch[1].appearance, single.appearance)
+
+
+def test_shape_comes_only_from_the_first_half_and_appearance_only_from_the_second():
+    z = latent_from_seed(1)
+    other = latent_from_seed(2)
+    mixed = torch.cat([z[:SHAPE_DIM], other[SHAPE_DIM:]])
+    face, mixed_face, other_face = (face_from_latent(v) for v in (z, mixed, other))
+    assert torch.equal(mixed_face.shape, face.shape)
+    assert torch.equal(mixed_face.appearance, other_face.appearance)
+    assert not torch.equal(face.appearance, other_face.appearance)
+    swapped = face.with_appearance_of(other_face)
+    assert torch.equal(swapped.shape, face.shape)
+    assert torch.equal(swapped.appearance, other_face.appearance)
+
+
+def test_values_stay_in_their_valid_ranges_and_vary():
+    faces = faces_from_seeds(range(300))
+    for specs, values in (
+        (SHAPE_PARAMETERS, faces.shape),
+        (APPEARANCE_PARAMETERS, faces.appearance),
+    ):
+        for index, spec in enumerate(specs):
+            column = values[:, index]
+            assert column.min() >= spec.lower and column.max() <= spec.upper, spec.name
+            assert column.unique().numel() > 10, spec.name
+
+
+@pytest.mark.parametrize(
+    ("name", "low", "high"),
+    [
+        ("glasses", 0.08, 0.28),
+        ("hat", 0.04, 0.2),
+        ("earrings", 0.08, 0.28),
+        ("necklace", 0.06, 0.25),
+    ],
+)
+def test_accessories_appear_at_modest_rates(name, low, high):
+    rate = (faces_from_seeds(range(400)).parameter(name) > 0).float().mean().item()
+    assert low < rate < high
+
+
+def test_mouth_is_open_for_a_minority_of_faces():
+    opened = faces_from_seeds(range(400)).parameter("mouth_open")
+    assert 0.2 < (opened > 0).float().mean().item() < 0.55
+    assert opened.max() > 0.8
+
+
+def test_with_shape_value_clamps_and_unknown_names_fail():
+    face = faces_from_seeds([0])
+    assert face.with_shape_value("eye_scale", 9.0).parameter("eye_scale").item() == pytest.approx(
+        1.3
+    )
+    with pytest.raises(KeyError, match="unknown face parameter"):
+        face.parameter("wings")

@@ -1,8 +1,8 @@
 """The EG3D/NeRFFaceEditing tri-plane generator in plain PyTorch (no custom CUDA ops).
 
 `TriplaneGenerator(PRESETS[name])` builds a generator whose state_dict names and shapes
-match the official `G_ema`; `mapping`, `synthesize_planes`, `render`, `sample_points` and
-`superresolve` are its public steps.
+match the official `G_ema`; `mapping`, `synthesize_planes`, `render` (and its ray-level
+core `render_rays`), `sample_points` and `superresolve` are its public steps.
 """
 
 from ffedit.config import PRESETS, GeneratorConfig
@@ -10,6 +10,7 @@ from ffedit.generator.images import uint8_image
 from ffedit.generator.triplane import (
     GeneratorOutput,
     PointSamples,
+    RayOutput,
     SegHead,
     TriplaneGenerator,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "GeneratorConfig",
     "GeneratorOutput",
     "PointSamples",
+    "RayOutput",
     "SegHead",
     "TriplaneGenerator",
     "uint8_image",

@@ -74,6 +74,23 @@ class GeneratorOutput(NamedTuple):
     """(B, 3·C) per-channel std of the raw planes."""
 
 
+class RayOutput(NamedTuple):
+    """`render_rays`: composited values per ray (B, N, ·)."""
+
+    features: torch.Tensor
+    """(B, N, Cf) colour features ·2 − 1 (the first three are raw RGB)."""
+    seg_logits: torch.Tensor
+    """(B, N, L) composited raw logits (K with a seg head)."""
+    depth: torch.Tensor
+    """(B, N, 1) expected depth."""
+    opacity: torch.Tensor
+    """(B, N, 1) total compositing weight."""
+    plane_mean: torch.Tensor
+    """(B, 3·C) per-channel mean of the raw planes."""
+    plane_std: torch.Tensor
+    """(B, 3·C) per-channel std of the raw planes."""
+
+
 class TriplaneBackbone(nn.Module):
     """EG3D's StyleGAN2 backbone: `synthesis` renders 3·C-channel planes from ws; `mapping`."""
 
@@ -234,8 +251,46 @@ class TriplaneGenerator(nn.Module):
         resolution = resolution or self.config.neural_rendering_resolution
         if planes is None:
             planes = self.synthesize_planes(ws, noise_mode)
-        split = split_planes(planes, _statistics(plane_stats))
         origins, directions = self.camera_rays(cameras, len(planes), resolution, planes)
+        rays = self.render_rays(
+            planes,
+            origins,
+            directions,
+            deterministic=deterministic,
+            plane_stats=plane_stats,
+            chunk_rays=chunk_rays,
+            seg_head=seg_head,
+        )
+        features = images_from_rays(rays.features, resolution)
+        rgb_raw = features[:, :3]
+        image = self.superresolve(rgb_raw, features, ws) if super_resolve else None
+        return GeneratorOutput(
+            rgb_raw=rgb_raw,
+            features=features,
+            seg_logits=images_from_rays(rays.seg_logits, resolution),
+            depth=images_from_rays(rays.depth, resolution),
+            opacity=images_from_rays(rays.opacity, resolution),
+            image=image,
+            plane_mean=rays.plane_mean,
+            plane_std=rays.plane_std,
+        )
+
+    def render_rays(
+        self,
+        planes: torch.Tensor,
+        origins: torch.Tensor,
+        directions: torch.Tensor,
+        *,
+        deterministic: bool = True,
+        plane_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+        chunk_rays: int | None = None,
+        seg_head: SegHead | None = None,
+    ) -> RayOutput:
+        """Volume-render raw planes (B, 3, C, R, R) along arbitrary rays (B, N, 3).
+
+        The ray-level core of `render` (same arguments), for training on ray subsets.
+        """
+        split = split_planes(planes, _statistics(plane_stats))
 
         def field(points: torch.Tensor, dirs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             samples = self._decode_points(split, points, dirs, seg_head)
@@ -249,17 +304,12 @@ class TriplaneGenerator(nn.Module):
             deterministic=deterministic,
             chunk_rays=chunk_rays,
         )
-        values = images_from_rays(rays.values, resolution)
-        features = values[:, : self.config.feature_channels] * 2 - 1
-        rgb_raw = features[:, :3]
-        image = self.superresolve(rgb_raw, features, ws) if super_resolve else None
-        return GeneratorOutput(
-            rgb_raw=rgb_raw,
-            features=features,
-            seg_logits=values[:, self.config.feature_channels :],
-            depth=images_from_rays(rays.depth, resolution),
-            opacity=images_from_rays(rays.opacity, resolution),
-            image=image,
+        channels = self.config.feature_channels
+        return RayOutput(
+            features=rays.values[..., :channels] * 2 - 1,
+            seg_logits=rays.values[..., channels:],
+            depth=rays.depth,
+            opacity=rays.opacity,
             plane_mean=split.statistics.mean,
             plane_std=split.statistics.std,
         )

@@ -103,10 +103,12 @@ def measure_render_latency(
 
 
 def describe_machine() -> str:
-    """OS, architecture, CPU count and torch threads, e.g. 'Linux x86_64, 2 CPUs, …'."""
+    """OS, architecture, CPU count, torch threads and the 1-minute load average (other
+    processes competing for the CPUs inflate CPU timings), e.g. 'Linux x86_64, 2 CPUs, …'."""
     return (
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"load {os.getloadavg()[0]:.1f}"
     )
 
 

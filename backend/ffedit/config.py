@@ -131,6 +131,18 @@ PRESETS: dict[str, GeneratorConfig] = {
     # NeRFFaceEditing's FFHQ generator (EG3D `--cfg=ffhq --gen_pose_cond=True`): state_dict
     # names and shapes identical to the official G_ema; 48+48 samples as in the pickle.
     "nerffaceediting-ffhq512": GeneratorConfig(),
+    # The shipped default, distilled from synthface (models/synthface-128): EG3D's structure
+    # sized for CPU use; pose-free mapping (the camera never conditions identity); masks
+    # and raw RGB at 128², one super-resolution block to 256².
+    "synthface-128": GeneratorConfig(
+        w_dim=256,
+        mapping_lr_multiplier=0.1,
+        channel_base=4096,
+        channel_max=256,
+        c_gen_conditioning_zero=True,
+        render=RenderConfig(depth_resolution=24, depth_resolution_importance=24),
+        superresolution=SuperResolutionConfig(block_channels=(32,), conv_clamp=None),
+    ),
     # A few-millisecond generator for tests.
     "tiny": GeneratorConfig(
         z_dim=32,

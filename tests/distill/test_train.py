@@ -1,0 +1,82 @@
+"""Distillation steps on the tiny preset with synthetic teacher entries."""
+
+import copy
+
+import torch
+
+from ffedit.camera import cameras_from_angles
+from ffedit.distill.train import (
+    DistillConfig,
+    Distiller,
+    mixed_ws,
+    sample_ray_indices,
+)
+from ffedit.generator import PRESETS, TriplaneGenerator
+
+CONFIG = PRESETS["tiny"]
+
+
+def _entries(count=3, views=2, resolution=8, points=64):
+    rng = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 15, (count, views, resolution, resolution), generator=rng)
+    return {
+        "z_shape": torch.randn(count, CONFIG.z_dim, generator=rng),
+        "z_appearance": torch.randn(count, CONFIG.z_dim, generator=rng),
+        "cameras": cameras_from_angles(
+            torch.full((count * views,), 1.5), torch.full((count * views,), 1.6)
+        ).reshape(count, views, 25),
+        "rgb": torch.rand(count, views, 3, resolution, resolution, generator=rng) * 2 - 1,
+        "labels": labels.to(torch.uint8),
+        "depth": torch.full((count, views, 1, resolution, resolution), 2.6),
+        "points": torch.rand(count, points, 3, generator=rng) - 0.5,
+        "density": torch.rand(count, points, generator=rng) * 100,
+        "point_labels": torch.randint(0, 15, (count, points), generator=rng).to(torch.uint8),
+        "point_rgb": torch.rand(count, points, 3, generator=rng) * 2 - 1,
+    }
+
+
+def _distiller(seed=0):
+    torch.manual_seed(seed)
+    generator = TriplaneGenerator(CONFIG)
+    config = DistillConfig(batch_size=2, rays_per_entry=16, points_per_entry=32, seed=seed)
+    return Distiller(generator, _entries(), config)
+
+
+def test_mixed_ws_take_only_the_appearance_layers_from_the_second_latent():
+    generator = TriplaneGenerator(CONFIG)
+    z_a, z_b = torch.randn(2, CONFIG.z_dim), torch.randn(2, CONFIG.z_dim)
+    ws = mixed_ws(generator, z_a, z_b)
+    zeros = torch.zeros(2, CONFIG.c_dim)
+    ws_a, ws_b = generator.mapping(z_a, zeros), generator.mapping(z_b, zeros)
+    for layer in range(CONFIG.num_ws):
+        expected = ws_b if layer in CONFIG.appearance_ws else ws_a
+        assert torch.equal(ws[:, layer], expected[:, layer])
+
+
+def test_rare_pixels_get_their_share_of_rays():
+    labels = torch.zeros(1, 32, 32, dtype=torch.uint8)
+    labels[0, :2, :2] = 3  # four 'eye' pixels out of 1024
+    indices = sample_ray_indices(labels, 200, 0.5, torch.Generator().manual_seed(0))
+    rare = (labels.reshape(-1)[indices] == 3).float().mean()
+    assert 0.45 <= rare <= 0.6
+
+
+def test_training_steps_lower_the_loss():
+    distiller = _distiller()
+    batch = distiller._batch()
+    before = distiller.losses(batch)["total"].item()
+    for _ in range(25):
+        distiller.step()
+    after = distiller.losses(batch)["total"].item()
+    assert after < before * 0.9
+
+
+def test_resuming_from_a_state_dict_repeats_the_next_step_exactly():
+    first = _distiller()
+    first.step()
+    state = copy.deepcopy(first.state_dict())
+    expected = first.step()
+    resumed = _distiller(seed=0)
+    resumed.load_state_dict(state)
+    assert resumed.step_index == 1
+    assert resumed.step() == expected

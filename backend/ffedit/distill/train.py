@@ -210,7 +210,7 @@ class Distiller:
         terms["total"].backward()
         self.optimizer.step()
         self.step_index += 1
-        return {name: float(value) for name, value in terms.items()}
+        return {name: float(value.detach()) for name, value in terms.items()}
 
     def state_dict(self) -> dict:
         return {

@@ -13,6 +13,7 @@ from ffedit.layouts import (
     InvalidLayout,
     LayoutClass,
     UnknownLayout,
+    atlas_layout,
     class_of_fine_label,
     extend_layout,
     get_layout,
@@ -109,3 +110,9 @@ def test_json_that_claims_a_base_but_changes_it_is_rejected():
 
 def test_colors_are_uint8():
     assert get_layout("nose19").colors.dtype == np.uint8
+
+
+def test_atlas_layout_maps_every_fine_label_to_its_own_id():
+    atlas = atlas_layout()
+    assert atlas.class_names == FINE_LABELS
+    assert class_of_fine_label(atlas).tolist() == list(range(len(FINE_LABELS)))

@@ -15,6 +15,7 @@ extend a base layout with new classes (`extend_layout`) and travel as JSON
 
 from __future__ import annotations
 
+import colorsys
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -200,6 +201,21 @@ def get_layout(name: str) -> Layout:
         raise UnknownLayout(
             f"unknown layout {name!r}; built-in layouts: {', '.join(BUILTIN_LAYOUTS)}"
         ) from None
+
+
+def atlas_layout() -> Layout:
+    """A layout with one class per fine label (class id = fine id): fine-label masks as PNGs.
+
+    Not a built-in: no generator predicts it. Colours are fixed, spread around the hue
+    circle (golden-angle steps) at alternating brightness.
+    """
+    classes = [LayoutClass("background", (0, 0, 0), ("background",))]
+    for index, name in enumerate(FINE_LABELS[1:]):
+        hue = (index * 0.618034) % 1.0
+        value = 1.0 if index % 2 == 0 else 0.7
+        rgb = colorsys.hsv_to_rgb(hue, 0.55 + 0.15 * (index % 3), value)
+        classes.append(LayoutClass(name, tuple(round(255 * c) for c in rgb), (name,)))
+    return Layout("atlas", tuple(classes))
 
 
 def class_of_fine_label(layout: Layout) -> np.ndarray:

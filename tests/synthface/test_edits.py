@@ -24,7 +24,7 @@ EXPECTATIONS = {
     "nose.length": (["nose_ridge"], _EYES + _BODY + ["neck"], 2.0),
     "ala.width": (["nasal_ala"], _EYES + _MOUTH + _BODY + ["neck"], 2.0),
     "chin.length": (["skin_chin"], _EYES + _NOSE + ["ear"], 1.0),
-    "jaw.width": (["skin_jaw"], _EYES + _NOSE + _MOUTH + ["ear"], 1.0),
+    "jaw.width": (["skin_jaw"], _EYES + _NOSE + _MOUTH, 1.0),
     "mouth.open": (["mouth_inner", "teeth"], _EYES + _NOSE + _BODY, 1.5),
     "lips.thickness": (["upper_lip", "lower_lip"], _EYES + _BODY + ["neck"], 1.5),
     "brows.raise": ([], _MOUTH + _NOSE + _BODY + ["sclera", "iris", "pupil"], 2.0),

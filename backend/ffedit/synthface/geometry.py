@@ -93,10 +93,10 @@ class Eyes(NamedTuple):
 
 def eye_placement(s: HeadShape) -> Eyes:
     return Eyes(
-        x=0.064 + s.eye_spacing,
+        x=0.063 + s.eye_spacing,
         y=0.015 + s.eye_height,
-        z=0.243 + 0 * s.eye_scale,
-        radius=0.0265 * s.eye_scale,
+        z=0.248 + 0 * s.eye_scale,
+        radius=0.028 * s.eye_scale,
     )
 
 
@@ -129,9 +129,9 @@ def _skin(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
         k=0.03,
     )
     chin_y = -0.2 * fl - s.chin_length - 0.012 * s.mouth_open
-    angle = (0.1 * s.jaw_width * hw, -0.09 * fl, 0.03)
+    angle = (0.108 * s.jaw_width * hw, -0.095 * fl, 0.03)
     jaw = capsule(ax, y, z, angle, (0.032, chin_y + 0.008, 0.195), 0.036, 0.028)
-    chin = ellipsoid(x, y, z, 0, chin_y, 0.225, 0.037 * s.chin_width, 0.034, 0.04)
+    chin = ellipsoid(x, y, z, 0, chin_y, 0.225, 0.042 * s.chin_width, 0.034, 0.04)
     face = union(face, leaf(jaw, ID["skin_jaw"], labels), k=0.045)
     return union(face, leaf(chin, ID["skin_chin"], labels), k=0.025)
 
@@ -148,9 +148,9 @@ def _eyes(s: HeadShape, x, y, z, ax, face: Node, labels: bool) -> Node:
     # The opening (palpebral fissure) is the intersection of two circles through the
     # corners: an almond shape, tilted by the canthal tilt, extruded along z.
     u, v = rotate(qx, qy, -s.eye_tilt)
-    half_width = 0.97 * radius
-    upper = radius * (0.66 - 0.3 * s.eyelid_upper)
-    lower = radius * (0.5 - 0.28 * s.eyelid_lower)
+    half_width = radius
+    upper = radius * (0.6 - 0.22 * s.eyelid_upper)
+    lower = radius * (0.46 - 0.2 * s.eyelid_lower)
     upper_radius = (half_width**2 + upper**2) / (2 * upper)
     lower_radius = (half_width**2 + lower**2) / (2 * lower)
     opening = torch.maximum(
@@ -192,20 +192,20 @@ def _nose(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
     """Bridge (ridge), tip, alae; nostrils are painted on the underside."""
     nw, nl = s.nose_width, s.nose_length
     nasion = (0.0, 0.022, 0.268)
-    tip = (0.0, 0.022 - 0.085 * nl, 0.268 + 0.052 * s.nose_projection)
+    tip = (0.0, 0.022 - 0.08 * nl, 0.268 + 0.048 * s.nose_projection)
     ridge = capsule(x, y, z, nasion, (0.0, tip[1] + 0.008, tip[2] - 0.01), 0.0095 * nw, 0.012 * nw)
-    tip_ball = sphere(x, y, z, 0, tip[1], tip[2], 0.0155 * s.nose_tip * nw**0.5)
-    ala_size = 0.011 * s.ala_width
+    tip_ball = sphere(x, y, z, 0, tip[1], tip[2], 0.0145 * s.nose_tip * nw**0.5)
+    ala_size = 0.012 * s.ala_width
     alae = ellipsoid(
         ax,
         y,
         z,
-        0.02 * nw + 0.3 * ala_size,
-        tip[1] - 0.004,
-        tip[2] - 0.027,
+        0.02 * nw + 0.25 * ala_size,
+        tip[1] - 0.006,
+        tip[2] - 0.024,
         ala_size,
-        ala_size,
-        1.1 * ala_size,
+        0.85 * ala_size,
+        1.15 * ala_size,
     )
     nose = union_all(
         [
@@ -213,7 +213,7 @@ def _nose(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
             leaf(tip_ball, ID["nose_tip"], labels),
             leaf(alae, ID["nasal_ala"], labels),
         ],
-        k=0.008,
+        k=0.016,
     )
     nostril = ellipsoid(
         ax, y, z, 0.0085 * nw, tip[1] - 0.0135, tip[2] - 0.015, 0.0055, 0.0052, 0.011
@@ -225,20 +225,20 @@ def _mouth(s: HeadShape, x, y, z, ax, face: Node, labels: bool) -> Node:
     """Lips, the mouth opening (a carved cavity) and the teeth inside it."""
     mouth_y, lt, mw, opened = _mouth_y(s), s.lip_thickness, s.mouth_width, s.mouth_open
     bent = z + 4.0 * x * x  # lips and teeth follow the dental arch
-    upper = ellipsoid(x, y, bent, 0, mouth_y + 0.0065 * lt, 0.278, 0.036 * mw, 0.0075 * lt, 0.014)
-    lower_y = mouth_y - 0.0085 * lt - 0.016 * opened
-    lower = ellipsoid(x, y, bent, 0, lower_y, 0.275, 0.032 * mw, 0.0095 * lt, 0.0135)
+    upper = ellipsoid(x, y, bent, 0, mouth_y + 0.0072 * lt, 0.278, 0.048 * mw, 0.0085 * lt, 0.014)
+    lower_y = mouth_y - 0.0095 * lt - 0.016 * opened
+    lower = ellipsoid(x, y, bent, 0, lower_y, 0.275, 0.043 * mw, 0.0105 * lt, 0.0135)
     face = union(face, leaf(upper, ID["upper_lip"], labels), k=0.008)
     face = union(face, leaf(lower, ID["lower_lip"], labels), k=0.008)
     gap = ellipsoid(
-        x, y, bent, 0, mouth_y - 0.008 * opened, 0.28, 0.032 * mw, 0.0012 + 0.0105 * opened, 0.034
+        x, y, bent, 0, mouth_y - 0.008 * opened, 0.28, 0.044 * mw, 0.0012 + 0.0105 * opened, 0.034
     )
     face = subtract(face, leaf(gap, ID["mouth_inner"], labels), k=0.002)
     upper_teeth = rounded_box(
-        x, y, bent, 0, mouth_y + 0.0012, 0.266, 0.022 * mw, 0.0055, 0.005, 0.003
+        x, y, bent, 0, mouth_y + 0.0012, 0.266, 0.03 * mw, 0.0055, 0.005, 0.003
     )
     lower_teeth = rounded_box(
-        x, y, bent, 0, mouth_y - 0.016 * opened - 0.0025, 0.264, 0.019 * mw, 0.005, 0.005, 0.003
+        x, y, bent, 0, mouth_y - 0.016 * opened - 0.0025, 0.264, 0.026 * mw, 0.005, 0.005, 0.003
     )
     return union(face, leaf(torch.minimum(upper_teeth, lower_teeth), ID["teeth"], labels))
 
@@ -248,17 +248,17 @@ def _ears(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
     scale = s.ear_scale
     cx = 0.161 * s.head_width
     u, w = rotate(ax - cx, z - 0.035, 0.35 + 0.35 * s.ear_flare)
-    ear = ellipsoid(u, y, w, 0, -0.002, 0, 0.011, 0.034 * scale, 0.02 * scale)
-    bowl = ellipsoid(u, y, w, 0.009, 0.0, 0.002, 0.008, 0.022 * scale, 0.013 * scale)
+    ear = ellipsoid(u, y, w, 0, -0.008, 0, 0.013, 0.05 * scale, 0.03 * scale)
+    bowl = ellipsoid(u, y, w, 0.011, -0.012, 0.003, 0.009, 0.033 * scale, 0.019 * scale)
     return subtract(leaf(ear, ID["ear"], labels), leaf(bowl, ID["ear"], labels), k=0.004)
 
 
 def _neck_and_clothes(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
     """Neck (a tilted elliptic cylinder) and the torso's clothing with its neckline."""
     nw = s.neck_width
-    neck = capsule(x * 0.95, y, z, (0.0, -0.1, 0.005), (0.0, -0.45, -0.03), 0.098 * nw)
+    neck = capsule(x * 0.95, y, z, (0.0, -0.1, 0.005), (0.0, -0.45, -0.03), 0.09 * nw)
     sw = s.shoulder_width
-    shoulders = capsule(ax, y, z, (0.0, -0.35, -0.035), (0.27 * sw, -0.375, -0.035), 0.11)
+    shoulders = capsule(ax, y, z, (0.0, -0.335, -0.035), (0.27 * sw, -0.355, -0.035), 0.11)
     chest = ellipsoid(x, y, z, 0, -0.48, 0.0, 0.3 * sw, 0.17, 0.15)
     cloth = union(leaf(shoulders, ID["cloth"], labels), leaf(chest, ID["cloth"], labels), k=0.06)
     # Neckline: a V cut in front, deeper for open collars.
@@ -273,17 +273,25 @@ def _hair(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
     volume = s.hair_volume
     hw = s.head_width
     shell = ellipsoid(
-        x, y, z, 0, 0.06, 0.055, 0.163 * hw + volume, 0.21 * s.head_height + volume, 0.225 + volume
+        x,
+        y,
+        z,
+        0,
+        0.06 + 0.2 * volume,
+        0.055,
+        0.163 * hw + 1.2 * volume,
+        0.21 * s.head_height + 1.3 * volume,
+        0.225 + volume,
     )
     # Hairline: a plane rising toward the face, higher at the temples for receding lines.
     slope = 0.85
-    line = 0.16 + 0.04 * s.hairline + (0.4 + 1.5 * s.hairline) * x * x
+    line = 0.148 + 0.04 * s.hairline + (0.4 + 1.5 * s.hairline) * x * x
     above = ((y - line) - slope * (z - 0.28)) / math.sqrt(1 + slope**2)
     fringe_line = line - 0.075 * s.bangs
     fringe = torch.maximum(fringe_line - y, (ax - 0.115).clamp_min(0) - (s.bangs <= 0) * 1.0)
     region = torch.minimum(-above, fringe)
     # Short hair clears the ears.
-    ear_gap = 0.05 * (1 - s.hair_length) - length3(ax - 0.17 * hw, y + 0.005, z - 0.035)
+    ear_gap = 0.066 * (1 - s.hair_length) - length3(ax - 0.17 * hw, y + 0.01, z - 0.035)
     region = torch.maximum(region, ear_gap)
     hair = intersect(leaf(shell, ID["hair"], labels), region)
     length = s.hair_length
@@ -295,7 +303,7 @@ def _hair(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
         0,
         (0.2 + bottom) / 2,
         -0.025,
-        0.163 * hw + volume + 0.012 * length,
+        0.163 * hw + 1.2 * volume + 0.03 * length,
         (0.2 - bottom) / 2,
         0.205 + volume,
     )
@@ -359,7 +367,7 @@ def _glasses_temples(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
     """The arms of the glasses, from the outer rims back over the ears."""
     _, lens_x, lens_y, half_width = _lens_outline(s, ax, y)
     start = (lens_x + half_width, lens_y + 0.009, LENS_Z - 0.002)
-    end = (0.158 * s.head_width + 0.006, lens_y + 0.014, 0.04)
+    end = (0.158 * s.head_width + 0.008, 0.045, 0.035)
     temples = capsule(ax, y, z, start, end, 0.0022)
     return leaf(torch.where(s.glasses > 0, temples, NO_SURFACE), ID["glasses"], labels)
 
@@ -367,7 +375,7 @@ def _glasses_temples(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
 def _jewellery(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
     """Earrings under the ear lobes and a necklace around the neck; each may be absent."""
     ear_x = 0.161 * s.head_width + 0.004
-    lobe_y = -0.034 * s.ear_scale
+    lobe_y = -0.008 - 0.047 * s.ear_scale
     drop = 0.004 + 0.014 * s.earrings
     stud = sphere(ax, y, z, ear_x, lobe_y, 0.045, 0.0045)
     pendant = sphere(ax, y, z, ear_x, lobe_y - drop, 0.045, 0.0055)
@@ -377,8 +385,8 @@ def _jewellery(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
     # Necklace: a torus around the neck, tilted so that it hangs lower in front.
     tilt = -0.42
     u, w = rotate(y + 0.245, z + 0.012, tilt)
-    ring = torus(x, u, w, 0.1 * s.neck_width + 0.006, 0.0026)
-    front = (0.0, -0.245 - 0.11 * math.sin(-tilt) - 0.01, 0.1 * math.cos(tilt) + 0.01)
+    ring = torus(x, u, w, 0.092 * s.neck_width + 0.006, 0.0026)
+    front = (0.0, -0.245 - 0.1 * math.sin(-tilt) - 0.01, 0.092 * math.cos(tilt) + 0.01)
     pendant = sphere(x, y, z, front[0], front[1], front[2], 0.003 + 0.006 * s.necklace)
     necklace = torch.where(s.necklace > 0, torch.minimum(ring, pendant), NO_SURFACE)
     return union(leaf(earrings, ID["earring"], labels), leaf(necklace, ID["necklace"], labels))
@@ -395,7 +403,7 @@ DETAIL_MARGIN = 0.01
 def _details(s: HeadShape, x, y, z, head: Node, labels: bool) -> tuple[Node, Tensor]:
     """Nose, mouth, eyes and the glasses' front added to the head; and the lens distance."""
     ax = x.abs()
-    head = union(head, _nose(s, x, y, z, ax, labels), k=0.01)
+    head = union(head, _nose(s, x, y, z, ax, labels), k=0.016)
     head = _mouth(s, x, y, z, ax, head, labels)
     head = _eyes(s, x, y, z, ax, head, labels)
     frame, lens = _glasses_front(s, x, y, z, ax, labels)

@@ -85,7 +85,7 @@ SHAPE_PARAMETERS: tuple[ParameterSpec, ...] = (
     _spec("mouth_open", -1.6, 1.0, "jaw drop and lip parting (0 closed … 1 open)", (0.0, 1.0)),
     _spec("ear_scale", 0.9, 1.1, "ear size (×)", (0.8, 1.2)),
     _spec("ear_flare", 0.0, 1.0, "how far the ears stand out (0 flat … 1 out)"),
-    _spec("hair_volume", 0.008, 0.03, "hair thickness over the skull (world units)"),
+    _spec("hair_volume", 0.015, 0.05, "hair thickness over the skull (world units)"),
     _spec("hair_length", -0.6, 1.0, "hair length (0 short … 1 past the shoulders)", (0.0, 1.0)),
     _spec("hairline", 0.0, 1.0, "hairline height (0 low … 1 receding)"),
     _spec("bangs", -1.5, 1.0, "fringe over the forehead (0 none … 1 long)", (0.0, 1.0)),

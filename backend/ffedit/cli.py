@@ -233,14 +233,208 @@ def _bench_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed_range(text: str) -> list[int]:
+    """'START:COUNT' → [START, …, START + COUNT − 1] (argparse type)."""
+    try:
+        start, count = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected START:COUNT, e.g. 0:200, not {text!r}"
+        ) from None
+    if start < 0 or count < 1:
+        raise argparse.ArgumentTypeError(f"START must be ≥ 0 and COUNT ≥ 1, not {text!r}")
+    return list(range(start, start + count))
+
+
+def _names(text: str) -> list[str]:
+    """'a,b,c' → ['a', 'b', 'c'] (argparse type)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _synthface_setup(views: list[str], layouts: list[str], threads: int | None):
+    """Check view names and resolve layout names (raises KeyError/UnknownLayout); set the
+    torch thread count if given (one thread is often fastest on a busy small machine)."""
+    import torch
+
+    from ffedit.camera import NAMED_VIEWS
+    from ffedit.layouts import get_layout
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    unknown = [view for view in views if view not in NAMED_VIEWS]
+    if unknown:
+        raise KeyError(f"unknown views {unknown}; known views: {', '.join(NAMED_VIEWS)}")
+    return [get_layout(name) for name in layouts]
+
+
+def _register_synthface(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "synthface",
+        help="the procedural 3D face world: export datasets, draw contact sheets",
+        description="synthface faces with exact masks (see docs/synthface.md).",
+    )
+    commands = parser.add_subparsers(dest="synthface_command", required=True)
+    export = commands.add_parser(
+        "export",
+        help="write a dataset: latents, cameras, RGB PNGs, indexed-PNG masks, JSON manifest",
+        description="Render faces (seeds START … START+COUNT−1) at named views and write a "
+        "dataset folder: per face its latent, per view the RGB PNG, the fine labels and one "
+        "indexed-PNG mask per layout; cameras and paths in manifest.json (docs/synthface.md).",
+    )
+    export.add_argument("--faces", type=_seed_range, default="0:10", help="START:COUNT (0:10)")
+    export.add_argument("--views", type=_names, default="front,left,right", help="named views")
+    export.add_argument("--layouts", type=_names, default="base15", help="layouts (base15)")
+    export.add_argument("--resolution", type=int, default=128, help="image side (128)")
+    export.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    export.add_argument("out", help="dataset folder to create (must not exist or be empty)")
+    export.set_defaults(func=_synthface_export)
+    show = commands.add_parser(
+        "show",
+        help="write a contact sheet PNG: one row per face, RGB then masks at each view",
+    )
+    show.add_argument("--faces", type=_seed_range, default="0:6", help="START:COUNT (0:6)")
+    show.add_argument("--views", type=_names, default="front,left,right", help="named views")
+    show.add_argument("--layout", default="base17", help="layout of the masks (base17)")
+    show.add_argument("--resolution", type=int, default=128, help="tile side (128)")
+    show.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    show.add_argument("--out", required=True, help="PNG file to write")
+    show.set_defaults(func=_synthface_show)
+
+
+def _synthface_export(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from ffedit.io.files import atomic_folder, atomic_write_bytes
+    from ffedit.io.images import save_png
+    from ffedit.layouts import UnknownLayout
+    from ffedit.synthface.dataset import face_folder, face_samples, manifest, npy_bytes
+
+    try:
+        layouts = _synthface_setup(args.views, args.layouts, args.threads)
+    except (KeyError, UnknownLayout) as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        print(f"error: {out} exists and is not an empty folder", file=sys.stderr)
+        return 1
+    faces = args.faces
+    command = (
+        f"ffedit synthface export --faces {faces[0]}:{len(faces)} --views {','.join(args.views)} "
+        f"--layouts {','.join(args.layouts)} --resolution {args.resolution} {args.out}"
+    )
+    with atomic_folder(out) as staging:
+        samples = face_samples(faces, args.views, args.resolution, layouts)
+        for sample in tqdm(samples, total=len(faces), desc="faces", unit="face"):
+            folder = staging / face_folder(sample.seed)
+            atomic_write_bytes(folder / "latent.npy", npy_bytes(sample.latent))
+            for view in sample.views:
+                save_png(folder / view.view / "rgb.png", view.rgb)
+                atomic_write_bytes(folder / view.view / "fine.png", view.fine_png)
+                for name, data in view.mask_pngs.items():
+                    atomic_write_bytes(folder / view.view / f"mask_{name}.png", data)
+        document = manifest(faces, args.views, args.resolution, layouts, command)
+        atomic_write_bytes(staging / "manifest.json", json.dumps(document, indent=1).encode())
+    print(f"wrote {out} ({len(faces)} faces × {len(args.views)} views)")
+    return 0
+
+
+def _synthface_show(args: argparse.Namespace) -> int:
+    import torch
+
+    from ffedit.camera import named_camera
+    from ffedit.io.images import save_png
+    from ffedit.layouts import UnknownLayout
+    from ffedit.synthface import faces_from_seeds
+    from ffedit.synthface.sheet import contact_sheet
+
+    try:
+        (layout,) = _synthface_setup(args.views, [args.layout], args.threads)
+    except (KeyError, UnknownLayout) as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    cameras = torch.stack([named_camera(view) for view in args.views])
+    sheet = contact_sheet(faces_from_seeds(args.faces), cameras, args.resolution, layout)
+    path = save_png(args.out, sheet)
+    print(f"wrote {path} ({len(args.faces)} faces, views {','.join(args.views)}, {layout.name})")
+    return 0
+
+
+def _register_bench_synthface(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "synthface",
+        help="synthface population statistics (labels, pixel shares, accessories, box) and speed",
+        description="Render faces START … START+COUNT−1 at the views, gather fine-label and "
+        "layout pixel shares, accessory rates and the box check, time one view, print a "
+        "summary and optionally replace the 'synthface' section of a Markdown file.",
+    )
+    parser.add_argument("--faces", type=_seed_range, default="0:200", help="START:COUNT (0:200)")
+    parser.add_argument("--views", type=_names, default="front,left,right", help="named views")
+    parser.add_argument(
+        "--layouts", type=_names, default="base17,eyes19,nose19,chin20", help="layouts"
+    )
+    parser.add_argument("--resolution", type=int, default=128, help="image side (128)")
+    parser.add_argument("--timing-faces", type=int, default=10, help="faces timed (10)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--markdown", help="Markdown file whose 'synthface' section to update")
+    parser.set_defaults(func=_bench_synthface)
+
+
+def _bench_synthface(args: argparse.Namespace) -> int:
+    import datetime
+
+    from tqdm import tqdm
+
+    from ffedit.generator.benchmark import describe_machine
+    from ffedit.layouts import UnknownLayout
+    from ffedit.synthface import benchmark as bench
+
+    try:
+        layouts = _synthface_setup(args.views, args.layouts, args.threads)
+    except (KeyError, UnknownLayout) as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    faces = args.faces
+    timing_seeds = faces[: args.timing_faces]
+    seconds = bench.median_render_seconds(timing_seeds, "front", args.resolution)
+    with tqdm(total=len(faces), desc="faces", unit="face") as progress:
+        stats = bench.population_statistics(
+            faces, args.views, args.resolution, layouts, on_face=lambda _: progress.update()
+        )
+    command = (
+        f"ffedit bench synthface --faces {faces[0]}:{len(faces)} --views {','.join(args.views)} "
+        f"--layouts {','.join(args.layouts)} --resolution {args.resolution} "
+        f"--timing-faces {args.timing_faces}"
+        + (f" --threads {args.threads}" if args.threads is not None else "")
+        + (f" --markdown {args.markdown}" if args.markdown else "")
+    )
+    body = bench.synthface_section(
+        stats,
+        seconds,
+        len(timing_seeds),
+        describe_machine(),
+        datetime.date.today().isoformat(),
+        command,
+    )
+    print(body)
+    if args.markdown:
+        from ffedit.io.markdown import write_markdown_section
+
+        print(f"updated {write_markdown_section(args.markdown, bench.SECTION_TITLE, body)}")
+    return 0
+
+
 def _bench_registrars() -> list[Registrar]:
     """Every `ffedit bench …` benchmark's registrar."""
-    return [_register_bench_render]
+    return [_register_bench_render, _register_bench_synthface]
 
 
 def _registrars() -> list[Registrar]:
     """Every subcommand's registrar; imports stay lazy so `ffedit --help` is fast."""
-    return [_register_import_checkpoint, _register_render, _register_bench]
+    return [_register_import_checkpoint, _register_render, _register_bench, _register_synthface]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,20 +14,21 @@ _EYES = ["sclera", "iris", "pupil", "eyelid", "brow"]
 _NOSE = ["nose_ridge", "nose_tip", "nasal_ala", "nostril"]
 _MOUTH = ["upper_lip", "lower_lip", "mouth_inner", "teeth"]
 _BODY = ["hair", "cloth", "ear"]
-# operator: (labels whose pixel count grows, far-away labels that must not change, zoom)
+# operator: (labels whose pixel count grows, labels that shrink, far-away labels that must
+# not change, zoom)
 EXPECTATIONS = {
-    "eyes.scale": (["sclera", "iris"], _MOUTH + _BODY + ["nostril", "neck"], 2.0),
-    "iris.scale": (["iris"], _MOUTH + _NOSE + _BODY + ["eyelid", "brow"], 2.0),
-    "pupil.scale": (["pupil"], _MOUTH + _NOSE + _BODY + ["eyelid", "sclera", "brow"], 2.0),
-    "eyelid.lower": (["eyelid"], _MOUTH + _NOSE + _BODY + ["brow"], 2.0),
-    "nose.width": (["nose_tip", "nasal_ala"], _EYES + _BODY + ["teeth", "neck"], 2.0),
-    "nose.length": (["nose_ridge"], _EYES + _BODY + ["neck"], 2.0),
-    "ala.width": (["nasal_ala"], _EYES + _MOUTH + _BODY + ["neck"], 2.0),
-    "chin.length": (["skin_chin"], _EYES + _NOSE + ["ear"], 1.0),
-    "jaw.width": (["skin_jaw"], _EYES + _NOSE + _MOUTH, 1.0),
-    "mouth.open": (["mouth_inner", "teeth"], _EYES + _NOSE + _BODY, 1.5),
-    "lips.thickness": (["upper_lip", "lower_lip"], _EYES + _BODY + ["neck"], 1.5),
-    "brows.raise": ([], _MOUTH + _NOSE + _BODY + ["sclera", "iris", "pupil"], 2.0),
+    "eyes.scale": (["sclera", "iris"], [], _MOUTH + _BODY + ["nostril", "neck"], 2.0),
+    "iris.scale": (["iris"], [], _MOUTH + _NOSE + _BODY + ["eyelid", "brow"], 2.0),
+    "pupil.scale": (["pupil"], [], _MOUTH + _NOSE + _BODY + ["eyelid", "sclera", "brow"], 2.0),
+    "eyelid.lower": ([], ["sclera", "iris"], _MOUTH + _NOSE + _BODY + ["brow"], 2.0),
+    "nose.width": (["nose_tip", "nasal_ala"], [], _EYES + _BODY + ["teeth", "neck"], 2.0),
+    "nose.length": (["nose_ridge"], [], _EYES + _BODY + ["neck"], 2.0),
+    "ala.width": (["nasal_ala"], [], _EYES + _MOUTH + _BODY + ["neck"], 2.0),
+    "chin.length": (["skin_chin"], [], _EYES + _NOSE + ["ear"], 1.0),
+    "jaw.width": (["skin_jaw"], [], _EYES + _NOSE + _MOUTH, 1.0),
+    "mouth.open": (["mouth_inner", "teeth"], [], _EYES + _NOSE + _BODY, 1.5),
+    "lips.thickness": (["upper_lip", "lower_lip"], [], _EYES + _BODY + ["neck"], 1.5),
+    "brows.raise": ([], [], _MOUTH + _NOSE + _BODY + ["sclera", "iris", "pupil"], 2.0),
 }
 
 
@@ -56,7 +57,7 @@ def test_every_operator_has_expectations():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(EXPECTATIONS))
 def test_edit_changes_its_parts_at_every_view_and_leaves_far_parts_alone(plain_face, name):
-    grows, far, zoom = EXPECTATIONS[name]
+    grows, shrinks, far, zoom = EXPECTATIONS[name]
     cameras = _cameras(zoom)
     before = render_face(plain_face, cameras, 64).fine_labels
     after = render_face(apply_edit(plain_face, name, 2.0), cameras, 64).fine_labels
@@ -64,6 +65,10 @@ def test_edit_changes_its_parts_at_every_view_and_leaves_far_parts_alone(plain_f
         count_before = (before == ID[label]).sum((1, 2))
         count_after = (after == ID[label]).sum((1, 2))
         assert (count_after > count_before).all(), (label, count_before, count_after)
+    for label in shrinks:
+        count_before = (before == ID[label]).sum((1, 2))
+        count_after = (after == ID[label]).sum((1, 2))
+        assert (count_after < count_before).all(), (label, count_before, count_after)
     if name == "brows.raise":  # same brows, higher: their mean row moves up at every view
         rows = torch.arange(64.0).view(1, 64, 1)
         for view in range(3):

@@ -82,6 +82,10 @@ class FaceGeometry(NamedTuple):
     evaluated (+inf elsewhere): sphere tracing steps by min(opaque, lens, clearance)."""
 
 
+EYELID_MARGIN = 0.0045
+"""Width of the lid margin labelled `eyelid` around the eye opening (× eye_scale)."""
+
+
 class Eyes(NamedTuple):
     """Where the eyes are: centres (mirrored: x ≥ 0), radius and opening, (B, 1) each."""
 
@@ -141,7 +145,7 @@ def _eyes(s: HeadShape, x, y, z, ax, face: Node, labels: bool) -> Node:
     eyes = eye_placement(s)
     qx, qy, qz = ax - eyes.x, y - eyes.y, z - eyes.z
     radius = eyes.radius
-    socket = ellipsoid(qx, qy, qz, 0, 0.002, 0.012, 1.3 * radius, 0.9 * radius, radius)
+    socket = ellipsoid(qx, qy, qz, 0, 0.002, 0.012, 1.12 * radius, 0.78 * radius, radius)
     face = subtract(face, leaf(socket, ID["skin_face"], labels), k=0.008)
     distance = length3(qx, qy, qz)
     eyeball = distance - radius
@@ -167,7 +171,9 @@ def _eyes(s: HeadShape, x, y, z, ax, face: Node, labels: bool) -> Node:
         pupil_radius = torch.minimum(0.0042 * s.pupil_scale * s.eye_scale, 0.8 * iris_radius)
         label = torch.where(front & (axial < iris_radius), ID["iris"], ID["sclera"])
         ball = Node(eyeball, torch.where(front & (axial < pupil_radius), ID["pupil"], label))
-    face = union(face, leaf(lids, ID["eyelid"], labels), k=0.004)
+    # Only the lid margin along the opening is `eyelid`; the rest of the lid is skin.
+    margin = torch.where(opening < EYELID_MARGIN * s.eye_scale, ID["eyelid"], ID["skin_face"])
+    face = union(face, Node(lids, margin if labels else None), k=0.004)
     return union(face, ball)
 
 

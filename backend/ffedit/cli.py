@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 Registrar = Callable[[argparse._SubParsersAction], None]
 
@@ -432,9 +433,102 @@ def _bench_registrars() -> list[Registrar]:
     return [_register_bench_render, _register_bench_synthface]
 
 
+def _register_train_generator(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train-generator",
+        help="distil synthface into a tri-plane generator (the shipped default model)",
+        description="Build synthface teacher data (face pairs, renders, labelled points) in "
+        "RUN/data, then train the generator with ray and point losses and style mixing. "
+        "Resumable: data shards and RUN/train-state.pt are reused; stopping (Ctrl-C or "
+        "--max-minutes) saves the state. The final weights go to --export.",
+    )
+    parser.add_argument("--preset", default="synthface-128", help="architecture to train")
+    parser.add_argument("--run", required=True, help="run folder (data shards, train state)")
+    parser.add_argument("--entries", type=int, default=1024, help="teacher entries (face pairs)")
+    parser.add_argument("--shard-size", type=int, default=16, help="entries per data shard")
+    parser.add_argument("--steps", type=int, default=4000, help="total optimisation steps")
+    parser.add_argument("--batch-size", type=int, default=4, help="entries per step")
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--save-every", type=int, default=100, help="steps between saves")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--export", default=None, help="checkpoint folder for the final weights")
+    parser.set_defaults(func=_train_generator)
+
+
+def _build_teacher_data(run: Path, entries: int, shard_size: int) -> list[Path]:
+    """Write the missing teacher shards of RUN/data; returns all shard paths."""
+    from tqdm import tqdm
+
+    from ffedit.distill.teacher import TeacherSettings, teacher_shard
+    from ffedit.io.tensors import save_tensors
+
+    settings = TeacherSettings()
+    paths = []
+    starts = range(0, entries, shard_size)
+    for start in tqdm(starts, desc="teacher data", unit="shard"):
+        path = run / "data" / f"shard-{start:07d}-{shard_size}.safetensors"
+        if not path.exists():
+            save_tensors(path, teacher_shard(start, min(shard_size, entries - start), settings))
+        paths.append(path)
+    return paths
+
+
+def _train_generator(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+    from tqdm import tqdm
+
+    from ffedit.distill.train import DistillConfig, Distiller
+    from ffedit.generator import PRESETS, TriplaneGenerator
+    from ffedit.io.checkpoint import save_generator
+    from ffedit.io.tensors import load_tensors, load_training_state, save_training_state
+
+    run = Path(args.run)
+    device = _resolve_device(args.device)
+    shards = [
+        load_tensors(path) for path in _build_teacher_data(run, args.entries, args.shard_size)
+    ]
+    entries = {key: torch.cat([shard[key] for shard in shards]) for key in shards[0]}
+    torch.manual_seed(0)
+    generator = TriplaneGenerator(PRESETS[args.preset]).to(device)
+    config = DistillConfig(batch_size=args.batch_size, learning_rate=args.learning_rate)
+    distiller = Distiller(generator, entries, config)
+    state_path = run / "train-state.pt"
+    if state_path.exists():
+        distiller.load_state_dict(load_training_state(state_path))
+    deadline = None if args.max_minutes is None else time.monotonic() + 60 * args.max_minutes
+    bar = tqdm(total=args.steps, initial=distiller.step_index, desc="training", unit="step")
+    try:
+        while distiller.step_index < args.steps:
+            losses = distiller.step()
+            bar.update(1)
+            bar.set_postfix({name: f"{value:.3f}" for name, value in losses.items()})
+            if distiller.step_index % args.save_every == 0:
+                save_training_state(state_path, distiller.state_dict())
+            if deadline is not None and time.monotonic() > deadline:
+                break
+    except KeyboardInterrupt:
+        print("interrupted: saving the training state", file=sys.stderr)
+    finally:
+        bar.close()
+        save_training_state(state_path, distiller.state_dict())
+    if args.export:
+        save_generator(generator.eval().cpu(), args.export)
+        print(f"wrote {args.export} at step {distiller.step_index}")
+    return 0
+
+
 def _registrars() -> list[Registrar]:
     """Every subcommand's registrar; imports stay lazy so `ffedit --help` is fast."""
-    return [_register_import_checkpoint, _register_render, _register_bench, _register_synthface]
+    return [
+        _register_import_checkpoint,
+        _register_render,
+        _register_bench,
+        _register_synthface,
+        _register_train_generator,
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

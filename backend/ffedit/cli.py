@@ -63,8 +63,9 @@ def _import_checkpoint(args: argparse.Namespace) -> int:
 
 DEFAULT_RENDER_PRESET = "tiny"
 """Preset `ffedit render` uses without --preset/--checkpoint (until a shipped model exists)."""
-RENDER_CHUNK_RAYS = 4096
-"""Rays per volume-rendering pass in the CLI: bounds memory, same result."""
+RENDER_CHUNK_RAYS = 1024
+"""Rays per volume-rendering pass in the CLI: bounds memory (same result); on CPU small
+chunks that stay in cache are also fastest (1024 ≈ 3× faster than all 16384 rays at once)."""
 
 
 def _resolve_device(name: str):

@@ -1,11 +1,18 @@
 """Point queries: shapes and ranges, the box, known anatomy, culling twin, appearance split."""
 
+import pytest
 import torch
 
 from ffedit.layouts import FINE_LABEL_IDS, FINE_LABELS
-from ffedit.synthface import faces_from_seeds, sample_points
+from ffedit.synthface import SHAPE_PARAMETERS, Face, faces_from_seeds, sample_points
 from ffedit.synthface.field import SIGMA_MAX
-from ffedit.synthface.geometry import HeadShape, eye_placement, face_geometry
+from ffedit.synthface.geometry import (
+    DETAIL_CENTRE,
+    DETAIL_RADIUS,
+    HeadShape,
+    eye_placement,
+    face_geometry,
+)
 
 FACES = faces_from_seeds([0, 1, 5, 18])
 
@@ -55,10 +62,28 @@ def test_the_front_of_the_eyeball_is_the_pupil_and_the_skull_is_solid():
     assert (samples.density[:, 1] > 0.99 * SIGMA_MAX).all()
 
 
-def test_culled_details_match_the_plain_evaluation_near_surfaces():
-    points = _random_points(20000, seed=2, scale=0.45)
-    fast = face_geometry(FACES, points, with_labels=True)
-    plain = face_geometry(FACES, points, with_labels=True, cull=False)
+def _extreme_faces():
+    """Faces at the lower and upper limits of every shape parameter, and random mixtures."""
+    lower = torch.tensor([spec.lower for spec in SHAPE_PARAMETERS])
+    upper = torch.tensor([spec.upper for spec in SHAPE_PARAMETERS])
+    mix = torch.rand(6, len(lower), generator=torch.Generator().manual_seed(4)) > 0.5
+    shape = torch.cat([lower[None], upper[None], torch.where(mix, upper, lower)])
+    return Face(shape, faces_from_seeds(range(8)).appearance)
+
+
+@pytest.mark.parametrize("faces", [FACES, _extreme_faces()], ids=["sampled", "extreme"])
+def test_culled_details_match_the_plain_evaluation_near_surfaces(faces):
+    generator = torch.Generator().manual_seed(2)
+    anywhere = (torch.rand(len(faces), 20000, 3, generator=generator) * 2 - 1) * 0.45
+    # and points around the detail sphere, where culling starts
+    direction = torch.nn.functional.normalize(
+        torch.randn(len(faces), 20000, 3, generator=generator), dim=-1
+    )
+    radius = DETAIL_RADIUS + (torch.rand(len(faces), 20000, 1, generator=generator) - 0.5) * 0.06
+    shell = torch.tensor(DETAIL_CENTRE) + direction * radius
+    points = torch.cat([anywhere, shell], 1)
+    fast = face_geometry(faces, points, with_labels=True)
+    plain = face_geometry(faces, points, with_labels=True, cull=False)
     near = plain.opaque.sdf.abs() < 0.004
     assert near.sum() > 100
     torch.testing.assert_close(fast.opaque.sdf[near], plain.opaque.sdf[near], atol=1e-6, rtol=0)

@@ -12,7 +12,8 @@ VIEWS = torch.stack([named_camera(view) for view in ("front", "left", "right")])
 
 def test_same_latent_and_camera_give_identical_arrays():
     face = faces_from_seeds([3])
-    first, second = render_face(face, VIEWS, 40), render_face(faces_from_seeds([3]), VIEWS, 40)
+    first = render_face(face, VIEWS[:2], 32)
+    second = render_face(faces_from_seeds([3]), VIEWS[:2], 32)
     for a, b in zip(first, second, strict=True):
         assert torch.equal(a, b)
 
@@ -41,10 +42,10 @@ def test_traced_render_matches_the_plain_marched_twin():
 def test_swapping_appearance_changes_no_label_at_any_view():
     faces = faces_from_seeds([4, 9])
     swapped = faces.with_appearance_of(faces_from_seeds([11, 12]))
-    original, changed = render_face(faces, VIEWS[:1], 48), render_face(swapped, VIEWS[:1], 48)
+    original, changed = render_face(faces, VIEWS[:1], 32), render_face(swapped, VIEWS[:1], 32)
     for view in range(1, 3):  # and the side views, one face at a time
-        side = render_face(faces[0], VIEWS[view], 48).fine_labels
-        assert torch.equal(side, render_face(swapped[0], VIEWS[view], 48).fine_labels)
+        side = render_face(faces[0], VIEWS[view], 32).fine_labels
+        assert torch.equal(side, render_face(swapped[0], VIEWS[view], 32).fine_labels)
     assert torch.equal(original.fine_labels, changed.fine_labels)
     assert (original.rgb - changed.rgb).abs().mean() > 0.05
 
@@ -59,8 +60,8 @@ def test_one_face_many_cameras_equals_one_render_per_camera():
 
 
 def test_front_view_is_framed_like_an_ffhq_crop():
-    labels = render_face(faces_from_seeds(range(6)), named_camera("front"), 64).fine_labels
-    rows = torch.arange(64).view(1, 64, 1).expand_as(labels).float() / 64
+    labels = render_face(faces_from_seeds(range(4)), named_camera("front"), 48).fine_labels
+    rows = torch.arange(48).view(1, 48, 1).expand_as(labels).float() / 48
 
     def mean_row(names):
         mask = sum(labels == ID[name] for name in names).bool()
@@ -70,5 +71,5 @@ def test_front_view_is_framed_like_an_ffhq_crop():
     assert 0.35 < mean_row(["sclera", "iris", "pupil"]) < 0.5
     assert 0.62 < mean_row(["upper_lip", "lower_lip"]) < 0.8
     assert mean_row(["cloth"]) > 0.9
-    bottom_corners = torch.cat([labels[:, -4:, :8], labels[:, -4:, -8:]], -1)
+    bottom_corners = torch.cat([labels[:, -3:, :6], labels[:, -3:, -6:]], -1)
     assert (bottom_corners == ID["cloth"]).float().mean() > 0.5

@@ -12,6 +12,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 
@@ -151,18 +152,29 @@ def population_statistics(
     )
 
 
-def median_render_seconds(seeds: list[int], view: str, resolution: int) -> float:
-    """Median wall-clock seconds of `render_face` (RGB + labels + depth) of one view, one face
-    per seed, after one warm-up render."""
+class RenderSeconds(NamedTuple):
+    """Median seconds of one render."""
+
+    wall: float
+    """Wall-clock seconds (what a user waits; grows when other processes share the CPU)."""
+    cpu: float
+    """CPU seconds of this process, all torch threads summed (with one thread: the
+    wall-clock time the render would take on an otherwise idle core)."""
+
+
+def median_render_seconds(seeds: list[int], view: str, resolution: int) -> RenderSeconds:
+    """Median wall-clock and CPU seconds of `render_face` (RGB + labels + depth) of one view,
+    one face per seed, after one warm-up render."""
     camera = named_camera(view)
     render_face(faces_from_seeds(seeds[:1]), camera, resolution)
-    times = []
+    wall, cpu = [], []
     for seed in seeds:
         face = faces_from_seeds([seed])
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         render_face(face, camera, resolution)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return RenderSeconds(statistics.median(wall), statistics.median(cpu))
 
 
 def _percent(part: float, whole: float) -> str:
@@ -172,7 +184,7 @@ def _percent(part: float, whole: float) -> str:
 
 def synthface_section(
     stats: PopulationStats,
-    render_seconds: float,
+    render_seconds: RenderSeconds,
     timing_seeds: int,
     machine: str,
     date: str,
@@ -194,7 +206,8 @@ def synthface_section(
         f"{stats.max_surface_coordinate:.3f} (limit 0.5); largest density on the box faces "
         f"{stats.max_box_density:.2e}.",
         f"- **Render time** (one {stats.resolution}² view: RGB + fine labels + depth, front, "
-        f"median of {timing_seeds} faces after a warm-up): **{render_seconds:.3f} s**.",
+        f"median of {timing_seeds} faces after a warm-up): **{render_seconds.wall:.3f} s** "
+        f"wall-clock, {render_seconds.cpu:.3f} s CPU time (all torch threads).",
         "- **Accessories** (faces wearing / images showing): "
         + "; ".join(
             f"{name} {_percent(stats.accessory_faces[name], len(stats.seeds))} % / "

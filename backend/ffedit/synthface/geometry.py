@@ -42,7 +42,6 @@ BOX_MARGIN = 0.01
 """Every surface stays this far inside the [-0.5, 0.5]³ box."""
 NO_SURFACE = 1.0
 """Distance used for an absent part (an accessory that is off)."""
-SKIN = (ID["skin_face"], ID["skin_jaw"], ID["skin_chin"])
 NOSE = (ID["nose_ridge"], ID["nose_tip"], ID["nasal_ala"])
 
 
@@ -87,7 +86,7 @@ EYELID_MARGIN = 0.0045
 
 
 class Eyes(NamedTuple):
-    """Where the eyes are: centres (mirrored: x ≥ 0), radius and opening, (B, 1) each."""
+    """Where the eyes are: centre (mirrored: x ≥ 0) and eyeball radius, (B, 1) each."""
 
     x: Tensor
     y: Tensor
@@ -99,7 +98,7 @@ def eye_placement(s: HeadShape) -> Eyes:
     return Eyes(
         x=0.063 + s.eye_spacing,
         y=0.015 + s.eye_height,
-        z=0.248 + 0 * s.eye_scale,
+        z=torch.full_like(s.eye_scale, 0.248),
         radius=0.028 * s.eye_scale,
     )
 

@@ -1,0 +1,122 @@
+"""`GeometryAdapter`: FFaceNeRF's per-point segmentation head for a custom layout.
+
+It runs at every 3D sample point, before compositing, next to the frozen geometry decoder;
+its K logits are composited exactly like the geometry decoder's own (raw, no softmax), while
+density and colour still come from the generator. Two variants:
+
+- "injection" (the method): input = [softplus(concat(f, y)), d], where f is the normalised
+  tri-plane feature (C), y the geometry decoder's output (1 + L: raw σ and L logits) and d
+  the unit ray direction (3, no positional encoding); FC(C+1+L+3 → 64) → Softplus →
+  FC(64 → K).
+- "simple" (the "without feature injection" ablation): input = softplus(y) only;
+  FC(1+L → 64) → Softplus → FC(64 → K).
+
+The layers are the generator's equalised-lr `FullyConnectedLayer` (weight ~ N(0, 1), runtime
+gain 1/√fan_in, bias 0), and the module is a Sequential whose state_dict names are
+FFaceNeRF's `geo_net_appdx` names (`0.weight`, `0.bias`, `2.weight`, `2.bias`), so FFaceNeRF
+adapter weights load as they are and Adam sees the same parameter scale.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ffedit.config import GeneratorConfig
+from ffedit.generator.layers import FullyConnectedLayer
+
+AdapterVariant = Literal["injection", "simple"]
+ADAPTER_VARIANTS: tuple[str, ...] = get_args(AdapterVariant)
+ADAPTER_HIDDEN = 64
+"""FFaceNeRF's hidden width."""
+DIRECTION_CHANNELS = 3
+
+
+def adapter_input_features(variant: str, plane_channels: int, geo_outputs: int) -> int:
+    """Input width of an adapter variant: C + (1 + L) + 3 with injection, 1 + L without."""
+    if variant == "injection":
+        return plane_channels + geo_outputs + DIRECTION_CHANNELS
+    if variant == "simple":
+        return geo_outputs
+    raise ValueError(f"unknown adapter variant {variant!r}; known: {', '.join(ADAPTER_VARIANTS)}")
+
+
+class GeometryAdapter(nn.Sequential):
+    """FC → Softplus → FC from per-point geometry to K layout logits (see the module doc).
+
+    Call it as a generator `SegHead`: (normalised features (B, N, C), geometry-decoder output
+    (B, N, 1 + L), unit directions (B, N, 3)) → logits (B, N, K).
+    """
+
+    def __init__(
+        self,
+        plane_channels: int,
+        geo_outputs: int,
+        num_classes: int,
+        *,
+        variant: AdapterVariant = "injection",
+        hidden: int = ADAPTER_HIDDEN,
+    ) -> None:
+        in_features = adapter_input_features(variant, plane_channels, geo_outputs)
+        super().__init__(
+            FullyConnectedLayer(in_features, hidden),
+            nn.Softplus(),
+            FullyConnectedLayer(hidden, num_classes),
+        )
+        self.variant = variant
+        self.plane_channels = plane_channels
+        self.geo_outputs = geo_outputs
+        self.num_classes = num_classes
+        self.hidden = hidden
+
+    @classmethod
+    def for_generator(
+        cls,
+        config: GeneratorConfig,
+        num_classes: int,
+        *,
+        variant: AdapterVariant = "injection",
+        hidden: int = ADAPTER_HIDDEN,
+    ) -> GeometryAdapter:
+        """An adapter sized for a generator: C = plane channels, 1 + L = geometry outputs."""
+        return cls(
+            config.plane_channels,
+            1 + config.seg_classes,
+            num_classes,
+            variant=variant,
+            hidden=hidden,
+        )
+
+    def inputs(
+        self,
+        normalized_features: torch.Tensor,
+        geo_output: torch.Tensor,
+        directions: torch.Tensor,
+    ) -> torch.Tensor:
+        """The first layer's input (B, N, in): see the module doc for each variant."""
+        if self.variant == "simple":
+            return F.softplus(geo_output)
+        geometry = F.softplus(torch.cat([normalized_features, geo_output], dim=-1))
+        return torch.cat([geometry, directions.to(geometry.dtype)], dim=-1)
+
+    def forward(
+        self,
+        normalized_features: torch.Tensor,
+        geo_output: torch.Tensor,
+        directions: torch.Tensor,
+    ) -> torch.Tensor:
+        """Logits (B, N, K) at points with normalised features (B, N, C), geometry-decoder
+        output (B, N, 1 + L) and ray directions (B, N, 3)."""
+        x = self.inputs(normalized_features, geo_output, directions)
+        for layer in self:
+            x = layer(x)
+        return x
+
+    def extra_repr(self) -> str:
+        return (
+            f"variant={self.variant}, plane_channels={self.plane_channels}, "
+            f"geo_outputs={self.geo_outputs}, num_classes={self.num_classes}"
+        )

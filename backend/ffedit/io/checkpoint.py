@@ -11,8 +11,6 @@ FFaceNeRF `.pth` (decided by content) and imports it through `ffedit.io.eg3d`.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +19,22 @@ import safetensors
 import safetensors.torch
 import torch
 
-from ffedit import __version__
 from ffedit.config import GeneratorConfig
 from ffedit.generator import TriplaneGenerator
 from ffedit.io.eg3d import matching_preset, read_foreign_generator
 from ffedit.io.errors import ArchitectureMismatch, CheckpointError
-from ffedit.io.files import atomic_folder
+from ffedit.io.manifest import (
+    FORMAT_VERSION,
+    json_bytes,
+    parse_json,
+    read_manifest_folder,
+    write_manifest_folder,
+)
+from ffedit.io.manifest import MANIFEST_FILE as MANIFEST_FILE  # re-exported
 from ffedit.io.restricted_pickle import is_pickle, is_zip
 
-FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.safetensors"
 CONFIG_FILE = "config.json"
-MANIFEST_FILE = "manifest.json"
 GENERATOR_KIND = "generator"
 _MAX_LISTED = 5
 
@@ -50,23 +52,9 @@ def save_generator(generator: TriplaneGenerator, folder: str | os.PathLike) -> P
     }
     files = {
         WEIGHTS_FILE: safetensors.torch.save(tensors, metadata={"format": "pt"}),
-        CONFIG_FILE: _json_bytes(config_json),
+        CONFIG_FILE: json_bytes(config_json),
     }
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "created_by": f"ffedit {__version__}",
-        "files": {
-            name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-            for name, data in files.items()
-        },
-    }
-    with atomic_folder(folder) as staging:
-        for name, data in {**files, MANIFEST_FILE: _json_bytes(manifest)}.items():
-            with open(staging / name, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-    return Path(folder)
+    return write_manifest_folder(folder, files)
 
 
 def load_generator(
@@ -153,19 +141,8 @@ def check_state_matches(
 def read_generator_folder(folder: str | os.PathLike) -> tuple[GeneratorConfig, dict]:
     """Config and state_dict of our checkpoint folder, every file checked against the manifest."""
     folder = Path(folder)
-    manifest = _read_json(folder / MANIFEST_FILE)
-    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{folder} uses checkpoint format {manifest['format_version']}; "
-            f"this ffedit reads up to {FORMAT_VERSION}"
-        )
-    listed = manifest.get("files")
-    if not isinstance(listed, dict) or not {WEIGHTS_FILE, CONFIG_FILE} <= set(listed):
-        raise CheckpointError(
-            f"{folder}/{MANIFEST_FILE} does not list {WEIGHTS_FILE} and {CONFIG_FILE}"
-        )
-    contents = {name: _verified_bytes(folder / name, entry) for name, entry in listed.items()}
-    config_json = _parse_json(contents[CONFIG_FILE], folder / CONFIG_FILE)
+    contents = read_manifest_folder(folder, (WEIGHTS_FILE, CONFIG_FILE))
+    config_json = parse_json(contents[CONFIG_FILE], folder / CONFIG_FILE)
     kind = config_json.pop("kind", None)
     config_json.pop("format_version", None)
     if kind != GENERATOR_KIND:
@@ -183,48 +160,6 @@ def read_generator_folder(folder: str | os.PathLike) -> tuple[GeneratorConfig, d
             f"{folder}/{WEIGHTS_FILE} is truncated or not a safetensors file: {error}"
         ) from error
     return config, state_dict
-
-
-def _verified_bytes(path: Path, entry: object) -> bytes:
-    if not isinstance(entry, dict) or "sha256" not in entry or "size" not in entry:
-        raise CheckpointError(
-            f"{path.parent}/{MANIFEST_FILE} has a malformed entry for {path.name}"
-        )
-    if not path.is_file():
-        raise CheckpointError(f"{path} is missing (listed in {MANIFEST_FILE})")
-    data = path.read_bytes()
-    if len(data) < entry["size"]:
-        raise CheckpointError(
-            f"{path} is truncated or modified: {len(data)} of the {entry['size']} bytes "
-            f"listed in {MANIFEST_FILE}"
-        )
-    if len(data) != entry["size"] or hashlib.sha256(data).hexdigest() != entry["sha256"]:
-        raise CheckpointError(
-            f"{path} is corrupt or modified: its sha256 does not match {MANIFEST_FILE}"
-        )
-    return data
-
-
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(
-            f"{path} is missing: {path.parent} is not an ffedit checkpoint folder"
-        )
-    return _parse_json(path.read_bytes(), path)
-
-
-def _parse_json(data: bytes, path: Path) -> dict:
-    try:
-        value = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path} is not valid JSON: {error}") from error
-    if not isinstance(value, dict):
-        raise CheckpointError(f"{path} does not hold a JSON object")
-    return value
-
-
-def _json_bytes(value: dict) -> bytes:
-    return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def _listing(label: str, names: list[str]) -> str:

@@ -2,8 +2,11 @@
 
 - `files`: `atomic_write_bytes`, `atomic_folder` (temporary sibling, then rename).
 - `images`: `save_png`, `load_png` (PNG checked by content), `png_bytes`.
+- `manifest`: checkpoint folders whose files are listed (sha256, size) and verified.
 - `checkpoint`: `save_generator`, `load_generator` (our folder, a `.pkl` or a `.pth`),
   `import_checkpoint`.
+- `adapters`: `save_adapter`, `load_adapter` (geometry adapter + layout + training record),
+  `load_ffacenerf_adapter`, `read_layout_samples` (annotated samples of a dataset folder).
 - `eg3d`: `read_foreign_generator`, `read_ffacenerf_adapter`, config recovery.
 - `restricted_pickle`, `module_records`: the allow-list unpickler and the module-tree walk.
 - `errors`: `CheckpointError` and its subclasses.

@@ -23,7 +23,7 @@ EXPECTATIONS = {
     "eyelid.lower": ([], ["sclera", "iris"], _MOUTH + _NOSE + _BODY + ["brow"], 2.0),
     "nose.width": (["nose_tip", "nasal_ala"], [], _EYES + _BODY + ["teeth", "neck"], 2.0),
     "nose.length": (["nose_ridge"], [], _EYES + _BODY + ["neck"], 2.0),
-    "ala.width": (["nasal_ala"], [], _EYES + _MOUTH + _BODY + ["neck"], 2.0),
+    "ala.width": (["nasal_ala"], [], _EYES + _BODY + ["teeth", "neck"], 2.0),
     "chin.length": (["skin_chin"], [], _EYES + _NOSE + ["ear"], 1.0),
     "jaw.width": (["skin_jaw"], [], _EYES + _NOSE + _MOUTH, 1.0),
     "mouth.open": (["mouth_inner", "teeth"], [], _EYES + _NOSE + _BODY, 1.5),

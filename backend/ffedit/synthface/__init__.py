@@ -7,6 +7,13 @@ renders RGB, fine-label maps and depth through the project's camera and composit
 and edit operators (`apply_edit`) return the exactly edited face. See docs/synthface.md.
 """
 
+from ffedit.synthface.edits import (
+    EDIT_OPERATORS,
+    EditOperator,
+    apply_edit,
+    edit_classes,
+    get_edit_operator,
+)
 from ffedit.synthface.field import PointSamples, albedo_table, raw_density, sample_points
 from ffedit.synthface.params import (
     APPEARANCE_PARAMETERS,
@@ -20,19 +27,26 @@ from ffedit.synthface.params import (
     latent_from_seed,
 )
 from ffedit.synthface.render import SynthRender, render_face, render_face_marched
+from ffedit.synthface.sheet import contact_sheet
 
 __all__ = [
     "APPEARANCE_PARAMETERS",
+    "EDIT_OPERATORS",
     "LATENT_DIM",
     "SHAPE_DIM",
     "SHAPE_PARAMETERS",
+    "EditOperator",
     "Face",
     "ParameterSpec",
     "PointSamples",
     "SynthRender",
     "albedo_table",
+    "apply_edit",
+    "contact_sheet",
+    "edit_classes",
     "face_from_latent",
     "faces_from_seeds",
+    "get_edit_operator",
     "latent_from_seed",
     "raw_density",
     "render_face",

@@ -221,7 +221,7 @@ def _nose(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
         k=0.016,
     )
     nostril = ellipsoid(
-        ax, y, z, 0.0085 * nw, tip[1] - 0.0135, tip[2] - 0.015, 0.0055, 0.0052, 0.011
+        ax, y, z, 0.009 * nw, tip[1] - 0.0105, tip[2] - 0.009, 0.0068, 0.0062, 0.013
     )
     return paint(nose, nostril < 0, ID["nostril"], NOSE)
 
@@ -293,12 +293,13 @@ def _hair(s: HeadShape, x, y, z, ax, labels: bool) -> Node:
     line = 0.148 + 0.04 * s.hairline + (0.4 + 1.5 * s.hairline) * x * x
     above = ((y - line) - slope * (z - 0.28)) / math.sqrt(1 + slope**2)
     fringe_line = line - 0.075 * s.bangs
-    fringe = torch.maximum(fringe_line - y, (ax - 0.115).clamp_min(0) - (s.bangs <= 0) * 1.0)
+    no_fringe = (s.bangs <= 0).to(y.dtype)  # 1: the fringe region is empty
+    fringe = torch.maximum(fringe_line - y, (ax - 0.115).clamp_min(0) + no_fringe)
     region = torch.minimum(-above, fringe)
     # Short hair clears the ears.
     ear_gap = 0.066 * (1 - s.hair_length) - length3(ax - 0.17 * hw, y + 0.01, z - 0.035)
     region = torch.maximum(region, ear_gap)
-    hair = intersect(leaf(shell, ID["hair"], labels), region)
+    hair = intersect(leaf(shell, ID["hair"], labels), region, k=0.012)
     length = s.hair_length
     bottom = 0.02 - 0.36 * length
     mass = ellipsoid(

@@ -47,6 +47,9 @@ BAND_OFFSETS = (
 rises, sparser behind it."""
 HIT_DISTANCE = 5e-4
 """Sphere tracing stops where the distance falls below this."""
+MIN_STEP = 0.002
+"""Smallest sphere-tracing step: rays grazing a surface move on instead of crawling. It may
+step up to this far into a surface, which the band (starting 4 mm before the hit) covers."""
 MAX_TRACE_STEPS = 48
 """Rays still marching after this many steps are treated as hits (grazing rays)."""
 STEP_FACTOR = 0.9
@@ -117,7 +120,7 @@ def _trace(face: Face, origins: Tensor, directions: Tensor, start: Tensor, end: 
         distance = _surface_distance(face, points)
         done = distance < HIT_DISTANCE
         hit[active[done]] = True
-        stepped = current + (distance * STEP_FACTOR).clamp_min(HIT_DISTANCE)
+        stepped = current + (distance * STEP_FACTOR).clamp_min(MIN_STEP)
         depth[active] = torch.where(done, current, stepped)
         active = active[~done & (stepped < end[active])]
     hit[active] = True

@@ -1,0 +1,269 @@
+"""Fidelity of a distilled generator against its synthface teacher (benchmarks.md §1).
+
+On held-out faces (seeds below the training range) × named views, deterministic rendering
+at the generator's neural rendering resolution:
+
+- `base15` mIoU of the composited geometry-decoder logits against the teacher's labels
+  (per image over classes present, then the mean, as the reference evaluation);
+- PSNR of the raw RGB against the teacher (both in [−1, 1]); mean absolute depth error on
+  the teacher's foreground;
+- mixing stability: with the appearance ws layers taken from the next face, the share of
+  pixels whose `base15` label changes, and the RGB PSNR between the two renders.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ffedit.adapter.metrics import class_ious, iou_table, mean_iou
+from ffedit.camera import named_camera
+from ffedit.distill.train import mixed_ws
+from ffedit.generator import TriplaneGenerator
+from ffedit.layouts import get_layout, labels_from_fine
+from ffedit.synthface import face_from_latent, latent_from_seed, render_face
+
+CHUNK_RAYS = 1024
+
+
+@dataclass(frozen=True)
+class FaceFidelity:
+    """Per-view figures of one face (lists follow the evaluated views)."""
+
+    seed: int
+    intersections: torch.Tensor
+    """(V, 15) per-view intersections of base15 classes."""
+    unions: torch.Tensor
+    """(V, 15) per-view unions."""
+    psnr: list[float]
+    depth_mae: list[float]
+    mixing_changed: list[float]
+    """Share of pixels whose label changes when the appearance ws come from another face."""
+    mixing_psnr: list[float]
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR (dB) of images in [−1, 1] (peak-to-peak 2)."""
+    mse = float(((a - b) ** 2).mean())
+    return math.inf if mse == 0 else 10 * math.log10(4.0 / mse)
+
+
+def _render(generator: TriplaneGenerator, ws: torch.Tensor, cameras: torch.Tensor):
+    views = len(cameras)
+    planes = generator.synthesize_planes(ws)
+    return generator.render(
+        ws.expand(views, -1, -1),
+        cameras,
+        planes=planes.expand(views, -1, -1, -1, -1),
+        super_resolve=False,
+        chunk_rays=CHUNK_RAYS,
+    )
+
+
+@torch.inference_mode()
+def face_fidelity(
+    generator: TriplaneGenerator, seed: int, partner_seed: int, views: list[str]
+) -> FaceFidelity:
+    """Compare the generator with the teacher on face `seed`; mixing uses `partner_seed`."""
+    device = next(generator.parameters()).device
+    cameras = torch.stack([named_camera(view) for view in views])
+    resolution = generator.config.neural_rendering_resolution
+    z = latent_from_seed(seed)
+    teacher = render_face(face_from_latent(z[None]), cameras, resolution)
+    target = labels_from_fine(teacher.fine_labels, get_layout("base15"))
+    zeros = torch.zeros(1, generator.config.c_dim, device=device)
+    ws = generator.mapping(z[None].to(device), zeros)
+    output = _render(generator, ws, cameras.to(device))
+    labels = output.seg_logits.argmax(1).cpu()
+    table = iou_table(labels, target, generator.config.seg_classes)
+    mixed = mixed_ws(generator, z[None].to(device), latent_from_seed(partner_seed)[None].to(device))
+    mixed_output = _render(generator, mixed, cameras.to(device))
+    mixed_labels = mixed_output.seg_logits.argmax(1).cpu()
+    foreground = target > 0
+    rgb, depth = output.rgb_raw.cpu(), output.depth.cpu()[:, 0]
+    return FaceFidelity(
+        seed=seed,
+        intersections=table.intersections,
+        unions=table.unions,
+        psnr=[psnr(rgb[v], teacher.rgb[v]) for v in range(len(views))],
+        depth_mae=[
+            float((depth[v] - teacher.depth[v, 0])[foreground[v]].abs().mean())
+            for v in range(len(views))
+        ],
+        mixing_changed=[
+            float((mixed_labels[v] != labels[v]).float().mean()) for v in range(len(views))
+        ],
+        mixing_psnr=[psnr(rgb[v], mixed_output.rgb_raw[v].cpu()) for v in range(len(views))],
+    )
+
+
+def summarize(results: list[FaceFidelity], views: list[str]) -> dict:
+    """Per-view and overall means, per-class pooled IoU (class name → IoU)."""
+    from ffedit.adapter.metrics import IouTable
+
+    def table(view: int | None) -> IouTable:
+        pick = slice(None) if view is None else slice(view, view + 1)
+        return IouTable(
+            torch.cat([r.intersections[pick] for r in results]),
+            torch.cat([r.unions[pick] for r in results]),
+        )
+
+    def mean(values: list[float]) -> float:
+        finite = [v for v in values if math.isfinite(v)]
+        return sum(finite) / len(finite) if finite else float("nan")
+
+    per_view = {}
+    for index, view in enumerate(views):
+        per_view[view] = {
+            "miou": mean_iou(table(index)),
+            "psnr": mean([r.psnr[index] for r in results]),
+            "depth_mae": mean([r.depth_mae[index] for r in results]),
+            "mixing_changed": mean([r.mixing_changed[index] for r in results]),
+            "mixing_psnr": mean([r.mixing_psnr[index] for r in results]),
+        }
+    names = get_layout("base15").class_names
+    overall = {key: mean([per_view[v][key] for v in views]) for key in per_view[views[0]]}
+    overall["miou"] = mean_iou(table(None))
+    ious = class_ious(table(None))
+    return {
+        "faces": [r.seed for r in results],
+        "views": views,
+        "overall": overall,
+        "per_view": per_view,
+        "class_iou": {name: float(iou) for name, iou in zip(names, ious, strict=True)},
+    }
+
+
+@dataclass(frozen=True)
+class ServingLatency:
+    """Median seconds of the renders the app serves (planes synthesised each time)."""
+
+    preview_seconds: float
+    """One 64² view with its super-resolved image."""
+    full_view_seconds: float
+    """One view at the neural rendering resolution (mask + RGB) with super-resolution."""
+    three_views_seconds: float
+    """Front, left and right full views of one face (planes synthesised once)."""
+    cached_preview_seconds: float
+    """A 64² view + super-resolution from cached planes (dragging the camera)."""
+
+
+@torch.inference_mode()
+def serving_latency(generator: TriplaneGenerator, repeats: int = 5) -> ServingLatency:
+    """Median wall-clock latencies (after a warm-up) of one face's renders."""
+    from ffedit.generator.benchmark import median_seconds
+
+    device = next(generator.parameters()).device
+    z = latent_from_seed(0)[None].to(device)
+    ws = generator.mapping(z, torch.zeros(1, generator.config.c_dim, device=device))
+    front = named_camera("front")[None].to(device)
+    three = torch.stack([named_camera(v) for v in ("front", "left", "right")]).to(device)
+    planes = generator.synthesize_planes(ws)
+
+    def view(resolution: int, cached: bool) -> None:
+        generator.render(
+            ws,
+            front,
+            resolution,
+            planes=planes if cached else None,
+            chunk_rays=CHUNK_RAYS,
+        )
+
+    def three_views() -> None:
+        fresh = generator.synthesize_planes(ws)
+        generator.render(
+            ws.expand(3, -1, -1),
+            three,
+            planes=fresh.expand(3, -1, -1, -1, -1),
+            chunk_rays=CHUNK_RAYS,
+        )
+
+    def timed(run) -> float:
+        return median_seconds(run, repeats, device)
+
+    resolution = generator.config.neural_rendering_resolution
+    return ServingLatency(
+        preview_seconds=timed(lambda: view(64, cached=False)),
+        full_view_seconds=timed(lambda: view(resolution, cached=False)),
+        three_views_seconds=timed(three_views),
+        cached_preview_seconds=timed(lambda: view(64, cached=True)),
+    )
+
+
+SECTION_TITLE = "Default generator fidelity"
+TARGETS = {
+    "miou": ("≥", 0.85),
+    "psnr": ("≥", 26.0),
+    "depth_mae": ("≤", 0.01),
+    "mixing_changed": ("≤", 0.02),
+    "mixing_psnr": ("≤", 20.0),
+}
+LATENCY_TARGETS = {
+    "preview_seconds": 0.25,
+    "full_view_seconds": 1.0,
+    "three_views_seconds": 2.5,
+}
+
+
+def _verdict(value: float, rule: tuple[str, float]) -> str:
+    sign, bound = rule
+    ok = value >= bound if sign == "≥" else value <= bound
+    return f"{sign} {bound:g} {'✓' if ok else '✗'}"
+
+
+def fidelity_section(
+    summary: dict, latency: ServingLatency, model: str, machine: str, date: str, command: str
+) -> str:
+    """Markdown body of the benchmark section: targets, per-view table, class IoU, speed."""
+    views = summary["views"]
+    faces = summary["faces"]
+    lines = [
+        "",
+        f"Model `{model}` against its synthface teacher on {len(faces)} held-out faces "
+        f"(seeds {faces[0]}…{faces[-1]}) × views {', '.join(views)}, deterministic rendering "
+        "at the neural rendering resolution. Machine: "
+        f"{machine}. Date: {date}. Command: `{command}`.",
+        "",
+        "| metric | " + " | ".join(views) + " | all | target |",
+        "|---|" + "---|" * (len(views) + 2),
+    ]
+    labels = {
+        "miou": "base15 mIoU",
+        "psnr": "raw RGB PSNR (dB)",
+        "depth_mae": "foreground depth MAE (world units)",
+        "mixing_changed": "mixing: base15 pixels changed",
+        "mixing_psnr": "mixing: RGB PSNR between renders (dB)",
+    }
+    for key, label in labels.items():
+        cells = [f"{summary['per_view'][v][key]:.4g}" for v in views]
+        overall = summary["overall"][key]
+        lines.append(
+            f"| {label} | " + " | ".join(cells) + f" | **{overall:.4g}** | "
+            f"{_verdict(overall, TARGETS[key])} |"
+        )
+    lines += ["", "Per-class IoU (pooled over all images):", ""]
+    names = list(summary["class_iou"])
+    lines.append("| " + " | ".join(names) + " |")
+    lines.append("|" + "---|" * len(names))
+    lines.append("| " + " | ".join(f"{summary['class_iou'][n]:.3f}" for n in names) + " |")
+    lines += [
+        "",
+        "CPU/GPU latency (median wall-clock after a warm-up; planes synthesised each time "
+        "unless cached):",
+        "",
+        "| render | seconds | target |",
+        "|---|---|---|",
+    ]
+    for key, label in [
+        ("preview_seconds", "64² preview + super-resolution"),
+        ("full_view_seconds", "full view (mask + RGB) + super-resolution"),
+        ("three_views_seconds", "three full views"),
+        ("cached_preview_seconds", "64² preview + SR from cached planes"),
+    ]:
+        value = getattr(latency, key)
+        target = LATENCY_TARGETS.get(key)
+        verdict = _verdict(value, ("≤", target)) if target else "—"
+        lines.append(f"| {label} | {value:.3f} | {verdict} |")
+    return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ CORE_MODULES = [
     "ffedit.camera",
     "ffedit.render",
     "ffedit.generator",
+    "ffedit.adapter",
     "ffedit.io",
     "ffedit.layouts",
     "ffedit.synthface",
@@ -19,10 +20,7 @@ WEB_MODULES = ["fastapi", "starlette", "pydantic", "uvicorn"]
 
 @pytest.mark.parametrize("module", CORE_MODULES)
 def test_core_module_does_not_load_the_web_stack(module):
-    probe = (
-        f"import sys, {module}; "
-        f"print(','.join(m for m in {WEB_MODULES!r} if m in sys.modules))"
-    )
+    probe = f"import sys, {module}; print(','.join(m for m in {WEB_MODULES!r} if m in sys.modules))"
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()

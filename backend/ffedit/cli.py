@@ -431,7 +431,7 @@ def _bench_synthface(args: argparse.Namespace) -> int:
 
 def _bench_registrars() -> list[Registrar]:
     """Every `ffedit bench …` benchmark's registrar."""
-    return [_register_bench_render, _register_bench_synthface]
+    return [_register_bench_render, _register_bench_synthface, _register_bench_layouts]
 
 
 def _register_train_generator(subparsers: argparse._SubParsersAction) -> None:
@@ -521,6 +521,319 @@ def _train_generator(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_MODEL = "models/synthface-128"
+"""The shipped default generator (distilled from synthface)."""
+
+
+def _layout_generator(model: str, device):
+    """The generator of `model` (checkpoint folder, .pkl or .pth) with a friendly error."""
+    from ffedit.io.checkpoint import load_generator
+    from ffedit.io.errors import CheckpointError
+
+    if model == DEFAULT_MODEL and not Path(model).exists():
+        raise CheckpointError(
+            f"the default model {DEFAULT_MODEL} is not there; train it with "
+            "`ffedit train-generator --export models/synthface-128` or pass --model"
+        )
+    return load_generator(model, device)
+
+
+def _front_ws(generator, latents):
+    """ws (B, num_ws, w_dim) of latents (B, z_dim): the mapping conditioned on the front view
+    (as every face of the app is); a latent of the wrong size is a ValueError."""
+    import torch
+
+    from ffedit.camera import named_camera
+
+    if latents.shape[-1] != generator.config.z_dim:
+        raise ValueError(
+            f"the latents have {latents.shape[-1]} values but the model's z has "
+            f"{generator.config.z_dim}: the samples were made for another model"
+        )
+    device = next(generator.parameters()).device
+    with torch.no_grad():
+        return generator.mapping(latents.to(device), named_camera("front")[None].to(device))
+
+
+def _register_train_layout(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train-layout",
+        help="train a geometry adapter for a layout on annotated samples (few-shot)",
+        description="Train FFaceNeRF's geometry adapter for LAYOUT on the annotated views of a "
+        "sample folder (as written by `ffedit synthface export`: every face and view with a "
+        "mask of the layout), and write an adapter checkpoint folder (weights, layout, training "
+        "config and metrics, manifest).",
+    )
+    parser.add_argument("--layout", required=True, help="layout name (built-in or the folder's)")
+    parser.add_argument("--samples", required=True, help="sample folder (manifest.json, masks)")
+    parser.add_argument("--out", required=True, help="adapter folder to write (replaced)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"generator ({DEFAULT_MODEL})")
+    parser.add_argument("--preset", default="fast", help="training preset: fast or paper (fast)")
+    parser.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
+    parser.add_argument("--seed", type=int, help="training seed (default: the preset's)")
+    parser.add_argument("--views", type=_names, help="use only these views (default: all)")
+    parser.add_argument("--max-samples", type=int, help="use the first N annotated views")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.set_defaults(func=_train_layout)
+
+
+def _annotated_layout_samples(args: argparse.Namespace, generator):
+    """The layout and its `LayoutSample`s from the sample folder; masks checked for size."""
+    from ffedit.adapter import LayoutSample
+    from ffedit.io.adapters import read_layout_samples
+    from ffedit.layouts import InvalidMask
+
+    layout, views = read_layout_samples(args.samples, args.layout, args.views)
+    if args.max_samples is not None:
+        views = views[: args.max_samples]
+    size = generator.config.neural_rendering_resolution
+    for view in views:
+        if tuple(view.labels.shape) != (size, size):
+            found = "×".join(map(str, view.labels.shape))
+            raise InvalidMask(
+                f"face {view.seed} {view.view}: the mask is {found}, the model's masks are "
+                f"{size}×{size} (export the samples with --resolution {size})"
+            )
+    if not views:
+        return layout, []
+    import torch
+
+    ws = _front_ws(generator, torch.stack([view.latent for view in views]))
+    samples = [LayoutSample(w, v.camera, v.labels) for w, v in zip(ws, views, strict=True)]
+    return layout, samples
+
+
+def _train_layout(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+    from tqdm import tqdm
+
+    from ffedit.adapter import TRAINING_PRESETS, TooFewSamples, fit_adapter, predict_masks
+    from ffedit.adapter.config import with_steps
+    from ffedit.adapter.metrics import iou_table, mean_iou
+    from ffedit.io.adapters import SampleFolderError, save_adapter
+    from ffedit.io.errors import CheckpointError
+    from ffedit.layouts import InvalidMask, UnknownLayout
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if args.preset not in TRAINING_PRESETS:
+        known = ", ".join(TRAINING_PRESETS)
+        print(f"error: unknown training preset {args.preset!r}; known: {known}", file=sys.stderr)
+        return 1
+    config = TRAINING_PRESETS[args.preset]
+    if args.steps:
+        config = with_steps(config, args.steps)
+    if args.seed is not None:
+        config = dataclasses.replace(config, seed=args.seed)
+    device = _resolve_device(args.device)
+    try:
+        generator = _layout_generator(args.model, device)
+        layout, samples = _annotated_layout_samples(args, generator)
+        with tqdm(total=config.steps, desc=f"training {layout.name}", unit="step") as bar:
+
+            def on_step(step, total, losses, adapter):
+                bar.update(1)
+                bar.set_postfix(
+                    ce=f"{losses['cross_entropy']:.3f}", dice=f"{losses['overlap']:.3f}"
+                )
+
+            fit = fit_adapter(generator, samples, layout, config, on_step)
+    except TooFewSamples as error:
+        print(f"error: {error} in {args.samples}", file=sys.stderr)
+        return 1
+    except (CheckpointError, SampleFolderError, UnknownLayout, InvalidMask, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    ws = torch.stack([sample.ws for sample in samples])
+    cameras = torch.stack([sample.camera for sample in samples]).to(ws.device)
+    predicted = torch.cat(
+        [
+            predict_masks(
+                generator, fit.adapter, ws[i : i + 8], cameras[i : i + 8], RENDER_CHUNK_RAYS
+            )
+            for i in range(0, len(samples), 8)
+        ]
+    )
+    labels = torch.stack([sample.labels for sample in samples])
+    train_miou = mean_iou(iou_table(predicted.cpu(), labels, layout.num_classes))
+    metrics = {
+        "samples": len(samples),
+        "steps": fit.steps,
+        "seconds": round(fit.seconds, 2),
+        "final_losses": fit.final_losses,
+        "kept_weight": fit.kept_weight,
+        "train_miou": train_miou,
+        "model": str(args.model),
+    }
+    folder = save_adapter(args.out, fit.adapter.cpu(), layout, config, metrics)
+    print(
+        f"wrote {folder}: layout {layout.name} ({layout.num_classes} classes) from "
+        f"{len(samples)} samples, {fit.steps} steps in {fit.seconds:.1f} s; "
+        f"training-sample mIoU {train_miou * 100:.1f}"
+    )
+    return 0
+
+
+def _register_bench_layouts(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "layouts",
+        help="few-shot layout quality (mIoU vs synthface ground truth), ablations, shots, time",
+        description="Train geometry adapters for each layout on N annotated synthface samples "
+        "(training faces), predict masks for held-out faces × front/left/right, and measure "
+        "mIoU, new-class mIoU, per-class and per-view IoU and training time, over several "
+        "seeds, for the method, its ablations, several N and both trainers (benchmarks.md §2). "
+        "Writes JSON and optionally the 'Few-shot layouts' section of a Markdown file.",
+    )
+    parser.add_argument("--faces", type=_seed_range, default="0:40", help="held-out faces (0:40)")
+    parser.add_argument(
+        "--train-faces", type=_seed_range, default="10000:20", help="training faces (10000:20)"
+    )
+    parser.add_argument("--json", required=True, help="JSON file to write")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"generator ({DEFAULT_MODEL})")
+    parser.add_argument("--layouts", type=_names, default="base17,eyes19,nose19,chin20")
+    parser.add_argument("--shots", default="1,5,10,20", help="shot counts N (1,5,10,20)")
+    parser.add_argument("--variant-shots", type=int, default=10, help="N of the variants (10)")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds per setting (3)")
+    parser.add_argument(
+        "--variants",
+        type=_names,
+        default="full,no-injection,no-lmta,no-overlap,front-only",
+        help="full, no-injection, no-lmta, no-overlap, front-only",
+    )
+    parser.add_argument(
+        "--compare-trainers",
+        type=_names,
+        default="eyes19",
+        help="layouts where the full-image trainer also runs ('' for none; default eyes19)",
+    )
+    parser.add_argument("--preset", default="fast", help="training preset (fast)")
+    parser.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument(
+        "--markdown", help="Markdown file whose 'Few-shot layouts' section to update"
+    )
+    parser.set_defaults(func=_bench_layouts)
+
+
+def _synthface_bench_faces(generator, seeds: list[int]):
+    """`BenchFaces` of synthface seeds: ws from their latents, fine labels at the views."""
+    import torch
+
+    from ffedit.adapter.benchmark import VIEWS, BenchFaces
+    from ffedit.camera import named_camera
+    from ffedit.synthface import face_from_latent, latent_from_seed, render_face
+
+    latents = torch.stack([latent_from_seed(seed) for seed in seeds])
+    cameras = torch.stack([named_camera(view) for view in VIEWS])
+    resolution = generator.config.neural_rendering_resolution
+    fine = torch.stack(
+        [render_face(face_from_latent(z), cameras, resolution).fine_labels for z in latents]
+    )
+    return BenchFaces(tuple(seeds), _front_ws(generator, latents), fine)
+
+
+def _bench_layouts(args: argparse.Namespace) -> int:
+    import datetime
+    import json
+
+    import torch
+    from tqdm import tqdm
+
+    from ffedit.adapter import TRAINING_PRESETS
+    from ffedit.adapter import benchmark as bench
+    from ffedit.adapter.config import with_steps
+    from ffedit.generator.benchmark import describe_device, describe_machine
+    from ffedit.io.errors import CheckpointError
+    from ffedit.io.files import atomic_write_bytes
+    from ffedit.layouts import UnknownLayout, get_layout
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        shots = [int(n) for n in args.shots.split(",")]
+        for name in args.layouts:
+            get_layout(name)
+        unknown = [v for v in args.variants if v not in bench.VARIANTS]
+        if unknown:
+            raise ValueError(f"unknown variants {unknown}; known: {', '.join(bench.VARIANTS)}")
+        if set(args.faces) & set(args.train_faces):
+            raise ValueError("--faces and --train-faces overlap: held-out faces must be unseen")
+        if max([*shots, args.variant_shots]) > len(args.train_faces):
+            raise ValueError(
+                f"N up to {max([*shots, args.variant_shots])} needs as many --train-faces"
+            )
+        config = TRAINING_PRESETS[args.preset]
+    except (ValueError, UnknownLayout, KeyError) as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    if args.steps:
+        config = with_steps(config, args.steps)
+    device = _resolve_device(args.device)
+    try:
+        generator = _layout_generator(args.model, device)
+        train_faces = _synthface_bench_faces(generator, args.train_faces)
+        test_faces = _synthface_bench_faces(generator, args.faces)
+    except (CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    comparison = [name for name in args.compare_trainers if name in args.layouts]
+    runs = bench.planned_runs(
+        args.layouts, args.variants, shots, args.seeds, args.variant_shots, comparison
+    )
+    with tqdm(total=len(runs), desc="adapters", unit="run") as bar:
+
+        def on_run(index, total, spec, fit):
+            bar.update(1)
+            bar.set_postfix(
+                layout=spec.layout, variant=spec.variant, n=spec.shots, s=f"{fit.seconds:.0f}"
+            )
+
+        results = bench.run_layout_benchmark(
+            generator, train_faces, test_faces, runs, config, on_run, RENDER_CHUNK_RAYS
+        )
+    faces, train = args.faces, args.train_faces
+    command = (
+        f"ffedit bench layouts --faces {faces[0]}:{len(faces)} --train-faces "
+        f"{train[0]}:{len(train)} --model {args.model} --layouts {','.join(args.layouts)} "
+        f"--shots {args.shots} --variant-shots {args.variant_shots} --seeds {args.seeds} "
+        f"--variants {','.join(args.variants)} --compare-trainers {','.join(comparison)} "
+        f"--preset {args.preset}" + (f" --steps {args.steps}" if args.steps else "")
+    )
+    context = {
+        "command": command,
+        "model": str(args.model),
+        "device": describe_device(device),
+        "machine": describe_machine(),
+        "date": datetime.date.today().isoformat(),
+        "faces": f"{faces[0]}:{len(faces)}",
+        "train_faces": f"{train[0]}:{len(train)}",
+        "seeds": args.seeds,
+        "variant_shots": args.variant_shots,
+        "training": f"preset {args.preset}, {config.steps} steps",
+        "config": config.to_dict(),
+    }
+    document = {**context, **results, "summary": bench.summarize(results["runs"])}
+    text = json.dumps(bench.json_ready(document), indent=1, allow_nan=False)
+    atomic_write_bytes(args.json, (text + "\n").encode())
+    print(f"wrote {args.json} ({len(runs)} adapters)")
+    for entry in document["summary"]:
+        print(
+            f"  {entry['layout']:7} {entry['variant']:12} N={entry['shots']:<3} "
+            f"{entry['trainer']:4}  mIoU {entry['miou'][0] * 100:5.1f}  "
+            f"new {entry['new_miou'][0] * 100:5.1f}  {entry['seconds'][0]:6.1f} s"
+        )
+    if args.markdown:
+        from ffedit.io.markdown import write_markdown_section
+
+        body = bench.markdown_section(results, context)
+        print(f"updated {write_markdown_section(args.markdown, bench.SECTION_TITLE, body)}")
+    return 0
+
+
 def _registrars() -> list[Registrar]:
     """Every subcommand's registrar; imports stay lazy so `ffedit --help` is fast."""
     return [
@@ -529,6 +842,7 @@ def _registrars() -> list[Registrar]:
         _register_bench,
         _register_synthface,
         _register_train_generator,
+        _register_train_layout,
     ]
 
 

@@ -21,11 +21,12 @@ from typing import NamedTuple
 
 import torch
 
+from ffedit.adapter.geometry import GeometrySampler, geometry_sampler
 from ffedit.adapter.network import GeometryAdapter
 from ffedit.generator import TriplaneGenerator
 from ffedit.render import RaySamplingSettings, compositing_weights, sample_rays
 
-CACHE_CHUNK_RAYS = 1024
+CACHE_CHUNK_RAYS = 4096
 """Rays evaluated per pass while filling the cache: bounds memory, same result."""
 
 
@@ -52,7 +53,7 @@ def point_weights_from_intervals(weights: torch.Tensor) -> torch.Tensor:
 
 def _cache_chunk(
     generator: TriplaneGenerator,
-    planes: torch.Tensor,
+    geometry: GeometrySampler,
     origins: torch.Tensor,
     directions: torch.Tensor,
     settings: RaySamplingSettings,
@@ -61,9 +62,8 @@ def _cache_chunk(
     channels = generator.config.plane_channels
 
     def field(points: torch.Tensor, dirs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        samples = generator.sample_points(planes, points, dirs)
-        values = torch.cat([samples.normalized_features, samples.sigma, samples.seg_logits], -1)
-        return samples.sigma, values
+        features, geo_output = geometry(points)
+        return geo_output[..., :1], torch.cat([features, geo_output], -1)
 
     ray_samples = sample_rays(field, origins[None], directions[None], settings, deterministic=True)
     weights = compositing_weights(ray_samples.sigma, ray_samples.depths, settings.density_shift)
@@ -93,10 +93,11 @@ def cache_rays(
     """Adapter inputs along rays (R, 3) through raw planes (1, 3, C, H, W), deterministic
     samples with `settings`; `points_per_ray` None keeps every sample."""
     with torch.no_grad():
+        geometry = geometry_sampler(generator, planes)
         parts = [
             _cache_chunk(
                 generator,
-                planes,
+                geometry,
                 origins[start : start + CACHE_CHUNK_RAYS],
                 directions[start : start + CACHE_CHUNK_RAYS],
                 settings,

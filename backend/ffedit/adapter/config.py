@@ -103,6 +103,12 @@ class AdapterTrainingConfig:
         return cls(**values)
 
 
+def with_steps(config: AdapterTrainingConfig, steps: int) -> AdapterTrainingConfig:
+    """`config` shortened or lengthened to `steps`, stage one keeping its share of them."""
+    start = round(config.overlap_start_step * steps / config.steps)
+    return dataclasses.replace(config, steps=steps, overlap_start_step=start)
+
+
 TRAINING_PRESETS: dict[str, AdapterTrainingConfig] = {
     "paper": AdapterTrainingConfig(
         steps=5000,

@@ -35,6 +35,7 @@ from ffedit.adapter.augment import mix_appearance_ws, random_mixing_ws
 from ffedit.adapter.cache import RayCache, cache_rays, cached_logits
 from ffedit.adapter.config import AdapterTrainingConfig
 from ffedit.adapter.errors import TooFewSamples
+from ffedit.adapter.geometry import geometry_sampler
 from ffedit.adapter.losses import SegmentationLosses, segmentation_losses
 from ffedit.adapter.network import GeometryAdapter
 from ffedit.adapter.rays import stratified_rays
@@ -281,11 +282,13 @@ def render_adapter_logits(
     resolution = generator.config.neural_rendering_resolution
     origins, directions = generator.camera_rays(cameras, len(planes), resolution, planes)
 
+    with torch.no_grad():
+        geometry = geometry_sampler(generator, planes)
+
     def field(points: torch.Tensor, dirs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
-            samples = generator.sample_points(planes, points, dirs)
-        geo_output = torch.cat([samples.sigma, samples.seg_logits], dim=-1)
-        return samples.sigma, adapter(samples.normalized_features, geo_output, dirs)
+            features, geo_output = geometry(points)
+        return geo_output[..., :1], adapter(features, geo_output, dirs)
 
     def chunk_logits(chunk_origins: torch.Tensor, chunk_directions: torch.Tensor) -> torch.Tensor:
         rendered = render_rays(

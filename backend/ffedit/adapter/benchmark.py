@@ -1,0 +1,462 @@
+"""`ffedit bench layouts`: few-shot layout quality against exact ground truth (benchmarks.md §2).
+
+For each layout, adapters are trained on N annotated samples (one face at one view with its
+ground-truth mask; views front/left/right in turn) drawn from a training range of faces, and
+predict masks for held-out faces × front/left/right. Per adapter: mIoU over the classes
+present (per image, then the mean: the reference evaluation), the same over the layout's
+new classes (those the generator's own `base15` does not have), base-class mIoU (the
+prediction merged back to `base15`, comparable to the generator's own logits), per-class
+pooled IoU, per-view mIoU, and the training wall-clock time. Variants (same data):
+
+- `full`: the method; `no-injection`: the adapter sees only the geometry-decoder output;
+  `no-lmta`: no latent mixing; `no-overlap`: no Dice term;
+- `front-only`: the method trained on front views only, so left/right are never annotated
+  (3D consistency of the predicted masks);
+- shots N ∈ `shots` for `full`; every variant uses `variant_shots`;
+- the paper's full-image trainer against the fast one (`trainer_comparison` layouts).
+
+Every configuration runs with several training seeds (mean ± std). All adapters of a layout
+are evaluated in one deterministic render per view: they share the generator's density, so
+their heads are stacked into one seg head. Ground truth comes in as synthface fine-label maps
+(`BenchFaces`), so this module needs no synthface import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import torch
+
+from ffedit.adapter.config import AdapterTrainingConfig
+from ffedit.adapter.metrics import class_ious, iou_table, mean_iou
+from ffedit.adapter.network import GeometryAdapter
+from ffedit.adapter.training import AdapterFit, LayoutSample, fit_adapter
+from ffedit.camera import named_camera
+from ffedit.generator import TriplaneGenerator
+from ffedit.layouts import FINE_LABEL_IDS, Layout, class_of_fine_label, get_layout, labels_from_fine
+
+VIEWS = ("front", "left", "right")
+BENCH_LAYOUTS = ("base17", "eyes19", "nose19", "chin20")
+VARIANTS = ("full", "no-injection", "no-lmta", "no-overlap", "front-only")
+ABLATIONS = ("no-injection", "no-lmta", "no-overlap")
+GENERATOR_LAYOUT = "base15"
+SECTION_TITLE = "Few-shot layouts"
+EVAL_BATCH = 4
+"""Faces rendered together during evaluation."""
+
+
+class BenchFaces(NamedTuple):
+    """Faces with ground truth at the named views."""
+
+    seeds: tuple[int, ...]
+    """Face seeds (synthface latents)."""
+    ws: torch.Tensor
+    """(F, num_ws, w_dim) the generator's latents of the faces."""
+    fine_labels: torch.Tensor
+    """(F, 3, H, W) int64 fine labels at `VIEWS`, at the generator's mask resolution."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One adapter to train."""
+
+    layout: str
+    variant: str
+    shots: int
+    seed: int
+    trainer: str = "fast"
+
+
+def variant_config(base: AdapterTrainingConfig, spec: RunSpec) -> AdapterTrainingConfig:
+    """The training config of a run: `base` with the variant's change, trainer and seed."""
+    changes: dict[str, Any] = {"seed": spec.seed, "trainer": spec.trainer}
+    if spec.variant == "no-injection":
+        changes["variant"] = "simple"
+    elif spec.variant == "no-lmta":
+        changes["lmta_probability"] = 0.0
+    elif spec.variant == "no-overlap":
+        changes["overlap_weight"] = 0.0
+    elif spec.variant not in ("full", "front-only"):
+        raise ValueError(f"unknown variant {spec.variant!r}; known: {', '.join(VARIANTS)}")
+    return dataclasses.replace(base, **changes)
+
+
+def training_samples(faces: BenchFaces, layout: Layout, spec: RunSpec) -> list[LayoutSample]:
+    """`spec.shots` annotated samples: the first faces of a seed-`spec.seed` permutation of
+    the training faces (so smaller N are subsets of larger ones), views front/left/right in
+    turn (offset by the seed), or all front for `front-only`."""
+    if spec.shots > len(faces.seeds):
+        raise ValueError(
+            f"{spec.shots} shots need {spec.shots} training faces, have {len(faces.seeds)}"
+        )
+    order = torch.randperm(len(faces.seeds), generator=torch.Generator().manual_seed(spec.seed))
+    samples = []
+    for position, face in enumerate(order[: spec.shots].tolist()):
+        view = 0 if spec.variant == "front-only" else (position + spec.seed) % len(VIEWS)
+        labels = labels_from_fine(faces.fine_labels[face, view], layout)
+        samples.append(LayoutSample(faces.ws[face], named_camera(VIEWS[view]), labels))
+    return samples
+
+
+def planned_runs(
+    layouts: list[str],
+    variants: list[str],
+    shots: list[int],
+    seeds: int,
+    variant_shots: int,
+    trainer_comparison: list[str],
+) -> list[RunSpec]:
+    """Every run: each variant at `variant_shots`, `full` at each other shot count, for each
+    layout and seed; plus the full-image trainer (seed 0) for the comparison layouts."""
+    runs = []
+    for layout in layouts:
+        for seed in range(seeds):
+            runs += [RunSpec(layout, variant, variant_shots, seed) for variant in variants]
+            runs += [RunSpec(layout, "full", n, seed) for n in shots if n != variant_shots]
+        if layout in trainer_comparison:
+            runs.append(RunSpec(layout, "full", variant_shots, 0, trainer="full"))
+    return runs
+
+
+def _stacked_head(adapters: list[GeometryAdapter]):
+    """One seg head: the generator's own logits, then every adapter's, along channels."""
+
+    def head(features: torch.Tensor, geo_output: torch.Tensor, directions: torch.Tensor):
+        own = geo_output[..., 1:]
+        return torch.cat([own, *(a(features, geo_output, directions) for a in adapters)], -1)
+
+    return head
+
+
+def predict_all(
+    generator: TriplaneGenerator,
+    adapters: list[GeometryAdapter],
+    faces: BenchFaces,
+    chunk_rays: int | None = None,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The generator's own labels and each adapter's, (F, 3, H, W) int64 each, at `VIEWS`,
+    from one deterministic render per face batch and view."""
+    splits = [generator.config.seg_classes] + [a.num_classes for a in adapters]
+    head = _stacked_head(adapters)
+    outputs: list[list[torch.Tensor]] = [[] for _ in splits]
+    device = faces.ws.device
+    with torch.no_grad():
+        for start in range(0, len(faces.seeds), EVAL_BATCH):
+            ws = faces.ws[start : start + EVAL_BATCH]
+            per_view: list[list[torch.Tensor]] = [[] for _ in splits]
+            for view in VIEWS:
+                camera = named_camera(view)[None].to(device)
+                logits = generator.render(
+                    ws, camera, super_resolve=False, chunk_rays=chunk_rays, seg_head=head
+                ).seg_logits
+                for index, part in enumerate(logits.split(splits, dim=1)):
+                    per_view[index].append(part.argmax(1).cpu())
+            for index, views in enumerate(per_view):
+                outputs[index].append(torch.stack(views, dim=1))
+    own, *adapted = (torch.cat(parts) for parts in outputs)
+    return own, adapted
+
+
+def base_class_table(layout: Layout) -> torch.Tensor:
+    """(K,) the `base15` class of each class of a synthface layout (via its first fine label;
+    0 for a class without fine labels)."""
+    base = class_of_fine_label(get_layout(GENERATOR_LAYOUT))
+    table = [
+        int(base[FINE_LABEL_IDS[c.fine_labels[0]]]) if c.fine_labels else 0 for c in layout.classes
+    ]
+    return torch.tensor(table, dtype=torch.int64)
+
+
+def new_classes(layout: Layout) -> list[int]:
+    """Ids of the layout's classes whose names `base15` does not have."""
+    known = set(get_layout(GENERATOR_LAYOUT).class_names)
+    return [k for k, name in enumerate(layout.class_names) if name not in known]
+
+
+def run_metrics(predicted: torch.Tensor, fine_labels: torch.Tensor, layout: Layout) -> dict:
+    """Metrics of predictions (F, 3, H, W) in `layout` against fine labels (F, 3, H, W)."""
+    target = labels_from_fine(fine_labels, layout)
+    table = iou_table(predicted.flatten(0, 1), target.flatten(0, 1), layout.num_classes)
+    base = get_layout(GENERATOR_LAYOUT)
+    merged = base_class_table(layout)[predicted]
+    base_table = iou_table(
+        merged.flatten(0, 1), labels_from_fine(fine_labels, base).flatten(0, 1), base.num_classes
+    )
+    per_view = {
+        view: mean_iou(iou_table(predicted[:, v], target[:, v], layout.num_classes))
+        for v, view in enumerate(VIEWS)
+    }
+    new_per_view = {
+        view: mean_iou(
+            iou_table(predicted[:, v], target[:, v], layout.num_classes), new_classes(layout)
+        )
+        for v, view in enumerate(VIEWS)
+    }
+    return {
+        "miou": mean_iou(table),
+        "new_miou": mean_iou(table, new_classes(layout)),
+        "base_miou": mean_iou(base_table),
+        "class_iou": dict(zip(layout.class_names, class_ious(table).tolist(), strict=True)),
+        "view_miou": per_view,
+        "view_new_miou": new_per_view,
+    }
+
+
+def generator_metrics(own: torch.Tensor, fine_labels: torch.Tensor) -> dict:
+    """`base15` mIoU of the generator's own composited logits, overall and per view."""
+    base = get_layout(GENERATOR_LAYOUT)
+    target = labels_from_fine(fine_labels, base)
+    return {
+        "base_miou": mean_iou(iou_table(own.flatten(0, 1), target.flatten(0, 1), base.num_classes)),
+        "view_miou": {
+            view: mean_iou(iou_table(own[:, v], target[:, v], base.num_classes))
+            for v, view in enumerate(VIEWS)
+        },
+    }
+
+
+RunCallback = Callable[[int, int, RunSpec, AdapterFit], None]
+
+
+def run_layout_benchmark(
+    generator: TriplaneGenerator,
+    train_faces: BenchFaces,
+    test_faces: BenchFaces,
+    runs: list[RunSpec],
+    config: AdapterTrainingConfig,
+    on_run: RunCallback | None = None,
+    chunk_rays: int | None = None,
+) -> dict:
+    """Train every run, evaluate each layout's adapters on the test faces; JSON-ready results:
+    {"generator": generator_metrics, "runs": [spec + seconds + kept_weight + metrics, …]}."""
+    results: list[dict] = []
+    own = None
+    for layout_name in dict.fromkeys(spec.layout for spec in runs):
+        layout = get_layout(layout_name)
+        layout_runs = [spec for spec in runs if spec.layout == layout_name]
+        fits = []
+        for spec in layout_runs:
+            samples = training_samples(train_faces, layout, spec)
+            fit = fit_adapter(generator, samples, layout, variant_config(config, spec))
+            fits.append(fit)
+            if on_run is not None:
+                on_run(len(results) + len(fits), len(runs), spec, fit)
+        own, predictions = predict_all(
+            generator, [fit.adapter for fit in fits], test_faces, chunk_rays
+        )
+        for spec, fit, predicted in zip(layout_runs, fits, predictions, strict=True):
+            results.append(
+                {
+                    **dataclasses.asdict(spec),
+                    "seconds": fit.seconds,
+                    "kept_weight": fit.kept_weight,
+                    "final_loss": fit.final_losses.get("total"),
+                    **run_metrics(predicted, test_faces.fine_labels, layout),
+                }
+            )
+    if own is None:
+        own, _ = predict_all(generator, [], test_faces, chunk_rays)
+    return {"generator": generator_metrics(own, test_faces.fine_labels), "runs": results}
+
+
+def summarize(runs: list[dict]) -> list[dict]:
+    """Runs grouped by (layout, variant, shots, trainer): mean and std over seeds of every
+    scalar metric, per-view and per-class ones included."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs:
+        key = (run["layout"], run["variant"], run["shots"], run["trainer"])
+        groups.setdefault(key, []).append(run)
+    summary = []
+    for (layout, variant, shots, trainer), members in groups.items():
+        entry: dict[str, Any] = {
+            "layout": layout,
+            "variant": variant,
+            "shots": shots,
+            "trainer": trainer,
+            "seeds": len(members),
+        }
+        for name in ("miou", "new_miou", "base_miou", "seconds"):
+            entry[name] = _mean_std([m[name] for m in members])
+        for name in ("view_miou", "view_new_miou", "class_iou"):
+            entry[name] = {
+                key: _mean_std([m[name][key] for m in members]) for key in members[0][name]
+            }
+        summary.append(entry)
+    return summary
+
+
+def _mean_std(values: list[float | None]) -> list[float]:
+    """[mean, std] (population std over seeds) of the non-NaN values; [nan, nan] if none."""
+    kept = [v for v in values if v is not None and not math.isnan(v)]
+    if not kept:
+        return [math.nan, math.nan]
+    return [statistics.fmean(kept), statistics.pstdev(kept)]
+
+
+def _cell(value: list[float], scale: float = 100.0, digits: int = 1) -> str:
+    mean, std = value
+    if math.isnan(mean):
+        return "–"
+    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
+
+
+def _find(summary: list[dict], layout: str, variant: str, shots: int, trainer: str = "fast"):
+    for entry in summary:
+        if (entry["layout"], entry["variant"], entry["shots"], entry["trainer"]) == (
+            layout,
+            variant,
+            shots,
+            trainer,
+        ):
+            return entry
+    return None
+
+
+def markdown_section(results: dict, context: dict) -> str:
+    """The body of the "Few-shot layouts" section of docs/benchmarks.md."""
+    summary = summarize(results["runs"])
+    layouts = list(dict.fromkeys(entry["layout"] for entry in summary))
+    variants = list(dict.fromkeys(e["variant"] for e in summary if e["trainer"] == "fast"))
+    shots = sorted({e["shots"] for e in summary if e["variant"] == "full"})
+    variant_shots = context["variant_shots"]
+    own = results["generator"]
+    lines = [
+        "Geometry adapters trained on N annotated samples (one synthface face at one view with "
+        "its exact mask; views front/left/right in turn), evaluated on held-out faces × "
+        "front/left/right against synthface's exact masks at the generator's mask resolution. "
+        "mIoU: per image over the classes present, then the mean (the reference evaluation); "
+        "*new*: the same over the layout's classes that `base15` lacks; *base*: predictions "
+        "merged back to `base15`, to compare with the generator's own logits; per-class IoU "
+        "pooled over all test images. Mean ± std over training seeds, in percent; time is "
+        "the wall-clock training time per adapter. Written by `ffedit bench layouts`.",
+        "",
+        f"- model: `{context['model']}`; device: {context['device']}; machine: "
+        f"{context['machine']}; date: {context['date']}",
+        f"- held-out faces: {context['faces']}; training faces: {context['train_faces']}; "
+        f"seeds: {context['seeds']}; training: {context['training']}",
+        f"- command: `{context['command']}`",
+        f"- the generator's own `base15` mIoU on these views: {own['base_miou'] * 100:.1f} "
+        "(front/left/right: " + "/".join(f"{own['view_miou'][v] * 100:.1f}" for v in VIEWS) + ")",
+        "",
+        f"**Variants** (N = {variant_shots}):",
+        "",
+        "| layout | variant | mIoU | new-class mIoU | base-class mIoU | time (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for layout in layouts:
+        for variant in variants:
+            entry = _find(summary, layout, variant, variant_shots)
+            if entry is None:
+                continue
+            lines.append(
+                f"| {layout} | {variant} | {_cell(entry['miou'])} | {_cell(entry['new_miou'])} "
+                f"| {_cell(entry['base_miou'])} | {_cell(entry['seconds'], 1.0)} |"
+            )
+    lines += _ablation_lines(summary, layouts, variants, variant_shots)
+    if len(shots) > 1:
+        lines += [
+            "",
+            "**Shots** (variant `full`; mIoU / new-class mIoU):",
+            "",
+            "| layout | " + " | ".join(f"N = {n}" for n in shots) + " |",
+            "|---|" + "---|" * len(shots),
+        ]
+        for layout in layouts:
+            cells = []
+            for n in shots:
+                entry = _find(summary, layout, "full", n)
+                cells.append(
+                    "–" if entry is None else f"{_cell(entry['miou'])} / {_cell(entry['new_miou'])}"
+                )
+            lines.append(f"| {layout} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"**Views** (N = {variant_shots}; mIoU / new-class mIoU per view; `front-only` never "
+        "saw an annotated left or right view):",
+        "",
+        "| layout | variant | front | left | right |",
+        "|---|---|---|---|---|",
+    ]
+    for layout in layouts:
+        for variant in ("full", "front-only"):
+            entry = _find(summary, layout, variant, variant_shots)
+            if entry is None:
+                continue
+            cells = [
+                f"{_cell(entry['view_miou'][v])} / {_cell(entry['view_new_miou'][v])}"
+                for v in VIEWS
+            ]
+            lines.append(f"| {layout} | {variant} | " + " | ".join(cells) + " |")
+    lines += _trainer_lines(summary, layouts, variant_shots)
+    lines += [
+        "",
+        f"**New classes** (variant `full`, N = {variant_shots}; pooled IoU):",
+        "",
+        "| layout | class IoU |",
+        "|---|---|",
+    ]
+    for layout in layouts:
+        entry = _find(summary, layout, "full", variant_shots)
+        if entry is None:
+            continue
+        names = [get_layout(layout).class_names[k] for k in new_classes(get_layout(layout))]
+        cells = ", ".join(f"{name} {_cell(entry['class_iou'][name])}" for name in names)
+        lines.append(f"| {layout} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def _ablation_lines(summary, layouts, variants, variant_shots) -> list[str]:
+    """New-class mIoU of each ablation averaged over the layouts, next to the full method's."""
+    present = [v for v in ("full", *ABLATIONS) if v in variants]
+    if len(present) < 2:
+        return []
+    means = {}
+    for variant in present:
+        values = [_find(summary, layout, variant, variant_shots) for layout in layouts]
+        values = [
+            v["new_miou"][0] for v in values if v is not None and not math.isnan(v["new_miou"][0])
+        ]
+        means[variant] = statistics.fmean(values) if values else math.nan
+    cells = " | ".join(f"{v}: {means[v] * 100:.1f}" for v in present)
+    return ["", f"New-class mIoU averaged over the layouts: {cells}."]
+
+
+def _trainer_lines(summary, layouts, variant_shots) -> list[str]:
+    rows = []
+    for layout in layouts:
+        full = _find(summary, layout, "full", variant_shots, trainer="full")
+        fast = _find(summary, layout, "full", variant_shots)
+        if full is None or fast is None:
+            continue
+        for name, entry in (("fast (cached rays)", fast), ("full (whole images)", full)):
+            seeds = "seed 0" if name.startswith("full") else f"{entry['seeds']} seeds"
+            rows.append(
+                f"| {layout} | {name} | {_cell(entry['miou'])} | {_cell(entry['new_miou'])} "
+                f"| {_cell(entry['seconds'], 1.0)} | {seeds} |"
+            )
+    if not rows:
+        return []
+    return [
+        "",
+        f"**Trainers** (variant `full`, N = {variant_shots}; same loss, schedule and data):",
+        "",
+        "| layout | trainer | mIoU | new-class mIoU | time (s) | runs |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
+
+
+def json_ready(value: Any) -> Any:
+    """`value` with every NaN float replaced by None (strict JSON has no NaN)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
+    return value

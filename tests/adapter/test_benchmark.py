@@ -1,0 +1,85 @@
+"""The layout benchmark's plan: runs, variants, training samples, class merging, summaries."""
+
+import math
+
+import torch
+
+from ffedit.adapter import TRAINING_PRESETS
+from ffedit.adapter.benchmark import (
+    BenchFaces,
+    RunSpec,
+    base_class_table,
+    new_classes,
+    planned_runs,
+    summarize,
+    training_samples,
+    variant_config,
+)
+from ffedit.camera import named_camera
+from ffedit.layouts import get_layout
+
+
+def test_planned_runs_cover_variants_shots_seeds_and_the_trainer_comparison():
+    runs = planned_runs(["eyes19", "nose19"], ["full", "no-lmta"], [1, 10], 3, 10, ["eyes19"])
+    # per layout and seed: 2 variants at N = 10 + full at N = 1; plus one full-image run
+    assert len(runs) == 2 * 3 * 3 + 1
+    assert RunSpec("eyes19", "full", 10, 0, trainer="full") in runs
+    assert RunSpec("nose19", "full", 1, 2) in runs
+    assert not any(r.trainer == "full" and r.layout == "nose19" for r in runs)
+
+
+def test_variant_configs_change_one_thing_each():
+    base = TRAINING_PRESETS["fast"]
+    assert variant_config(base, RunSpec("x", "no-injection", 10, 1)).variant == "simple"
+    assert variant_config(base, RunSpec("x", "no-lmta", 10, 1)).lmta_probability == 0
+    assert variant_config(base, RunSpec("x", "no-overlap", 10, 1)).overlap_weight == 0
+    full = variant_config(base, RunSpec("x", "full", 10, 2, trainer="full"))
+    assert (full.seed, full.trainer, full.variant) == (2, "full", "injection")
+    assert variant_config(base, RunSpec("x", "front-only", 10, 0)).lmta_probability == 0.5
+
+
+def _faces(count=6, size=4):
+    fine = torch.arange(count * 3).reshape(count, 3, 1, 1).expand(count, 3, size, size) % 25
+    return BenchFaces(tuple(range(count)), torch.arange(count).float()[:, None, None], fine)
+
+
+def test_training_samples_are_nested_over_n_and_mix_views():
+    faces, layout = _faces(), get_layout("eyes19")
+    five = training_samples(faces, layout, RunSpec("eyes19", "full", 5, 1))
+    two = training_samples(faces, layout, RunSpec("eyes19", "full", 2, 1))
+    assert [s.ws.item() for s in two] == [s.ws.item() for s in five[:2]]
+    cameras = {tuple(s.camera.tolist()) for s in five}
+    assert len(cameras) == 3
+    front = training_samples(faces, layout, RunSpec("eyes19", "front-only", 5, 1))
+    assert all(torch.equal(s.camera, named_camera("front")) for s in front)
+    other_seed = training_samples(faces, layout, RunSpec("eyes19", "full", 5, 2))
+    assert [s.ws.item() for s in other_seed] != [s.ws.item() for s in five]
+
+
+def test_base_class_table_merges_new_classes_back_to_base15():
+    eyes, chin = get_layout("eyes19"), get_layout("chin20")
+    base15 = get_layout("base15")
+    table = base_class_table(eyes)
+    assert table[:15].tolist() == list(range(15))
+    named = dict(zip(eyes.class_names, table.tolist(), strict=True))
+    assert named["iris"] == named["pupil"] == base15.class_id("eye")
+    assert named["eyelid"] == base15.class_id("skin")
+    assert named["nasal_ala"] == base15.class_id("nose")
+    assert new_classes(eyes) == [15, 16, 17, 18]
+    assert base_class_table(chin)[19] == base15.class_id("mouth")  # teeth
+
+
+def test_summary_is_mean_and_std_over_seeds_ignoring_missing_values():
+    def run(seed, miou, new):
+        return {
+            "layout": "eyes19", "variant": "full", "shots": 10, "trainer": "fast", "seed": seed,
+            "miou": miou, "new_miou": new, "base_miou": 0.9, "seconds": 10.0 + seed,
+            "view_miou": {"front": miou}, "view_new_miou": {"front": new},
+            "class_iou": {"pupil": new},
+        }  # fmt: skip
+
+    (entry,) = summarize([run(0, 0.5, 0.2), run(1, 0.7, math.nan)])
+    assert entry["seeds"] == 2
+    assert math.isclose(entry["miou"][0], 0.6) and math.isclose(entry["miou"][1], 0.1)
+    assert entry["new_miou"] == [0.2, 0.0]
+    assert entry["seconds"] == [10.5, 0.5]

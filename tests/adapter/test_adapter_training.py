@@ -1,6 +1,7 @@
 """fit_adapter: schedule, the cached fast path against a full recomputation, determinism,
 learning, cancellation, input errors, and a generator left untouched."""
 
+import dataclasses
 import math
 
 import pytest
@@ -187,3 +188,14 @@ def test_full_trainer_learns_as_well_as_the_fast_one(generator):
     fast_accuracy, _ = _accuracy_and_baseline(generator, fast.adapter, samples)
     assert full_accuracy > majority + 0.15
     assert abs(full_accuracy - fast_accuracy) < 0.05
+
+
+def test_full_trainer_is_deterministic_for_a_seed(generator):
+    samples = hair_samples(generator, range(2))
+    config = AdapterTrainingConfig(steps=3, batch_size=2, trainer="full", chunk_rays=512)
+    first = fit_adapter(generator, samples, HAIR_LAYOUT, config)
+    again = fit_adapter(generator, samples, HAIR_LAYOUT, config)
+    other = fit_adapter(generator, samples, HAIR_LAYOUT, dataclasses.replace(config, seed=1))
+    assert first.loss_history == again.loss_history
+    assert torch.equal(first.adapter[2].weight, again.adapter[2].weight)
+    assert first.loss_history != other.loss_history

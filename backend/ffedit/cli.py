@@ -431,7 +431,12 @@ def _bench_synthface(args: argparse.Namespace) -> int:
 
 def _bench_registrars() -> list[Registrar]:
     """Every `ffedit bench …` benchmark's registrar."""
-    return [_register_bench_render, _register_bench_synthface, _register_bench_layouts]
+    return [
+        _register_bench_render,
+        _register_bench_synthface,
+        _register_bench_layouts,
+        _register_bench_edits,
+    ]
 
 
 def _register_train_generator(subparsers: argparse._SubParsersAction) -> None:
@@ -834,6 +839,440 @@ def _bench_layouts(args: argparse.Namespace) -> int:
     return 0
 
 
+EDIT_ORBIT_FRAMES = 60
+"""Frames of the orbit video `ffedit edit` writes (NeRFFaceEditing's orbit, one loop)."""
+
+
+def _register_edit(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "edit",
+        help="edit a face in 3D toward a painted mask (FFaceNeRF's latent optimisation)",
+        description="Optimise a face's latent so that its mask at VIEW becomes the target mask "
+        "(a PNG in the layout's colours or indices, at the model's neural rendering "
+        "resolution), and write the edited face: RGB, mask and overlay at front/left/right, an "
+        "orbit video (MP4, or GIF without ffmpeg), the edited latent (ws.safetensors: ws, "
+        "source_ws for undo, the appearance lock) and edit.json. Pass OUT/ws.safetensors as "
+        "--face to edit the result again.",
+    )
+    parser.add_argument(
+        "--face",
+        required=True,
+        help="a seed (integer), a latent z (.npy, as `ffedit synthface export` writes), or "
+        "the ws.safetensors of a previous edit",
+    )
+    parser.add_argument("--view", default="front", help="view the mask is painted at (front)")
+    parser.add_argument("--layout", required=True, help="layout of the target mask")
+    parser.add_argument("--target", required=True, help="target mask PNG")
+    parser.add_argument("--out", required=True, help="folder to write (replaced)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"generator ({DEFAULT_MODEL})")
+    parser.add_argument(
+        "--adapter", help="adapter folder (default: MODEL/adapters/LAYOUT; none for base15)"
+    )
+    parser.add_argument("--steps", type=int, default=100, help="optimisation steps (100)")
+    parser.add_argument("--overlap-weight", type=float, default=0.5, help="λ of the Dice loss")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the offset and ray draws")
+    parser.add_argument(
+        "--full-frame", action="store_true", help="render every pixel each step (slow)"
+    )
+    parser.add_argument(
+        "--lpips-weights", help="LPIPS-VGG weights file on disk (implies --full-frame)"
+    )
+    parser.add_argument(
+        "--orbit-frames",
+        type=int,
+        default=EDIT_ORBIT_FRAMES,
+        help=f"frames of the orbit video, 0 for none ({EDIT_ORBIT_FRAMES})",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.set_defaults(func=_edit)
+
+
+def _edit_adapter(model: str, layout_name: str, folder: str | None, generator):
+    """(adapter or None, layout) for an edit: the adapter checkpoint of the layout, or the
+    generator's own segmentation for `base15` when no adapter folder exists."""
+    from ffedit.io.adapters import load_adapter
+    from ffedit.io.errors import CheckpointError
+    from ffedit.layouts import get_layout
+
+    path = Path(folder) if folder else Path(model) / "adapters" / layout_name
+    if not path.exists():
+        if folder is None and layout_name == "base15" and generator.config.seg_classes == 15:
+            return None, get_layout("base15")
+        raise CheckpointError(
+            f"no adapter for layout {layout_name!r} at {path}: train one with `ffedit "
+            f"train-layout --layout {layout_name} --samples … --out {path}` or pass --adapter"
+        )
+    device = next(generator.parameters()).device
+    saved = load_adapter(path, device, generator.config)
+    if saved.layout.name != layout_name:
+        raise CheckpointError(
+            f"the adapter at {path} predicts layout {saved.layout.name!r}, not {layout_name!r}"
+        )
+    return saved.adapter, saved.layout
+
+
+def _edit_source(face: str, generator):
+    """(ws (num_ws, w_dim), plane stats or None) of --face: a seed, a z .npy or a ws file."""
+    import numpy as np
+    import torch
+
+    from ffedit.edit import ws_from_latent, ws_from_seed
+    from ffedit.generator.planes import PlaneStatistics
+    from ffedit.io.tensors import load_tensors
+
+    if face.lstrip("-").isdigit():
+        return ws_from_seed(generator, int(face)), None
+    path = Path(face)
+    if not path.is_file():
+        raise ValueError(f"--face {face!r} is neither a seed nor an existing file")
+    device = next(generator.parameters()).device
+    if path.suffix == ".npy":
+        z = torch.from_numpy(np.load(path, allow_pickle=False)).float().reshape(-1)
+        if len(z) != generator.config.z_dim:
+            raise ValueError(
+                f"{path} holds {len(z)} values; the model's z has {generator.config.z_dim}"
+            )
+        return ws_from_latent(generator, z), None
+    tensors = load_tensors(path)
+    expected = (generator.config.num_ws, generator.config.w_dim)
+    if "ws" not in tensors or tuple(tensors["ws"].shape) != expected:
+        raise ValueError(f"{path} has no ws of shape {expected} (write it with `ffedit edit`)")
+    stats = None
+    if "plane_mean" in tensors and "plane_std" in tensors:
+        stats = PlaneStatistics(tensors["plane_mean"].to(device), tensors["plane_std"].to(device))
+    return tensors["ws"].to(device), stats
+
+
+def _edit(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from ffedit.camera import NAMED_VIEWS, named_camera
+    from ffedit.edit import EditConfig, LpipsWeightsError, optimize_latent
+    from ffedit.edit import views as edit_views
+    from ffedit.edit.optimize import check_target
+    from ffedit.io.errors import CheckpointError
+    from ffedit.io.files import atomic_folder, atomic_write_bytes
+    from ffedit.io.images import save_png
+    from ffedit.io.tensors import save_tensors
+    from ffedit.io.video import write_video
+    from ffedit.layouts import InvalidMask, UnknownLayout, indexed_png_from_labels, labels_from_png
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    device = _resolve_device(args.device)
+    try:
+        if args.view not in NAMED_VIEWS:
+            raise ValueError(f"unknown view {args.view!r}; known views: {', '.join(NAMED_VIEWS)}")
+        config = EditConfig(
+            steps=args.steps,
+            overlap_weight=args.overlap_weight,
+            seed=args.seed,
+            full_frame=args.full_frame or args.lpips_weights is not None,
+            lpips_weights=args.lpips_weights,
+        )
+        generator = _layout_generator(args.model, device)
+        adapter, layout = _edit_adapter(args.model, args.layout, args.adapter, generator)
+        resolution = generator.config.neural_rendering_resolution
+        labels = labels_from_png(Path(args.target).read_bytes(), layout)
+        target = check_target(torch.from_numpy(labels), resolution, layout.num_classes)
+        ws, plane_stats = _edit_source(args.face, generator)
+    except (ValueError, OSError, CheckpointError, UnknownLayout, InvalidMask) as error:
+        where = f"{args.target}: " if isinstance(error, InvalidMask) else ""
+        print(f"error: {where}{error}", file=sys.stderr)
+        return 1
+    with tqdm(total=config.steps, desc="edit", unit="step") as bar:
+
+        def on_step(step, total, losses, current_ws):
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses['total']:.3f}", ce=f"{losses['cross_entropy']:.3f}")
+
+        try:
+            result = optimize_latent(
+                generator,
+                adapter,
+                ws,
+                named_camera(args.view).to(device),
+                target.to(device),
+                config,
+                on_step,
+                plane_stats=plane_stats,
+            )
+        except LpipsWeightsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    renders = edit_views.render_views(
+        generator, adapter, result.ws, result.plane_stats, layout, chunk_rays=RENDER_CHUNK_RAYS
+    )
+    with atomic_folder(args.out) as staging:
+        save_tensors(
+            staging / "ws.safetensors",
+            {
+                "ws": result.ws,
+                "source_ws": result.source_ws,
+                "plane_mean": result.plane_stats.mean,
+                "plane_std": result.plane_stats.std,
+            },
+        )
+        for view, render in renders.items():
+            save_png(staging / f"{view}_rgb.png", render.rgb)
+            atomic_write_bytes(
+                staging / f"{view}_mask.png", indexed_png_from_labels(render.labels, layout)
+            )
+            save_png(staging / f"{view}_overlay.png", render.overlay)
+        video = None
+        if args.orbit_frames > 0:
+            frames = edit_views.orbit_frames(
+                generator, result.ws, result.plane_stats, args.orbit_frames, RENDER_CHUNK_RAYS
+            )
+            frames = tqdm(frames, total=args.orbit_frames, desc="orbit", unit="frame")
+            video = write_video(staging / "orbit.mp4", frames, fps=30).name
+        record = {
+            "face": args.face,
+            "view": args.view,
+            "layout": layout.name,
+            "target": str(args.target),
+            "model": str(args.model),
+            "adapter": None
+            if adapter is None
+            else str(args.adapter or Path(args.model) / "adapters" / layout.name),
+            "config": config.to_dict(),
+            "steps": result.steps,
+            "seconds": result.seconds,
+            "target_pixel_accuracy": float((result.masks.cpu() == target).float().mean()),
+            "video": video,
+            "losses": list(result.losses),
+        }
+        atomic_write_bytes(staging / "edit.json", (json.dumps(record, indent=1) + "\n").encode())
+    accuracy = record["target_pixel_accuracy"]
+    print(
+        f"wrote {args.out} ({result.steps} steps in {result.seconds:.1f} s; target pixel "
+        f"accuracy {100 * accuracy:.1f} %; {np.count_nonzero(result.masks.cpu() != target)} "
+        "pixels differ)"
+    )
+    return 0
+
+
+def _register_bench_edits(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "edits",
+        help="mask-driven edits vs synthface's exact edits: target IoU, 3D consistency, PSNR, time",
+        description="Edit held-out synthface faces toward the teacher's edited mask at the "
+        "front view, for each edit operator in the layout holding its classes, with each "
+        "overlap weight and (on the first faces) the full-frame twin; measure target IoU, "
+        "3D consistency at left/right, preservation PSNR and time (benchmarks.md §3). Writes "
+        "JSON, before/after contact sheets and optionally the 'Mask-driven edits' section.",
+    )
+    parser.add_argument("--faces", type=_seed_range, default="0:10", help="held-out faces (0:10)")
+    parser.add_argument("--json", required=True, help="JSON file to write")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model", help=f"generator checkpoint ({DEFAULT_MODEL})")
+    source.add_argument(
+        "--preset", help="random weights of a preset with fresh adapters (speed/pipeline check)"
+    )
+    parser.add_argument("--adapters", help="folder of adapters per layout (MODEL/adapters)")
+    parser.add_argument("--lambdas", default="0.5,0", help="overlap weights λ (0.5,0)")
+    parser.add_argument(
+        "--operators", type=_names, help="edit operators (default: the six of benchmarks.md §3)"
+    )
+    parser.add_argument(
+        "--full-frame-faces", type=int, default=2, help="faces also edited full-frame (2)"
+    )
+    parser.add_argument("--steps", type=int, default=100, help="optimisation steps (100)")
+    parser.add_argument("--sheet-faces", type=int, default=3, help="faces per contact sheet (3)")
+    parser.add_argument(
+        "--images", default="docs/images/edits", help="contact sheet folder ('' for none)"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument(
+        "--markdown", help="Markdown file whose 'Mask-driven edits' section to update"
+    )
+    parser.set_defaults(func=_bench_edits)
+
+
+def _bench_edit_models(args: argparse.Namespace, layouts: list[str], device):
+    """(generator, {layout: (adapter, layout)}) of --model (adapters from their folders) or
+    --preset (random weights, freshly initialised adapters)."""
+    import torch
+
+    from ffedit.adapter import GeometryAdapter
+    from ffedit.io.adapters import load_adapter
+    from ffedit.io.errors import CheckpointError
+    from ffedit.layouts import get_layout
+
+    if args.preset is not None:
+        generator = _load_cli_generator(args.preset, None, device)
+        torch.manual_seed(0)
+        return generator, {
+            name: (
+                GeometryAdapter.for_generator(generator.config, get_layout(name).num_classes)
+                .to(device)
+                .eval(),
+                get_layout(name),
+            )
+            for name in layouts
+        }
+    model = args.model or DEFAULT_MODEL
+    generator = _layout_generator(model, device)
+    root = Path(args.adapters) if args.adapters else Path(model) / "adapters"
+    adapters = {}
+    for name in layouts:
+        if not (root / name).exists():
+            raise CheckpointError(
+                f"no adapter for layout {name!r} at {root / name}: train one with "
+                f"`ffedit train-layout --layout {name} … --out {root / name}` or pass --adapters"
+            )
+        saved = load_adapter(root / name, device, generator.config)
+        adapters[name] = (saved.adapter, saved.layout)
+    return generator, adapters
+
+
+def _bench_edits(args: argparse.Namespace) -> int:
+    import dataclasses
+    import datetime
+    import json
+    import os
+
+    import torch
+    from tqdm import tqdm
+
+    from ffedit.adapter.benchmark import json_ready
+    from ffedit.camera import named_camera
+    from ffedit.edit import EditConfig, ws_from_seed
+    from ffedit.edit import benchmark as bench
+    from ffedit.generator.benchmark import describe_device, describe_machine
+    from ffedit.io.errors import CheckpointError
+    from ffedit.io.files import atomic_write_bytes
+    from ffedit.io.images import save_png
+    from ffedit.synthface import face_from_latent, latent_from_seed, render_face
+    from ffedit.synthface.edits import EDIT_OPERATORS, apply_edit, edit_classes
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    known = {case.operator: case for case in bench.EDIT_CASES}
+    try:
+        lambdas = [float(value) for value in args.lambdas.split(",")]
+        operators = args.operators or list(known)
+        unknown = [name for name in operators if name not in known]
+        if unknown:
+            raise ValueError(
+                f"no benchmark case for {unknown}; cases: {', '.join(known)} (operators: "
+                f"{', '.join(EDIT_OPERATORS)})"
+            )
+        config = EditConfig(steps=args.steps)
+    except ValueError as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    cases = [known[name] for name in operators]
+    device = _resolve_device(args.device)
+    try:
+        generator, adapters = _bench_edit_models(
+            args, sorted({case.layout for case in cases}), device
+        )
+    except (CheckpointError, KeyError) as error:
+        print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
+        return 1
+    cameras = torch.stack([named_camera(view) for view in bench.VIEWS])
+    resolution = generator.config.neural_rendering_resolution
+    faces, sources = {}, {}
+
+    def face_source(seed: int, case):
+        if seed not in faces:
+            faces[seed] = face_from_latent(latent_from_seed(seed))
+            sources[seed] = render_face(faces[seed], cameras, resolution).fine_labels
+        edited = apply_edit(faces[seed], case.operator, case.amount)
+        teacher = bench.TeacherViews(
+            sources[seed], render_face(edited, cameras, resolution).fine_labels
+        )
+        return ws_from_seed(generator, seed), teacher
+
+    run_variants = bench.variants(lambdas, lambdas[0] if args.full_frame_faces > 0 else None)
+    per_case = len(args.faces) * len(lambdas) + min(args.full_frame_faces, len(args.faces))
+    with tqdm(total=len(cases) * per_case, desc="edits", unit="edit") as bar:
+
+        def on_edit(figures):
+            bar.update(1)
+            bar.set_postfix(
+                edit=figures["operator"],
+                iou=f"{figures['target_iou']:.2f}",
+                s=f"{figures['seconds']:.0f}",
+            )
+
+        runs, sheets = bench.run_edit_benchmark(
+            generator,
+            adapters,
+            cases,
+            args.faces,
+            face_source,
+            lambda case, layout: edit_classes(case.operator, layout),
+            config,
+            run_variants,
+            args.full_frame_faces,
+            args.sheet_faces if args.images else 0,
+            on_edit,
+            RENDER_CHUNK_RAYS,
+        )
+    summary = bench.summarize(runs)
+    comparison = bench.fast_vs_full(runs)
+    model = (
+        f"preset {args.preset} (random weights, fresh adapters)"
+        if args.preset
+        else args.model or DEFAULT_MODEL
+    )
+    command = (
+        f"ffedit bench edits --faces {args.faces[0]}:{len(args.faces)} --json {args.json} "
+        + (f"--preset {args.preset}" if args.preset else f"--model {args.model or DEFAULT_MODEL}")
+        + (f" --adapters {args.adapters}" if args.adapters else "")
+        + f" --lambdas {args.lambdas} --operators {','.join(operators)} "
+        f"--full-frame-faces {args.full_frame_faces} --steps {args.steps}"
+        + (f" --threads {args.threads}" if args.threads is not None else "")
+        + (f" --markdown {args.markdown}" if args.markdown else "")
+    )
+    context = {
+        "command": command,
+        "model": model,
+        "device": describe_device(device),
+        "machine": describe_machine(),
+        "date": datetime.date.today().isoformat(),
+        "faces": f"{args.faces[0]}:{len(args.faces)}",
+        "steps": args.steps,
+        "cases": [dataclasses.asdict(case) for case in cases],
+        "config": config.to_dict(),
+    }
+    if args.preset:
+        context["note"] = (
+            "Random weights and untrained adapters: these rows check the pipeline and its "
+            "speed only; their IoU and PSNR say nothing about edit quality."
+        )
+    written = {
+        operator: save_png(Path(args.images) / f"{operator.replace('.', '-')}.png", sheet)
+        for operator, sheet in sheets.items()
+    }
+    relative_to = Path(args.markdown).parent if args.markdown else Path(".")
+    context["sheets"] = {
+        operator: os.path.relpath(path, relative_to) for operator, path in written.items()
+    }
+    document = {**context, "summary": summary, "fast_vs_full": comparison, "runs": runs}
+    text = json.dumps(json_ready(document), indent=1, allow_nan=False)
+    atomic_write_bytes(args.json, (text + "\n").encode())
+    print(
+        f"wrote {args.json} ({len(runs)} edits)"
+        + (f" and {len(sheets)} sheets in {args.images}" if sheets else "")
+    )
+    body = bench.markdown_section(summary, comparison, context)
+    print(body)
+    if args.markdown:
+        from ffedit.io.markdown import write_markdown_section
+
+        print(f"updated {write_markdown_section(args.markdown, bench.SECTION_TITLE, body)}")
+    return 0
+
+
 def _registrars() -> list[Registrar]:
     """Every subcommand's registrar; imports stay lazy so `ffedit --help` is fast."""
     return [
@@ -843,6 +1282,7 @@ def _registrars() -> list[Registrar]:
         _register_synthface,
         _register_train_generator,
         _register_train_layout,
+        _register_edit,
     ]
 
 

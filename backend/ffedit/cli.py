@@ -429,12 +429,82 @@ def _bench_synthface(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register_bench_generator(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "generator",
+        help="fidelity of a distilled generator against synthface, and its serving latency",
+        description="Render held-out faces START … START+COUNT−1 at the views with the model "
+        "and the synthface teacher; report base15 mIoU, RGB PSNR, depth MAE, mixing "
+        "stability and serving latency (benchmarks.md §1).",
+    )
+    parser.add_argument("--model", default="models/synthface-128", help="checkpoint folder")
+    parser.add_argument("--faces", type=_seed_range, default="0:50", help="START:COUNT (0:50)")
+    parser.add_argument("--views", type=_names, default="front,left,right", help="named views")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per latency figure")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--json", help="write the figures as JSON here")
+    parser.add_argument("--markdown", help="Markdown file whose section to update")
+    parser.set_defaults(func=_bench_generator)
+
+
+def _bench_generator(args: argparse.Namespace) -> int:
+    import dataclasses
+    import datetime
+    import json
+
+    from tqdm import tqdm
+
+    from ffedit.distill import evaluate
+    from ffedit.generator.benchmark import describe_machine
+    from ffedit.io.checkpoint import load_generator
+    from ffedit.io.errors import CheckpointError
+
+    try:
+        generator = load_generator(args.model, _resolve_device(args.device))
+    except CheckpointError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    seeds = args.faces
+    results = [
+        evaluate.face_fidelity(generator, seed, seeds[(i + 1) % len(seeds)], args.views)
+        for i, seed in enumerate(tqdm(seeds, desc="faces", unit="face"))
+    ]
+    summary = evaluate.summarize(results, args.views)
+    latency = evaluate.serving_latency(generator, args.repeats)
+    command = (
+        f"ffedit bench generator --model {args.model} --faces {seeds[0]}:{len(seeds)} "
+        f"--views {','.join(args.views)}"
+        + (f" --json {args.json}" if args.json else "")
+        + (f" --markdown {args.markdown}" if args.markdown else "")
+    )
+    if args.json:
+        from ffedit.io.files import atomic_write_bytes
+
+        payload = summary | {"latency": dataclasses.asdict(latency), "command": command}
+        atomic_write_bytes(args.json, json.dumps(payload, indent=2).encode())
+    body = evaluate.fidelity_section(
+        summary,
+        latency,
+        args.model,
+        describe_machine(),
+        datetime.date.today().isoformat(),
+        command,
+    )
+    print(body)
+    if args.markdown:
+        from ffedit.io.markdown import write_markdown_section
+
+        print(f"updated {write_markdown_section(args.markdown, evaluate.SECTION_TITLE, body)}")
+    return 0
+
+
 def _bench_registrars() -> list[Registrar]:
     """Every `ffedit bench …` benchmark's registrar."""
     return [
         _register_bench_render,
         _register_bench_synthface,
         _register_bench_layouts,
+        _register_bench_generator,
         _register_bench_edits,
     ]
 

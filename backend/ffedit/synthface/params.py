@@ -145,9 +145,11 @@ def _index(specs: tuple[ParameterSpec, ...], name: str) -> int:
     raise KeyError(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Face:
-    """A batch of B faces: parameter values as tensors (float32, CPU or any device)."""
+    """A batch of B faces: parameter values as tensors (float32, CPU or any device).
+
+    Compare faces by their tensors (`torch.equal(a.shape, b.shape)`), not with ==."""
 
     shape: torch.Tensor
     """(B, len(SHAPE_PARAMETERS)) shape parameter values, in `SHAPE_PARAMETERS` order."""

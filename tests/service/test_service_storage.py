@@ -303,3 +303,14 @@ def test_threads_share_one_storage(storage: Storage):
     for face in faces:
         assert storage.load_face_latent(face.id)[0] == face.origin["seed"] // 100
     assert storage.get_job(job.id).progress["step"] == 9
+
+
+def test_face_extra_arrays_are_stored_with_the_latent(storage: Storage):
+    mean, std = np.full((1, 6), 0.5), np.full((1, 6), 2.0)
+    face = storage.add_face(np.ones((3, 4)), {"edit": "j"}, extra_arrays={"mean": mean, "std": std})
+    arrays = storage.load_face_arrays(face.id)
+    assert sorted(arrays) == ["latent", "mean", "std"]
+    np.testing.assert_array_equal(arrays["std"], std.astype(np.float32))
+    np.testing.assert_array_equal(storage.load_face_latent(face.id), np.ones((3, 4), np.float32))
+    with pytest.raises(ValueError, match="latent"):
+        storage.add_face(np.ones(2), {"seed": 1}, extra_arrays={"latent": np.ones(2)})

@@ -1,0 +1,1 @@
+"""The FastAPI app: `create_app(settings)`, routers per resource, schemas, JSON errors."""

@@ -3,7 +3,9 @@
 One SQLite database (``ffedit.sqlite3``, WAL mode) under the data directory holds the records;
 their files live next to it:
 
-    faces/<face_id>/latent.safetensors        the face's latent (one float32 array, key "latent")
+    faces/<face_id>/latent.safetensors        the face's latent (float32, key "latent") and any
+                                              extra arrays stored with it (edits: the
+                                              appearance lock)
     layouts/<layout_id>/samples/<id>.png      a training sample's mask, as uploaded or painted
     layouts/<layout_id>/adapter-<token>/...   the trained adapter, filled by a callback
     jobs/<job_id>/inputs/<name>               what a job reads, stored before it is queued
@@ -292,14 +294,23 @@ class Storage:
     # ---------------------------------------------------------------- faces
 
     def add_face(
-        self, latent: np.ndarray, origin: dict, parent_id: str | None = None
+        self,
+        latent: np.ndarray,
+        origin: dict,
+        parent_id: str | None = None,
+        extra_arrays: Mapping[str, np.ndarray] | None = None,
     ) -> FaceRecord:
-        """Store a latent (any shape, kept as float32) and its record."""
+        """Store a latent (any shape, kept as float32), optional named `extra_arrays` (float32,
+        e.g. an edit's appearance lock) in the same file, and its record."""
         if parent_id is not None:
             self.get_face(parent_id)
+        extra_arrays = dict(extra_arrays or {})
+        if LATENT_KEY in extra_arrays:
+            raise ValueError(f"{LATENT_KEY!r} is the latent's own name, not an extra array")
         face_id = new_id()
+        arrays = {LATENT_KEY: latent, **extra_arrays}
         latent_bytes = safetensors.numpy.save(
-            {LATENT_KEY: np.ascontiguousarray(latent, dtype=np.float32)}
+            {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in arrays.items()}
         )
 
         def fill(folder: Path) -> None:
@@ -333,8 +344,12 @@ class Storage:
 
     def load_face_latent(self, face_id: str) -> np.ndarray:
         """The face's latent as stored (float32)."""
+        return self.load_face_arrays(face_id)[LATENT_KEY]
+
+    def load_face_arrays(self, face_id: str) -> dict[str, np.ndarray]:
+        """The face's latent (under "latent") and its extra arrays, as stored (float32)."""
         face = self.get_face(face_id)
-        return safetensors.numpy.load(face.latent_path.read_bytes())[LATENT_KEY]
+        return safetensors.numpy.load(face.latent_path.read_bytes())
 
     def delete_face(self, face_id: str) -> None:
         """Delete a face; refused while training samples use it (see the module docstring)."""

@@ -1,0 +1,76 @@
+"""`create_app(settings)`: the FastAPI app of ffedit.
+
+The lifespan builds the `Engine` once (model loaded on its device, storage opened with jobs
+of a dead process marked failed, built-in layouts registered, job runner started) and closes
+it on shutdown. Routers live under /api/v1; errors are JSON {"error", "detail"}
+(`ffedit.api.errors`); the front end (`frontend/`) is served at / when it has an index.html,
+otherwise / redirects to the API docs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from ffedit import __version__
+from ffedit.api.errors import install_error_handlers
+from ffedit.api.routes import faces, jobs, layouts, system
+from ffedit.api.settings import Settings
+from ffedit.service.engine import Engine, EngineConfig
+
+API_PREFIX = "/api/v1"
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    """The service's `EngineConfig` of the runtime settings."""
+    return EngineConfig(
+        model=settings.model,
+        data_dir=settings.data_dir,
+        device=settings.device,
+        training_preset=settings.training_preset,
+        training_steps=settings.training_steps,
+        edit_steps=settings.edit_steps,
+        min_samples=settings.min_samples,
+        planes_cache_size=settings.planes_cache_size,
+        chunk_rays=settings.chunk_rays,
+        orbit_frames=settings.orbit_frames,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app; the model is loaded when its lifespan starts (`Settings()` when None)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = Engine(engine_config(settings))
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.close()
+
+    app = FastAPI(
+        title="ffedit",
+        version=__version__,
+        description="Few-shot 3D face editing in NeRFs (FFaceNeRF): faces, layouts, edits.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (system.router, layouts.router, faces.router, jobs.router):
+        app.include_router(router, prefix=API_PREFIX)
+    index = settings.frontend_dir / "index.html"
+    if index.is_file():
+        app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")
+    else:
+
+        @app.get("/", include_in_schema=False)
+        def root() -> RedirectResponse:
+            return RedirectResponse("/docs")
+
+    return app

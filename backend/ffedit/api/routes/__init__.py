@@ -1,0 +1,1 @@
+"""Routers per resource, all under /api/v1; `common` holds what they share."""

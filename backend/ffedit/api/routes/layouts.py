@@ -1,0 +1,120 @@
+"""Layouts (built-in and custom), their annotated samples, and training."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+
+from ffedit.api.routes.common import (
+    PNG_MEDIA_TYPE,
+    PNG_RESPONSE,
+    engine_of,
+    job_out,
+    layout_out,
+    read_upload,
+    sample_out,
+    view_of,
+)
+from ffedit.api.schemas import JobOut, LayoutIn, LayoutOut, SampleOut
+from ffedit.layouts import indexed_png_from_labels
+from ffedit.service.engine import layout_of
+from ffedit.service.masks import labels_from_upload
+from ffedit.service.storage import NotFound
+from ffedit.service.tasks import submit_training
+
+router = APIRouter(prefix="/layouts", tags=["layouts"])
+
+
+@router.get("", response_model=list[LayoutOut])
+def list_layouts(request: Request) -> list[LayoutOut]:
+    """Built-in layouts first, then custom ones, oldest first."""
+    engine = engine_of(request)
+    return [layout_out(engine, record) for record in engine.storage.list_layouts()]
+
+
+@router.post("", response_model=LayoutOut, status_code=201)
+def create_layout(request: Request, body: LayoutIn) -> LayoutOut:
+    """A new layout: the classes of `base` followed by the new classes (names, colours)."""
+    engine = engine_of(request)
+    new_classes = [(c.name, tuple(c.color)) for c in body.classes]
+    return layout_out(engine, engine.create_layout(body.name, body.base, new_classes))
+
+
+@router.get("/{layout_id}", response_model=LayoutOut)
+def get_layout(request: Request, layout_id: str) -> LayoutOut:
+    """A layout by id or name."""
+    engine = engine_of(request)
+    return layout_out(engine, engine.find_layout(layout_id))
+
+
+@router.delete("/{layout_id}", status_code=204)
+def delete_layout(request: Request, layout_id: str) -> None:
+    """Delete a custom layout with its samples and adapter (409 for built-ins)."""
+    engine = engine_of(request)
+    engine.storage.delete_layout(engine.find_layout(layout_id).id)
+
+
+@router.post("/{layout_id}/samples", response_model=SampleOut, status_code=201)
+def add_sample(
+    request: Request,
+    layout_id: str,
+    face_id: Annotated[str, Form()],
+    mask: Annotated[UploadFile, File(description="indexed PNG, or RGB in the layout's colours")],
+    view: Annotated[str | None, Form()] = None,
+    yaw: Annotated[float | None, Form()] = None,
+    pitch: Annotated[float | None, Form()] = None,
+) -> SampleOut:
+    """Add an annotated sample: a face seen from a view, with its mask (stored indexed)."""
+    engine = engine_of(request)
+    record = engine.find_layout(layout_id)
+    spec = view_of(view, yaw, pitch)
+    engine.storage.get_face(face_id)
+    layout = layout_of(record)
+    labels = labels_from_upload(read_upload(request, mask), layout, engine.mask_resolution)
+    sample = engine.storage.add_sample(
+        record.id, face_id, spec.to_dict(), indexed_png_from_labels(labels, layout)
+    )
+    return sample_out(sample)
+
+
+@router.get("/{layout_id}/samples", response_model=list[SampleOut])
+def list_samples(request: Request, layout_id: str) -> list[SampleOut]:
+    engine = engine_of(request)
+    return [sample_out(s) for s in engine.storage.list_samples(engine.find_layout(layout_id).id)]
+
+
+def _sample_of_layout(request: Request, layout_id: str, sample_id: str):
+    engine = engine_of(request)
+    record = engine.find_layout(layout_id)
+    sample = engine.storage.get_sample(sample_id)
+    if sample.layout_id != record.id:
+        raise NotFound("sample", sample_id)
+    return sample
+
+
+@router.get("/{layout_id}/samples/{sample_id}", response_model=SampleOut)
+def get_sample(request: Request, layout_id: str, sample_id: str) -> SampleOut:
+    return sample_out(_sample_of_layout(request, layout_id, sample_id))
+
+
+@router.get(
+    "/{layout_id}/samples/{sample_id}/mask", response_class=Response, responses=PNG_RESPONSE
+)
+def get_sample_mask(request: Request, layout_id: str, sample_id: str) -> Response:
+    """The sample's mask as stored: an indexed PNG at the model's mask resolution."""
+    sample = _sample_of_layout(request, layout_id, sample_id)
+    return Response(sample.mask_path.read_bytes(), media_type=PNG_MEDIA_TYPE)
+
+
+@router.delete("/{layout_id}/samples/{sample_id}", status_code=204)
+def delete_sample(request: Request, layout_id: str, sample_id: str) -> None:
+    sample = _sample_of_layout(request, layout_id, sample_id)
+    engine_of(request).storage.delete_sample(sample.id)
+
+
+@router.post("/{layout_id}/train", response_model=JobOut, status_code=202)
+def train_layout(request: Request, layout_id: str) -> JobOut:
+    """Start training the layout's adapter on its samples: a job (409 if one is running)."""
+    engine = engine_of(request)
+    return job_out(submit_training(engine, engine.find_layout(layout_id)))

@@ -1,0 +1,25 @@
+"""Health and model information."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from ffedit.api.routes.common import engine_of
+from ffedit.api.schemas import HealthOut, ModelOut
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", response_model=HealthOut)
+def health(request: Request) -> HealthOut:
+    """200 once the model is loaded (the app only serves after its lifespan loaded it)."""
+    return HealthOut(status="ok", model=str(engine_of(request).config.model))
+
+
+@router.get("/model", response_model=ModelOut)
+def model(request: Request) -> ModelOut:
+    info = engine_of(request).model_info()
+    return ModelOut(
+        **{**info.__dict__, "views": list(info.views)},
+        max_upload_bytes=request.app.state.settings.max_upload_bytes,
+    )

@@ -1,0 +1,36 @@
+"""Runtime settings of the server, from `FFEDIT_*` environment variables (pydantic-settings).
+
+Read only by `ffedit.api` and `ffedit.cli`; the service gets a plain `EngineConfig` built
+from them (`ffedit.api.app.engine_config`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_MODEL = Path("models/synthface-128")
+
+
+class Settings(BaseSettings):
+    """Every runtime setting; each is the environment variable FFEDIT_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="FFEDIT_", protected_namespaces=())
+
+    model: Path = Field(DEFAULT_MODEL, description="generator checkpoint folder, .pkl or .pth")
+    data_dir: Path = Field(Path("data"), description="records and files of the app")
+    device: str = Field("auto", description="auto, cpu or cuda[:i]")
+    max_upload_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest upload")
+    training_preset: str = Field("fast", description="adapter training preset for layouts")
+    training_steps: int | None = Field(None, ge=1, description="override the preset's steps")
+    edit_steps: int = Field(100, ge=1, description="default and largest steps of an edit")
+    min_samples: int = Field(1, ge=1, description="samples a layout needs to be trained")
+    planes_cache_size: int = Field(16, ge=1, description="faces whose tri-planes stay cached")
+    chunk_rays: int = Field(1024, ge=64, description="rays per rendering pass")
+    orbit_frames: int = Field(48, ge=2, le=300, description="frames of an export's orbit video")
+    frontend_dir: Path = Field(
+        REPOSITORY_ROOT / "frontend", description="static front end served at /"
+    )

@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/ffedit render --out out/front.png
+	$(BIN)/ffedit serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(BIN)/ruff check .

@@ -96,8 +96,11 @@ def offset_ws(ws: torch.Tensor, layers: list[int], offset: torch.Tensor) -> torc
     return edited
 
 
-def check_target(target: torch.Tensor, resolution: int, num_classes: int) -> torch.Tensor:
-    """The target as (H, W) int64, or `InvalidMask` saying what size or ids were expected."""
+def check_target(
+    target: torch.Tensor, resolution: int, num_classes: int | None = None
+) -> torch.Tensor:
+    """The target as (H, W) int64, or `InvalidMask` saying what size (and, given
+    `num_classes`, which ids) were expected."""
     if target.ndim != 2 or tuple(target.shape) != (resolution, resolution):
         got = "×".join(str(side) for side in target.shape)
         raise InvalidMask(
@@ -106,7 +109,7 @@ def check_target(target: torch.Tensor, resolution: int, num_classes: int) -> tor
         )
     if target.dtype.is_floating_point or target.dtype == torch.bool:
         raise InvalidMask(f"a target mask holds integer class ids, got {target.dtype}")
-    if int(target.min()) < 0 or int(target.max()) >= num_classes:
+    if num_classes is not None and (int(target.min()) < 0 or int(target.max()) >= num_classes):
         raise InvalidMask(
             f"target class ids must lie in [0, {num_classes - 1}] (the segmentation head's "
             f"{num_classes} classes), got [{int(target.min())}, {int(target.max())}]"
@@ -179,6 +182,7 @@ def optimize_latent(
     start = time.perf_counter()
     device = ws.device
     resolution = generator.config.neural_rendering_resolution
+    check_target(target_mask, resolution)
     layers = moving_layers(config.layers, generator.config.num_ws)
     lpips = load_lpips(config.lpips_weights).to(device) if config.lpips_weights else None
     source_ws = ws.detach().clone()

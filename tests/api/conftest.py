@@ -3,14 +3,11 @@ pointing at it and a temporary data folder, and a running app (lifespan on)."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from ffedit.adapter import GeometryAdapter
 from ffedit.api.app import create_app
@@ -20,8 +17,6 @@ from ffedit.generator import TriplaneGenerator
 from ffedit.io.adapters import save_adapter
 from ffedit.io.checkpoint import save_generator
 from ffedit.layouts import BUILTIN_LAYOUTS
-
-MASK_SIZE = PRESETS["tiny"].neural_rendering_resolution
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +40,7 @@ def settings(tiny_model: Path, tmp_path: Path) -> Settings:
         edit_steps=3,
         orbit_frames=2,
         max_upload_bytes=64 * 1024,
+        torch_threads=1,
         frontend_dir=tmp_path / "no-frontend",
     )
 
@@ -53,17 +49,3 @@ def settings(tiny_model: Path, tmp_path: Path) -> Settings:
 def client(settings: Settings):
     with TestClient(create_app(settings)) as running:
         yield running
-
-
-def indexed_png(labels: np.ndarray, palette: list[int] | None = None) -> bytes:
-    image = Image.fromarray(labels.astype(np.uint8), mode="P")
-    image.putpalette(palette or [0, 0, 0] * 256)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def rgb_png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels.astype(np.uint8), mode="RGB").save(buffer, format="PNG")
-    return buffer.getvalue()

@@ -38,6 +38,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         planes_cache_size=settings.planes_cache_size,
         chunk_rays=settings.chunk_rays,
         orbit_frames=settings.orbit_frames,
+        torch_threads=settings.torch_threads,
     )
 
 

@@ -550,7 +550,12 @@ def _build_teacher_data(run: Path, entries: int, shard_size: int) -> list[Path]:
     return paths
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _train_generator(args: argparse.Namespace) -> int:
+    import signal
     import time
 
     import torch
@@ -575,6 +580,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     if state_path.exists():
         distiller.load_state_dict(load_training_state(state_path))
     deadline = None if args.max_minutes is None else time.monotonic() + 60 * args.max_minutes
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed run saves its state too
     bar = tqdm(total=args.steps, initial=distiller.step_index, desc="training", unit="step")
     try:
         while distiller.step_index < args.steps:

@@ -1325,7 +1325,9 @@ def _bench_edits(args: argparse.Namespace) -> int:
         "date": datetime.date.today().isoformat(),
         "faces": f"{args.faces[0]}:{len(args.faces)}",
         "steps": args.steps,
-        "target": "model's mask, edit painted in" if args.paint_on_prediction else "teacher's",
+        "target": "the model's own mask with the edit painted in"
+        if args.paint_on_prediction
+        else "the teacher's edited mask",
         "cases": [dataclasses.asdict(case) for case in cases],
         "config": config.to_dict(),
     }

@@ -52,6 +52,7 @@ def _run(operator, face, variant, full_frame, target_iou, seconds, steps=10):
         "consistency_iou": 0.5,
         "psnr": 30.0,
         "seconds": seconds,
+        "step_seconds": seconds / steps,
         "steps": steps,
     }
 

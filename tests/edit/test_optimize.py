@@ -52,6 +52,7 @@ def test_losses_decrease_and_the_target_iou_improves(generator, face):
     )
     after = mean_iou(iou_table(result.masks[None], target[None], 15))
     assert result.steps == 12 and not result.cancelled
+    assert 0 < result.step_seconds < result.seconds
     first, last = result.losses[0], result.losses[-1]
     assert last["cross_entropy"] < first["cross_entropy"]
     assert last["total"] < first["total"]

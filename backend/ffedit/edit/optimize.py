@@ -70,6 +70,8 @@ class EditResult:
     """should_stop() ended the edit early."""
     seconds: float
     """Wall-clock time of the whole edit (source and final renders included)."""
+    step_seconds: float
+    """Wall-clock time of the optimisation steps alone (callbacks included)."""
 
 
 def initial_offset(num_layers: int, w_dim: int, scale: float, seed: int) -> torch.Tensor:
@@ -216,6 +218,7 @@ def optimize_latent(
         draws = torch.Generator().manual_seed(config.seed)
         history: list[dict[str, float]] = []
         cancelled = False
+        loop_start = time.perf_counter()
         for step in range(config.steps):
             rays = _step_rays(config, region, target_cpu, centres, full, draws)
             pixels = rays.pixels.to(device)
@@ -241,6 +244,7 @@ def optimize_latent(
             if should_stop is not None and should_stop():
                 cancelled = True
                 break
+        step_seconds = time.perf_counter() - loop_start
         edited = offset_ws(source_ws, layers, offset.detach())
         with torch.no_grad():
             final = generator.render(
@@ -260,4 +264,5 @@ def optimize_latent(
         steps=len(history),
         cancelled=cancelled,
         seconds=time.perf_counter() - start,
+        step_seconds=step_seconds,
     )

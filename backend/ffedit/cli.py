@@ -498,6 +498,87 @@ def _bench_generator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register_bench_api(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "api",
+        help="loopback load run of the served API: concurrent clients rendering views",
+        description="Start `ffedit serve` on 127.0.0.1 (free port, temporary data folder), "
+        "create a face, run CLIENTS concurrent clients dragging the view (64² previews, then "
+        "the full view and mask) for SECONDS, then time single-client 64² preview round trips. "
+        "Reports count, errors and p50/p95/p99 latency; stops the server by itself.",
+    )
+    parser.add_argument("--model", default="models/synthface-128", help="checkpoint folder")
+    parser.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="load duration (30)")
+    parser.add_argument(
+        "--previews", type=int, default=50, help="sequential single-client previews (50)"
+    )
+    parser.add_argument("--device", default="cpu", help="device of the server (default cpu)")
+    parser.add_argument("--threads", type=int, help="torch threads of the server (default all)")
+    parser.add_argument("--json", help="write the figures as JSON here")
+    parser.add_argument("--markdown", help="Markdown file whose section to update")
+    parser.set_defaults(func=_bench_api)
+
+
+def _bench_api(args: argparse.Namespace) -> int:
+    import dataclasses
+    import datetime
+    import json
+    import tempfile
+
+    from ffedit.service import loadtest
+
+    if not Path(args.model).exists():
+        print(f"error: the model {args.model} does not exist", file=sys.stderr)
+        return 1
+    if args.clients < 1 or args.seconds <= 0 or args.previews < 1:
+        print("error: --clients, --seconds and --previews must be positive", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="ffedit-bench-api-") as data_dir:
+        try:
+            report = loadtest.run_load_benchmark(
+                Path(args.model),
+                Path(data_dir),
+                args.clients,
+                args.seconds,
+                args.previews,
+                args.device,
+                args.threads,
+            )
+        except loadtest.LoadTestError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    command = (
+        f"ffedit bench api --model {args.model} --clients {args.clients} "
+        f"--seconds {args.seconds:g} --previews {args.previews} --device {args.device}"
+        + (f" --threads {args.threads}" if args.threads else "")
+        + (f" --json {args.json}" if args.json else "")
+        + (f" --markdown {args.markdown}" if args.markdown else "")
+    )
+    body = loadtest.load_section(
+        report,
+        args.model,
+        loadtest.describe_client_machine(),
+        datetime.date.today().isoformat(),
+        command,
+    )
+    print(body)
+    if args.json:
+        from ffedit.io.files import atomic_write_bytes
+
+        payload = dataclasses.asdict(report) | {
+            "requests_per_second": report.requests_per_second,
+            "command": command,
+        }
+        atomic_write_bytes(args.json, json.dumps(payload, indent=2).encode())
+    if args.markdown:
+        from ffedit.io.markdown import write_markdown_section
+
+        path = write_markdown_section(args.markdown, loadtest.SECTION_TITLE, body)
+        print(f"updated {path}")
+    return 0 if report.overall.errors == 0 and report.single_preview.errors == 0 else 1
+
+
 def _bench_registrars() -> list[Registrar]:
     """Every `ffedit bench …` benchmark's registrar."""
     return [
@@ -506,6 +587,7 @@ def _bench_registrars() -> list[Registrar]:
         _register_bench_layouts,
         _register_bench_generator,
         _register_bench_edits,
+        _register_bench_api,
     ]
 
 

@@ -1,0 +1,150 @@
+/**
+ * Wiring only: find the page's elements, build the canvas and the panels, and
+ * load the model info, the layouts, the face remembered from the last visit (or
+ * a new one) and the jobs still running. `window.ffedit` exposes the pieces for
+ * the browser tests and for poking around in the console.
+ */
+
+import { createFaceFromSeed, getFace, getModel, listLayouts } from "./api/client.js";
+import { MaskCanvas } from "./canvas/maskCanvas.js";
+import { initDownloadPanel } from "./ui/download.js";
+import { EditPanel } from "./ui/edit.js";
+import { errorSlot, messageOf } from "./ui/errors.js";
+import { initFacePanel } from "./ui/face.js";
+import { JobTracker } from "./ui/jobs.js";
+import { LayoutsPanel } from "./ui/layouts.js";
+import { AppState } from "./ui/state.js";
+import { Tools } from "./ui/tools.js";
+import { Viewer } from "./ui/viewer.js";
+
+const DEFAULT_LAYOUT = "base15";
+
+const $ = (id) => document.getElementById(id);
+const radios = (name) => [...document.querySelectorAll(`input[name="${name}"]`)];
+
+const state = new AppState();
+const canvas = new MaskCanvas($("mask-canvas"));
+const tracker = new JobTracker($("job-list"), $("jobs-error"));
+
+async function refreshLayouts() {
+  state.set({ layouts: await listLayouts() });
+}
+
+const viewer = new Viewer(state, canvas, {
+  named: $("view-named"),
+  yaw: $("view-yaw"),
+  yawValue: $("view-yaw-value"),
+  pitch: $("view-pitch"),
+  pitchValue: $("view-pitch-value"),
+  orbit: $("view-orbit"),
+  modes: radios("view-mode"),
+  opacity: $("view-opacity"),
+  layout: $("view-layout"),
+  error: $("view-error"),
+  status: $("canvas-status"),
+});
+canvas.onError((message) => errorSlot($("canvas-error")).show(message));
+canvas.onChange(() => errorSlot($("canvas-error")).clear());
+
+const tools = new Tools(state, canvas, {
+  palette: $("palette"),
+  tools: radios("tool"),
+  size: $("tool-size"),
+  sizeValue: $("tool-size-value"),
+  protect: $("tool-protect"),
+  undo: $("tool-undo"),
+  redo: $("tool-redo"),
+  reset: $("tool-reset"),
+  zoomIn: $("tool-zoom-in"),
+  zoomOut: $("tool-zoom-out"),
+  fit: $("tool-fit"),
+  error: $("tool-error"),
+});
+
+initFacePanel(state, {
+  random: $("face-random"),
+  seed: $("face-seed"),
+  seedLoad: $("face-seed-load"),
+  latent: $("face-latent"),
+  error: $("face-error"),
+  info: $("face-info"),
+});
+
+const layouts = new LayoutsPanel(
+  { state, canvas, viewer, tracker, refreshLayouts },
+  {
+    form: $("layout-form"),
+    name: $("layout-name"),
+    base: $("layout-base"),
+    classes: $("layout-classes"),
+    addClass: $("layout-add-class"),
+    formError: $("layout-form-error"),
+    teach: $("layout-teach"),
+    teachTitle: $("layout-teach-title"),
+    sampleAdd: $("sample-add"),
+    sampleUpload: $("sample-upload"),
+    sampleError: $("sample-error"),
+    samples: $("sample-list"),
+    train: $("layout-train"),
+    trainError: $("train-error"),
+    trainProgress: $("train-progress"),
+  },
+);
+
+const edit = new EditPanel(
+  { state, canvas, viewer, tracker },
+  {
+    steps: $("edit-steps"),
+    start: $("edit-start"),
+    error: $("edit-error"),
+    progress: $("edit-progress"),
+    result: $("edit-result"),
+    orbit: $("edit-orbit"),
+    continue: $("edit-continue"),
+    undo: $("edit-undo"),
+  },
+);
+
+initDownloadPanel(state, canvas, viewer, {
+  zip: $("download-zip"),
+  render: $("download-render"),
+  mask: $("download-mask"),
+  status: $("download-status"),
+  error: $("download-error"),
+});
+
+/** The face to start with: the one of the last visit when it still exists, else seed 0. */
+async function startingFace() {
+  const remembered = state.remembered("faceId");
+  if (remembered) {
+    try {
+      return await getFace(remembered);
+    } catch {
+      // gone: start afresh
+    }
+  }
+  return createFaceFromSeed(0);
+}
+
+async function start() {
+  const status = $("model-status");
+  try {
+    const model = await getModel();
+    state.set({ model, view: { view: model.views.includes("front") ? "front" : model.views[0] } });
+    status.textContent = `Model ${model.source} on ${model.device} · masks ${model.mask_resolution}×${model.mask_resolution}`;
+    await refreshLayouts();
+    const known = state.get("layouts");
+    const remembered = state.remembered("layoutId");
+    const layout = known.find((item) => item.id === remembered) ?? known.find((item) => item.name === DEFAULT_LAYOUT) ?? known[0];
+    state.set({ layoutId: layout.id });
+    const face = await startingFace();
+    state.set({ face, faceId: face.id });
+    await tracker.restore();
+  } catch (error) {
+    status.textContent = `The app could not start: ${messageOf(error)}`;
+    status.className = "error";
+  }
+}
+
+window.ffedit = { state, canvas, viewer, tools, layouts, edit, tracker };
+start();

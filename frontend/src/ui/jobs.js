@@ -1,0 +1,273 @@
+/**
+ * Jobs (training, edits): live progress, cancel, and finding them again after a reload.
+ *
+ * `JobTracker.track(job)` remembers the job id in localStorage, follows the job
+ * over its WebSocket (`/jobs/{id}/events`; polling `GET /jobs/{id}` when the
+ * socket fails or closes early) and calls the listeners registered with
+ * `onUpdate(listener)` with the job record after every event. `restore()` asks
+ * the server for the remembered jobs after a reload and follows the unfinished
+ * ones; jobs that ended while the page was away are reported once. A job id is
+ * forgotten once its end was reported.
+ *
+ * `ProgressView` shows one job: a progress bar, "step n of N" with the losses,
+ * the preview image, the status, and a Cancel button.
+ */
+
+import { cancelJob, getJob, isTerminal, jobEventsUrl } from "../api/client.js";
+import { errorSlot, guarded, messageOf } from "./errors.js";
+
+const STORAGE_KEY = "ffedit.jobs";
+const POLL_MS = 1000;
+
+const KIND_NAMES = { "train-layout": "Training", edit: "Edit" };
+
+/** A job with one event of its WebSocket applied. */
+export function applyEvent(job, event) {
+  if (event.type === "progress") {
+    const { step, total, losses, preview_png: preview } = event;
+    const progress = { ...job.progress, step, total, losses };
+    if (preview) progress.preview_png = preview;
+    return { ...job, status: job.status === "queued" ? "running" : job.status, progress };
+  }
+  if (event.type === "status") {
+    return { ...job, status: event.status, result: event.result ?? job.result, error: event.error ?? job.error };
+  }
+  return job;
+}
+
+/** "Step 3 of 10 · ce 0.512, dice 0.301" for a job's progress. */
+export function describeProgress(job) {
+  const { step, total, losses } = job.progress ?? {};
+  const parts = [];
+  if (step !== undefined) parts.push(`Step ${step} of ${total}`);
+  const entries = Object.entries(losses ?? {});
+  if (entries.length > 0) parts.push(entries.map(([name, value]) => `${name} ${Number(value).toFixed(3)}`).join(", "));
+  return parts.join(" · ");
+}
+
+/** A plain sentence for a job's status. */
+export function describeStatus(job) {
+  const kind = KIND_NAMES[job.kind] ?? job.kind;
+  switch (job.status) {
+    case "queued":
+      return `${kind} is waiting for its turn.`;
+    case "running":
+      return `${kind} is running.`;
+    case "succeeded":
+      return `${kind} finished.`;
+    case "cancelled":
+      return `${kind} was cancelled.`;
+    default:
+      return `${kind} failed: ${messageOf(job.error ?? "no reason given")}`;
+  }
+}
+
+export class JobTracker {
+  #jobs = new Map();
+  #listeners = new Set();
+  #list;
+  #errors;
+  #storage;
+
+  /**
+   * @param {HTMLElement} list the <ul> listing jobs
+   * @param {HTMLElement} errorElement where problems with following jobs are shown
+   */
+  constructor(list, errorElement, storage = globalThis.localStorage) {
+    this.#list = list;
+    this.#errors = errorSlot(errorElement);
+    this.#storage = storage;
+  }
+
+  /** Call `listener(job)` after every change of any job. */
+  onUpdate(listener) {
+    this.#listeners.add(listener);
+  }
+
+  /** Follow a job (a record from the API) until it ends. */
+  track(job) {
+    if (this.#jobs.has(job.id)) return;
+    this.#jobs.set(job.id, { job, row: this.#makeRow(job) });
+    this.#remember();
+    this.#emit(job);
+    if (!isTerminal(job.status)) this.#follow(job.id);
+  }
+
+  /** Follow again the jobs remembered before a reload. */
+  async restore() {
+    const ids = this.#remembered();
+    for (const id of ids) {
+      try {
+        this.track(await getJob(id));
+      } catch (error) {
+        if (error.status !== 404) this.#errors.show(`Job ${id} could not be found again: ${messageOf(error)}`);
+      }
+    }
+    this.#remember();
+  }
+
+  /** The current record of a followed job, or undefined. */
+  get(id) {
+    return this.#jobs.get(id)?.job;
+  }
+
+  #remembered() {
+    try {
+      const ids = JSON.parse(this.#storage?.getItem(STORAGE_KEY) ?? "[]");
+      return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
+    } catch {
+      return [];
+    }
+  }
+
+  #remember() {
+    const open = [...this.#jobs.values()].filter(({ job }) => !isTerminal(job.status)).map(({ job }) => job.id);
+    this.#storage?.setItem(STORAGE_KEY, JSON.stringify(open));
+  }
+
+  #follow(id) {
+    let socket;
+    try {
+      socket = new WebSocket(jobEventsUrl(id));
+    } catch {
+      this.#poll(id);
+      return;
+    }
+    socket.addEventListener("message", (message) => {
+      let event;
+      try {
+        event = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      if (event.type === "error") return; // the close below falls back to polling
+      this.#update(applyEvent(this.#jobs.get(id).job, event));
+    });
+    socket.addEventListener("close", () => {
+      if (!isTerminal(this.#jobs.get(id).job.status)) this.#poll(id);
+    });
+  }
+
+  async #poll(id) {
+    while (!isTerminal(this.#jobs.get(id).job.status)) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      try {
+        this.#update(await getJob(id));
+        this.#errors.clear();
+      } catch (error) {
+        this.#errors.show(`Lost track of a job: ${messageOf(error)}`);
+        if (error.status === 404) return;
+      }
+    }
+  }
+
+  #update(job) {
+    const entry = this.#jobs.get(job.id);
+    const wasTerminal = isTerminal(entry.job.status);
+    entry.job = job;
+    this.#renderRow(entry.row, job);
+    if (wasTerminal) return;
+    this.#emit(job);
+    if (isTerminal(job.status)) this.#remember();
+  }
+
+  #emit(job) {
+    for (const listener of this.#listeners) listener(job);
+  }
+
+  #makeRow(job) {
+    const row = document.createElement("li");
+    row.dataset.jobId = job.id;
+    this.#list.prepend(row);
+    this.#renderRow(row, job);
+    return row;
+  }
+
+  #renderRow(row, job) {
+    row.replaceChildren();
+    const text = document.createElement("span");
+    text.textContent = `${describeStatus(job)} ${describeProgress(job)}`.trim();
+    row.append(text);
+    row.dataset.status = job.status;
+    if (!isTerminal(job.status)) {
+      const cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.textContent = "Cancel";
+      cancel.setAttribute("aria-label", `Cancel ${KIND_NAMES[job.kind] ?? job.kind}`);
+      cancel.addEventListener("click", guarded(this.#errors, () => cancelJob(job.id)));
+      row.append(cancel);
+    }
+  }
+}
+
+/** One job's progress inside a panel: bar, step and losses, preview, status, Cancel. */
+export class ProgressView {
+  #root;
+  #bar;
+  #text;
+  #preview;
+  #status;
+  #cancel;
+  #errors;
+  #jobId = null;
+
+  constructor(container, label) {
+    this.#root = document.createElement("div");
+    this.#root.className = "progress";
+    this.#root.hidden = true;
+    this.#bar = document.createElement("progress");
+    this.#bar.setAttribute("aria-label", label);
+    this.#text = document.createElement("p");
+    this.#text.className = "small";
+    this.#text.dataset.role = "progress-text";
+    this.#preview = document.createElement("img");
+    this.#preview.alt = `${label}: preview`;
+    this.#preview.hidden = true;
+    this.#status = document.createElement("p");
+    this.#status.dataset.role = "progress-status";
+    this.#status.setAttribute("aria-live", "polite");
+    this.#cancel = document.createElement("button");
+    this.#cancel.type = "button";
+    this.#cancel.textContent = "Cancel";
+    const error = document.createElement("p");
+    error.className = "error";
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    this.#errors = errorSlot(error);
+    this.#cancel.addEventListener(
+      "click",
+      guarded(this.#errors, () => this.#jobId && cancelJob(this.#jobId)),
+    );
+    this.#root.append(this.#bar, this.#text, this.#preview, this.#status, this.#cancel, error);
+    container.append(this.#root);
+  }
+
+  /** The job shown (its id). */
+  get jobId() {
+    return this.#jobId;
+  }
+
+  /** Show a job's state. */
+  show(job) {
+    this.#jobId = job.id;
+    this.#root.hidden = false;
+    const { step, total, preview_png: preview } = job.progress ?? {};
+    if (total) {
+      this.#bar.max = total;
+      this.#bar.value = step ?? 0;
+    } else if (job.status === "succeeded") {
+      this.#bar.max = 1;
+      this.#bar.value = 1;
+    } else {
+      this.#bar.removeAttribute("value");
+    }
+    this.#text.textContent = describeProgress(job);
+    if (preview) {
+      this.#preview.src = `data:image/png;base64,${preview}`;
+      this.#preview.hidden = false;
+    }
+    this.#status.textContent = describeStatus(job);
+    this.#status.className = job.status === "failed" ? "error" : "";
+    this.#cancel.hidden = isTerminal(job.status);
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The viewer: which face, from which camera, shown how.
+ *
+ * Loads the current face at the current view into the mask canvas: the RGB
+ * render underneath and the layout's predicted mask as the labels to paint
+ * (and what the eraser and reset go back to). Named-view buttons, yaw/pitch
+ * sliders (while dragging, small RGB previews with the mask hidden; the full
+ * render and mask on release), orbit playback, RGB / mask / overlay with an
+ * opacity slider, and the layout picker. Latest request wins: every new load
+ * aborts the one before, and a stale answer is never shown.
+ *
+ * `viewer.loaded` says what the canvas labels belong to ({ faceId, view,
+ * layoutId }), for the panels that send them (samples, edits); `onLoaded`
+ * listeners run after each full load.
+ */
+
+import { predictedMask, renderFace } from "../api/client.js";
+import { labelsFromPng } from "../mask/codec.js";
+import { errorSlot, isAbort } from "./errors.js";
+import { playOrbit } from "./orbit.js";
+import { currentLayout, describeView, paletteOf } from "./state.js";
+
+const DEGREE = Math.PI / 180;
+const PREVIEW_SIDE = 64;
+
+export class Viewer {
+  #state;
+  #canvas;
+  #el;
+  #errors;
+  #controller = null;
+  #stopOrbit = null;
+  #listeners = new Set();
+  loaded = null;
+
+  /**
+   * @param {AppState} state
+   * @param {MaskCanvas} canvas
+   * @param {object} el elements: named, yaw, yawValue, pitch, pitchValue, orbit, modes (radios), opacity, layout, error, status
+   */
+  constructor(state, canvas, el) {
+    this.#state = state;
+    this.#canvas = canvas;
+    this.#el = el;
+    this.#errors = errorSlot(el.error);
+
+    for (const slider of [el.yaw, el.pitch]) {
+      slider.addEventListener("input", () => this.#setAngles(true));
+      slider.addEventListener("change", () => this.#setAngles(false));
+    }
+    el.orbit.addEventListener("click", () => (this.#stopOrbit ? this.stopOrbit() : this.#startOrbit()));
+    for (const radio of el.modes) radio.addEventListener("change", () => this.#applyMode());
+    el.opacity.addEventListener("input", () => {
+      if (this.#mode() !== "overlay") this.#el.modes.find((radio) => radio.value === "overlay").checked = true;
+      this.#applyMode();
+    });
+    el.layout.addEventListener("change", () => state.set({ layoutId: el.layout.value }));
+
+    state.on("model", (model) => this.#showViews(model.views));
+    state.on("layouts", () => this.#showLayouts());
+    state.on("faceId", () => this.load());
+    state.on("layoutId", () => {
+      el.layout.value = state.get("layoutId");
+      this.load();
+    });
+    state.on("view", () => this.#showView());
+  }
+
+  /** Call `listener(loaded)` after each full load of the canvas. */
+  onLoaded(listener) {
+    this.#listeners.add(listener);
+  }
+
+  /** Show a view: { view: name } or { yaw, pitch } in radians. */
+  setView(view) {
+    this.stopOrbit();
+    this.#state.set({ view });
+    this.load();
+  }
+
+  /** Load the current face, view and layout into the canvas (latest call wins). */
+  async load() {
+    const faceId = this.#state.get("faceId");
+    const layout = currentLayout(this.#state);
+    if (!faceId || !layout) return;
+    const view = this.#state.get("view");
+    const signal = this.#newRequest();
+    this.#errors.clear();
+    this.#el.status.textContent = "Rendering…";
+    try {
+      const [image, maskBytes] = await Promise.all([
+        renderFace(faceId, view, { kind: "rgb" }, signal).then((blob) => createImageBitmap(blob)),
+        predictedMask(faceId, view, layout.id, signal),
+      ]);
+      const palette = paletteOf(layout);
+      const labels = await labelsFromPng(maskBytes, palette);
+      if (signal.aborted) return;
+      this.#canvas.setPalette(palette);
+      this.#canvas.setPrediction(labels);
+      this.#canvas.setLabels(labels);
+      this.#canvas.setImage(image);
+      this.#applyMode();
+      this.loaded = { faceId, view, layoutId: layout.id };
+      this.#el.status.textContent = `${describeView(view)} · ${layout.name} · ${labels.width}×${labels.height} mask`;
+      for (const listener of this.#listeners) listener(this.loaded);
+    } catch (error) {
+      if (isAbort(error) || signal.aborted) return;
+      this.#el.status.textContent = "";
+      this.#errors.show(error);
+    }
+  }
+
+  stopOrbit() {
+    if (!this.#stopOrbit) return;
+    this.#stopOrbit();
+    this.#stopOrbit = null;
+    this.#el.orbit.setAttribute("aria-pressed", "false");
+    this.#el.orbit.textContent = "Play orbit";
+    this.load();
+  }
+
+  #startOrbit() {
+    const faceId = this.#state.get("faceId");
+    if (!faceId) return;
+    this.#errors.clear();
+    this.#newRequest();
+    this.#canvas.setOpacity(0);
+    this.#el.orbit.setAttribute("aria-pressed", "true");
+    this.#el.orbit.textContent = "Stop orbit";
+    const size = this.#previewSide();
+    this.#stopOrbit = playOrbit(
+      async (yaw, signal) => {
+        const blob = await renderFace(faceId, { yaw, pitch: 0 }, { kind: "rgb", size }, signal);
+        const image = await createImageBitmap(blob);
+        if (!signal.aborted) this.#canvas.setImage(image);
+      },
+      (error) => {
+        this.#errors.show(error);
+        this.stopOrbit();
+      },
+    );
+  }
+
+  /** A new request: abort the one before; the signal of this one. */
+  #newRequest() {
+    this.#controller?.abort();
+    this.#controller = new AbortController();
+    return this.#controller.signal;
+  }
+
+  #previewSide() {
+    const side = this.#state.get("model")?.mask_resolution ?? PREVIEW_SIDE;
+    return Math.max(16, Math.min(PREVIEW_SIDE, side));
+  }
+
+  /** Sliders moved: a preview while dragging (`dragging`), the full load on release. */
+  async #setAngles(dragging) {
+    const view = { yaw: Number(this.#el.yaw.value) * DEGREE, pitch: Number(this.#el.pitch.value) * DEGREE };
+    if (!dragging) {
+      this.setView(view);
+      return;
+    }
+    if (this.#stopOrbit) {
+      this.#stopOrbit();
+      this.#stopOrbit = null;
+      this.#el.orbit.setAttribute("aria-pressed", "false");
+      this.#el.orbit.textContent = "Play orbit";
+    }
+    this.#state.set({ view });
+    const faceId = this.#state.get("faceId");
+    if (!faceId) return;
+    const signal = this.#newRequest();
+    try {
+      const blob = await renderFace(faceId, view, { kind: "rgb", size: this.#previewSide() }, signal);
+      const image = await createImageBitmap(blob);
+      if (signal.aborted) return;
+      this.#canvas.setOpacity(0); // the mask belongs to the old view
+      this.#canvas.setImage(image);
+    } catch (error) {
+      if (!isAbort(error) && !signal.aborted) this.#errors.show(error);
+    }
+  }
+
+  #mode() {
+    return this.#el.modes.find((radio) => radio.checked)?.value ?? "overlay";
+  }
+
+  #applyMode() {
+    const mode = this.#mode();
+    const opacity = mode === "rgb" ? 0 : mode === "mask" ? 1 : Number(this.#el.opacity.value) / 100;
+    this.#canvas.setOpacity(opacity);
+  }
+
+  #showViews(views) {
+    this.#el.named.replaceChildren(
+      ...views.map((name) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.dataset.view = name;
+        button.textContent = name.charAt(0).toUpperCase() + name.slice(1);
+        button.setAttribute("aria-pressed", "false");
+        button.addEventListener("click", () => this.setView({ view: name }));
+        return button;
+      }),
+    );
+    this.#showView();
+  }
+
+  #showView() {
+    const view = this.#state.get("view") ?? {};
+    for (const button of this.#el.named.querySelectorAll("button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.view === view.view));
+    }
+    if (view.view) {
+      this.#el.yawValue.textContent = `${view.view} view`;
+      this.#el.pitchValue.textContent = "";
+      return;
+    }
+    const yaw = Math.round((view.yaw ?? 0) / DEGREE);
+    const pitch = Math.round((view.pitch ?? 0) / DEGREE);
+    this.#el.yaw.value = String(yaw);
+    this.#el.pitch.value = String(pitch);
+    this.#el.yawValue.textContent = `${yaw}°`;
+    this.#el.pitchValue.textContent = `${pitch}°`;
+  }
+
+  #showLayouts() {
+    const layouts = this.#state.get("layouts") ?? [];
+    this.#el.layout.replaceChildren(
+      ...layouts.map((layout) => {
+        const option = document.createElement("option");
+        option.value = layout.id;
+        const note = layout.can_predict ? "" : " (untrained: base masks)";
+        option.textContent = `${layout.name}${note}`;
+        return option;
+      }),
+    );
+    this.#el.layout.value = this.#state.get("layoutId") ?? "";
+  }
+}

@@ -1,0 +1,166 @@
+"""Fixtures of the browser tests: a tiny model folder, the real server (`ffedit serve` in a
+subprocess on a free port, small training/edit settings), headless Debian Chromium driven by
+Playwright, and a page with the app loaded.
+
+Everything here is skipped, with the reason, where Chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+STARTUP_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="session")
+def e2e_model(tmp_path_factory) -> Path:
+    """A tiny generator with a base17 adapter, saved like a shipped model."""
+    import torch
+
+    from ffedit.adapter import GeometryAdapter
+    from ffedit.config import PRESETS
+    from ffedit.generator import TriplaneGenerator
+    from ffedit.io.adapters import save_adapter
+    from ffedit.io.checkpoint import save_generator
+    from ffedit.layouts import BUILTIN_LAYOUTS
+
+    torch.manual_seed(0)
+    generator = TriplaneGenerator(PRESETS["tiny"])
+    folder = save_generator(generator, tmp_path_factory.mktemp("models") / "tiny")
+    layout = BUILTIN_LAYOUTS["base17"]
+    adapter = GeometryAdapter.for_generator(generator.config, layout.num_classes, hidden=8)
+    save_adapter(folder / "adapters" / "base17", adapter, layout)
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server did not start in {STARTUP_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server_url(e2e_model: Path, tmp_path_factory) -> str:
+    """The real server on 127.0.0.1 (a free port) with a fresh data folder."""
+    folder = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FFEDIT_MODEL": str(e2e_model),
+        "FFEDIT_DATA_DIR": str(folder / "data"),
+        "FFEDIT_DEVICE": "cpu",
+        "FFEDIT_TRAINING_STEPS": "4",
+        "FFEDIT_EDIT_STEPS": "4",
+        "FFEDIT_ORBIT_FRAMES": "2",
+        "FFEDIT_TORCH_THREADS": "1",
+        "FFEDIT_MAX_UPLOAD_BYTES": str(256 * 1024),
+    }
+    log = folder / "server.log"
+    command = [sys.executable, "-m", "ffedit.cli", "serve", "--host", "127.0.0.1"]
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
+    )
+    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+        pytest.skip("Chromium is missing: apt-get install chromium (make test does it as root)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
+            args=CHROMIUM_ARGS,
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, server_url: str):
+    """A fresh browser context with the app loaded and the first face shown."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server_url)
+    wait_loaded(page)
+    yield page
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def wait_loaded(page, timeout_ms: int = 20_000) -> None:
+    """Wait until the canvas holds a face's render and mask."""
+    page.wait_for_function("window.ffedit?.viewer?.loaded != null", timeout=timeout_ms)
+
+
+def _screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture
+def screenshot():
+    """`screenshot(page, name)`: a full-page PNG under tests/e2e/screenshots/ (git-ignored)."""
+    return _screenshot
+
+
+@pytest.fixture
+def reload_page():
+    """`reload_page(page)`: reload and wait until the app shows its face again."""
+
+    def reload(page) -> None:
+        page.reload()
+        wait_loaded(page)
+
+    return reload

@@ -55,10 +55,12 @@ def test_with_samples_overrides_only_the_sample_counts():
     assert config.plane_resolution == PRESETS["tiny"].plane_resolution
 
 
-def test_median_seconds_warms_up_once_then_times_each_repeat():
+def test_median_seconds_warms_up_once_then_times_every_run_each_round():
     calls = []
-    assert median_seconds(lambda: calls.append(1), 3, torch.device("cpu")) >= 0
-    assert len(calls) == 4
+    runs = [lambda: calls.append("a"), lambda: calls.append("b")]
+    seconds = median_seconds(runs, 3, torch.device("cpu"))
+    assert len(seconds) == 2 and all(value >= 0 for value in seconds)
+    assert calls == ["a", "b"] * 4
 
 
 def test_uint8_image_maps_minus_one_to_zero_and_one_to_255_and_clips():

@@ -16,7 +16,7 @@ import platform
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -60,17 +60,23 @@ def with_samples(config: GeneratorConfig, coarse: int, importance: int) -> Gener
     return dataclasses.replace(config, render=render)
 
 
-def median_seconds(run: Callable[[], object], repeats: int, device: torch.device) -> float:
-    """Median wall-clock seconds of `repeats` calls of `run`, after one warm-up call."""
-    run()
-    times = []
-    for _ in range(repeats):
-        _synchronize(device)
-        start = time.perf_counter()
+def median_seconds(
+    runs: Sequence[Callable[[], object]], repeats: int, device: torch.device
+) -> list[float]:
+    """Median wall-clock seconds of each of `runs` over `repeats` rounds, after one warm-up
+    round. Every round times all runs in turn, so load from other processes on a shared
+    machine hits them alike."""
+    for run in runs:
         run()
-        _synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(repeats):
+        for run, run_times in zip(runs, times, strict=True):
+            _synchronize(device)
+            start = time.perf_counter()
+            run()
+            _synchronize(device)
+            run_times.append(time.perf_counter() - start)
+    return [statistics.median(run_times) for run_times in times]
 
 
 def measure_render_latency(
@@ -96,9 +102,8 @@ def measure_render_latency(
                 ws, cameras, resolution, super_resolve=super_resolve, chunk_rays=chunk_rays
             )
 
-        planes = median_seconds(lambda: generator.synthesize_planes(ws), repeats, device)
-        volume = median_seconds(render(False), repeats, device)
-        full = median_seconds(render(True), repeats, device)
+        runs = [lambda: generator.synthesize_planes(ws), render(False), render(True)]
+        planes, volume, full = median_seconds(runs, repeats, device)
     return RenderLatency(planes, volume, full, _peak_memory_bytes(device))
 
 

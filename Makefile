@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,14 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+# Debian's Chromium for the browser tests (tests/e2e); where it cannot be installed (not
+# root, no apt) those tests are skipped with this reason.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+		|| echo "chromium is missing and cannot be installed here: tests/e2e will be skipped"
+
+test: lint browser
 	$(BIN)/pytest -q
 	node --test tests/frontend/
 

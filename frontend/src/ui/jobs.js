@@ -5,9 +5,9 @@
  * over its WebSocket (`/jobs/{id}/events`; polling `GET /jobs/{id}` when the
  * socket fails or closes early) and calls the listeners registered with
  * `onUpdate(listener)` with the job record after every event. `restore()` asks
- * the server for the remembered jobs after a reload and follows the unfinished
- * ones; jobs that ended while the page was away are reported once. A job id is
- * forgotten once its end was reported.
+ * the server for the remembered jobs after a reload: the recent ones are listed
+ * again, unfinished ones are followed, and jobs that ended while the page was
+ * away are reported to the listeners once.
  *
  * `ProgressView` shows one job: a progress bar, "step n of N" with the losses,
  * the preview image, the status, and a Cancel button.
@@ -18,6 +18,8 @@ import { errorSlot, guarded, messageOf } from "./errors.js";
 
 const STORAGE_KEY = "ffedit.jobs";
 const POLL_MS = 1000;
+/** Jobs remembered across reloads (the newest). */
+const REMEMBERED_JOBS = 20;
 
 const KIND_NAMES = { "train-layout": "Training", edit: "Edit" };
 
@@ -84,21 +86,23 @@ export class JobTracker {
     this.#listeners.add(listener);
   }
 
-  /** Follow a job (a record from the API) until it ends. */
-  track(job) {
+  /**
+   * Follow a job (a record from the API) until it ends. `announce` false: a job
+   * whose end was already reported is only listed.
+   */
+  track(job, announce = true) {
     if (this.#jobs.has(job.id)) return;
     this.#jobs.set(job.id, { job, row: this.#makeRow(job) });
     this.#remember();
-    this.#emit(job);
+    if (announce || !isTerminal(job.status)) this.#emit(job);
     if (!isTerminal(job.status)) this.#follow(job.id);
   }
 
-  /** Follow again the jobs remembered before a reload. */
+  /** List and follow again the jobs remembered before a reload. */
   async restore() {
-    const ids = this.#remembered();
-    for (const id of ids) {
+    for (const { id, seen } of this.#remembered()) {
       try {
-        this.track(await getJob(id));
+        this.track(await getJob(id), !seen);
       } catch (error) {
         if (error.status !== 404) this.#errors.show(`Job ${id} could not be found again: ${messageOf(error)}`);
       }
@@ -111,18 +115,19 @@ export class JobTracker {
     return this.#jobs.get(id)?.job;
   }
 
+  /** [{ id, seen }]: the remembered jobs, oldest first; `seen` when their end was reported. */
   #remembered() {
     try {
-      const ids = JSON.parse(this.#storage?.getItem(STORAGE_KEY) ?? "[]");
-      return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
+      const entries = JSON.parse(this.#storage?.getItem(STORAGE_KEY) ?? "[]");
+      return Array.isArray(entries) ? entries.filter((entry) => typeof entry?.id === "string") : [];
     } catch {
       return [];
     }
   }
 
   #remember() {
-    const open = [...this.#jobs.values()].filter(({ job }) => !isTerminal(job.status)).map(({ job }) => job.id);
-    this.#storage?.setItem(STORAGE_KEY, JSON.stringify(open));
+    const entries = [...this.#jobs.values()].map(({ job }) => ({ id: job.id, seen: isTerminal(job.status) }));
+    this.#storage?.setItem(STORAGE_KEY, JSON.stringify(entries.slice(-REMEMBERED_JOBS)));
   }
 
   #follow(id) {

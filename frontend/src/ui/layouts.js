@@ -106,7 +106,10 @@ export class LayoutsPanel {
     const layout = await createLayout({ name, base: this.#el.base.value, classes });
     await this.#refreshLayouts();
     this.#state.set({ layoutId: layout.id });
-    this.#el.name.value = "";
+    this.#el.form.reset();
+    this.#el.classes.replaceChildren();
+    this.#addClassRow();
+    this.#el.form.closest("details").open = false;
   }
 
   /** The custom layout shown, and the face and view the canvas holds; throws when samples cannot be added. */

@@ -1,0 +1,227 @@
+"""The user journeys in the real page against the real server: teach a new layout from
+samples (painted and uploaded) and train it with progress shown; an edit with before/after,
+undo and a reload that finds the job again; the export ZIP; bad uploads shown as sentences
+next to their controls."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.e2e
+
+SPOT_COLOUR = "#0ac81e"
+TIMEOUT_MS = 30_000
+_names = itertools.count()
+
+
+def _wait_for_layout(page, layout_id: str) -> None:
+    page.wait_for_function(
+        "id => window.ffedit.viewer.loaded?.layoutId === id", arg=layout_id, timeout=TIMEOUT_MS
+    )
+
+
+def _wait_for_face(page, face_id: str) -> None:
+    page.wait_for_function(
+        "id => window.ffedit.viewer.loaded?.faceId === id", arg=face_id, timeout=TIMEOUT_MS
+    )
+
+
+def _stroke(page, fraction_y: float = 0.5) -> None:
+    """A horizontal stroke across the middle of the canvas."""
+    box = page.locator("#mask-canvas").bounding_box()
+    y = box["y"] + box["height"] * fraction_y
+    page.mouse.move(box["x"] + box["width"] * 0.2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.8, y, steps=10)
+    page.mouse.up()
+
+
+def _indexed_png(labels: np.ndarray) -> bytes:
+    image = Image.fromarray(labels.astype(np.uint8), mode="P")
+    image.putpalette([0, 0, 0] * 256)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _create_layout(page) -> tuple[str, int]:
+    """A layout "spots-n" on base15 with one new class; returns its id and the class id."""
+    name = f"spots-{next(_names)}"
+    page.locator("#layout-new summary").click()
+    page.get_by_label("Name", exact=True).fill(name)
+    page.locator("#layout-base").select_option("base15")
+    page.get_by_label("Name of new class 1").fill("spot")
+    page.get_by_label("Colour of new class 1").fill(SPOT_COLOUR)
+    page.get_by_role("button", name="Create layout").click()
+    page.wait_for_function(
+        "name => window.ffedit.state.get('layouts')?.some(l => l.name === name && "
+        "l.id === window.ffedit.state.get('layoutId'))",
+        arg=name,
+        timeout=TIMEOUT_MS,
+    )
+    layout_id = page.evaluate("window.ffedit.state.get('layoutId')")
+    _wait_for_layout(page, layout_id)
+    return layout_id, page.locator("#palette button").count() - 1
+
+
+def test_teach_a_layout_from_samples_and_train_it(page, screenshot):
+    layout_id, spot = _create_layout(page)
+    assert page.locator("#layout-teach").is_visible()
+    assert page.locator(f'#palette button[data-class-id="{spot}"]').inner_text() == "spot"
+
+    page.locator(f'#palette button[data-class-id="{spot}"]').click()
+    _stroke(page)
+    page.get_by_role("button", name="Add the painted mask as a sample").click()
+    expect_samples(page, 1)
+
+    page.locator('#view-named button[data-view="left"]').click()
+    page.wait_for_function("window.ffedit.viewer.loaded?.view?.view === 'left'", timeout=TIMEOUT_MS)
+    _stroke(page, 0.4)
+    page.get_by_role("button", name="Add the painted mask as a sample").click()
+    expect_samples(page, 2)
+
+    # A bad upload is a sentence next to the upload control; a good one becomes a sample.
+    page.locator("#sample-upload").set_input_files(
+        files=[{"name": "mask.png", "mimeType": "image/png", "buffer": b"not a png"}]
+    )
+    error = page.locator("#sample-error")
+    error.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert "not a PNG" in error.inner_text()
+    size = page.evaluate("window.ffedit.state.get('model').mask_resolution")
+    labels = np.ones((size, size), dtype=np.uint8)
+    labels[: size // 4, : size // 4] = spot
+    page.locator("#sample-upload").set_input_files(
+        files=[{"name": "mask.png", "mimeType": "image/png", "buffer": _indexed_png(labels)}]
+    )
+    expect_samples(page, 3)
+    assert error.is_hidden()
+
+    page.locator("#layout-train").click()
+    status = page.locator('#train-progress [data-role="progress-status"]')
+    page.wait_for_function(
+        "() => document.querySelector('#train-progress [data-role=\"progress-status\"]')"
+        "?.textContent === 'Training finished.'",
+        timeout=TIMEOUT_MS,
+    )
+    assert status.inner_text() == "Training finished."
+    progress_text = page.locator('#train-progress [data-role="progress-text"]').inner_text()
+    assert re.match(r"Step (\d+) of \1 · ", progress_text), progress_text
+    assert page.locator("#train-progress img").is_visible()
+    page.wait_for_function(
+        "id => window.ffedit.state.get('layouts').find(l => l.id === id)?.trained",
+        arg=layout_id,
+        timeout=TIMEOUT_MS,
+    )
+    assert "(trained)" in page.locator("#layout-teach-title").inner_text()
+    assert "untrained" not in page.locator("#view-layout option:checked").inner_text()
+    page.wait_for_function(
+        "document.getElementById('canvas-status').textContent.includes('spots')",
+        timeout=TIMEOUT_MS,
+    )
+    screenshot(page, "layout-trained")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def expect_samples(page, count: int) -> None:
+    page.wait_for_function(
+        "n => document.querySelectorAll('#sample-list li').length === n",
+        arg=count,
+        timeout=TIMEOUT_MS,
+    )
+
+
+def test_edit_shows_before_and_after_can_be_undone_and_survives_a_reload(
+    page, screenshot, reload_page
+):
+    source = page.evaluate("window.ffedit.viewer.loaded.faceId")
+    page.locator('#palette button[data-class-id="1"]').click()
+    page.locator("#tool-size").fill("4")
+    _stroke(page, 0.45)
+    _stroke(page, 0.55)
+    page.get_by_role("button", name="Edit", exact=True).click()
+    result = page.locator("#edit-result")
+    result.wait_for(state="visible", timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#edit-result img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)",
+        timeout=TIMEOUT_MS,
+    )
+    assert page.locator('#edit-result tr[data-role="before"] img').count() == 4
+    assert page.locator('#edit-result tr[data-role="after"] img').count() == 4
+    edited = page.evaluate("window.ffedit.state.get('faceId')")
+    assert edited != source
+    _wait_for_face(page, edited)
+    assert f"edited from face {source}" in page.locator("#face-info").inner_text()
+    assert (
+        "Edit finished."
+        in page.locator('#edit-progress [data-role="progress-status"]').inner_text()
+    )
+
+    page.get_by_role("button", name="Play orbit").last.click()
+    before = page.locator('#edit-result tr[data-role="after"] img').last.get_attribute("src")
+    page.wait_for_function(
+        "src => document.querySelectorAll('#edit-result tr[data-role=\"after\"] img')[3].src"
+        " !== src",
+        arg=before,
+        timeout=TIMEOUT_MS,
+    )
+    page.locator("#edit-orbit").click()
+    screenshot(page, "edit")
+
+    page.get_by_role("button", name="Undo the edit").click()
+    _wait_for_face(page, source)
+    page.get_by_role("button", name="Continue from the result").click()
+    _wait_for_face(page, edited)
+
+    job_id = page.locator("#job-list li").first.get_attribute("data-job-id")
+    reload_page(page)
+    _wait_for_face(page, edited)
+    row = page.locator(f'#job-list li[data-job-id="{job_id}"]')
+    row.wait_for(timeout=TIMEOUT_MS)
+    assert row.get_attribute("data-status") == "succeeded"
+
+
+def test_download_is_a_zip_with_the_expected_files(page):
+    with page.expect_download(timeout=TIMEOUT_MS) as download_info:
+        page.get_by_role("button", name="Download ZIP").click()
+    path = download_info.value.path()
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        names = set(archive.namelist())
+        layout = archive.read("layout.json")
+    views = {
+        f"views/{view}{suffix}.png"
+        for view in ("front", "left", "right")
+        for suffix in ("", "-mask", "-overlay")
+    }
+    assert views | {"latent.npy", "layout.json", "face.json"} <= names
+    assert any(re.fullmatch(r"[\w-]+\.(mp4|gif)", name) for name in names), names
+    assert b"skin" in layout
+    assert "Downloaded face-" in page.locator("#download-status").inner_text()
+
+
+def test_a_bad_latent_upload_shows_its_error_next_to_the_control(page):
+    page.locator("#face-latent").set_input_files(
+        files=[{"name": "latent.npy", "mimeType": "application/octet-stream", "buffer": b"nope"}]
+    )
+    error = page.locator("#face-error")
+    error.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert error.inner_text() == "The latent is not a .npy file (checked by content)."
+    good = io.BytesIO()
+    z_dim = page.evaluate("window.ffedit.state.get('model').z_dim")
+    np.save(good, np.zeros(z_dim, dtype=np.float32))
+    page.locator("#face-latent").set_input_files(
+        files=[{"name": "z.npy", "mimeType": "application/octet-stream", "buffer": good.getvalue()}]
+    )
+    page.wait_for_function(
+        "() => document.getElementById('face-info').textContent.includes('z.npy')",
+        timeout=TIMEOUT_MS,
+    )
+    assert error.is_hidden()

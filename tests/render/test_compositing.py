@@ -4,7 +4,13 @@ import math
 
 import torch
 
-from ffedit.render import composite, compositing_weights, expected_depth
+from ffedit.render import (
+    composite,
+    composite_samples,
+    compositing_weights,
+    expected_depth,
+    sample_weights,
+)
 
 
 def test_constant_density_gives_geometric_weights():
@@ -65,3 +71,15 @@ def test_gradcheck_of_compositing_in_float64():
         return result.values, result.depth
 
     assert torch.autograd.gradcheck(run, (values, densities))
+
+
+def test_per_sample_weights_composite_like_midpoints():
+    torch.manual_seed(0)
+    values = torch.randn(2, 5, 9, 4, dtype=torch.float64)
+    densities = torch.randn(2, 5, 9, 1, dtype=torch.float64) * 5
+    depths = torch.sort(torch.rand(2, 5, 9, 1, dtype=torch.float64) + 2, dim=-2).values
+    reference = composite(values, densities, depths)
+    per_sample = sample_weights(reference.weights)
+    assert per_sample.shape == (2, 5, 9, 1)
+    assert torch.allclose(per_sample.sum(-2), reference.weights.sum(-2), atol=1e-12)
+    assert torch.allclose(composite_samples(per_sample, values), reference.values, atol=1e-12)

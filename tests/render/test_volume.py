@@ -8,6 +8,7 @@ from ffedit.render import (
     rays_from_cameras,
     render_rays,
     render_rays_chunked,
+    render_rays_reference,
     sample_rays,
 )
 
@@ -70,3 +71,34 @@ def test_sample_rays_returns_the_sorted_merged_samples_that_render_rays_composit
     # Importance samples crowd around the surface of the centre ray (depth 2.4).
     near_surface = (samples.depths[0, 40, :, 0] - (2.7 - RADIUS)).abs() < 0.05
     assert int(near_surface.sum()) > SETTINGS.num_importance // 2
+
+
+def test_render_rays_equals_its_reference_twin_with_gradients():
+    origins, directions = _rays()
+    scale = torch.tensor(1.0, requires_grad=True)
+
+    def field(points, dirs):
+        sigma, colour = sphere_field(points, dirs)
+        return sigma, colour * scale
+
+    for deterministic in (True, False):
+        results = []
+        for render in (render_rays, render_rays_reference):
+            torch.manual_seed(3)
+            rendered = render(field, origins, directions, SETTINGS, deterministic=deterministic)
+            (grad,) = torch.autograd.grad(rendered.values.square().sum(), scale)
+            results.append((*rendered, grad))
+        for fast, reference in zip(*results, strict=True):
+            assert torch.allclose(fast, reference, atol=1e-5, rtol=1e-5)
+        assert torch.equal(results[0][1], results[1][1])  # depth: same sorted weights
+
+
+def test_render_rays_without_importance_samples_equals_its_reference_twin():
+    origins, directions = _rays()
+    settings = SETTINGS._replace(num_importance=0)
+    fast = render_rays(sphere_field, origins, directions, settings, deterministic=True)
+    reference = render_rays_reference(
+        sphere_field, origins, directions, settings, deterministic=True
+    )
+    for a, b in zip(fast, reference, strict=True):
+        assert torch.allclose(a, b, atol=1e-6)

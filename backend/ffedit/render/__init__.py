@@ -4,7 +4,14 @@ Shapes use B batch, R rays, S samples, P planes, C channels, N points. Nothing h
 state or parameters; the generator, the adapter and synthface all render through it.
 """
 
-from ffedit.render.compositing import Composite, composite, compositing_weights, expected_depth
+from ffedit.render.compositing import (
+    Composite,
+    composite,
+    composite_samples,
+    compositing_weights,
+    expected_depth,
+    sample_weights,
+)
 from ffedit.render.rays import rays_from_cameras
 from ffedit.render.sampling import (
     importance_depths,
@@ -26,6 +33,7 @@ from ffedit.render.volume import (
     RenderedRays,
     render_rays,
     render_rays_chunked,
+    render_rays_reference,
     sample_rays,
 )
 
@@ -37,6 +45,7 @@ __all__ = [
     "RaySamplingSettings",
     "RenderedRays",
     "composite",
+    "composite_samples",
     "compositing_weights",
     "expected_depth",
     "importance_depths",
@@ -45,10 +54,12 @@ __all__ = [
     "rays_from_cameras",
     "render_rays",
     "render_rays_chunked",
+    "render_rays_reference",
     "sample_from_planes",
     "sample_pdf",
     "sample_rays",
     "sample_triplane_features",
+    "sample_weights",
     "smooth_weights",
     "stratified_depths",
 ]

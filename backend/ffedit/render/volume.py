@@ -12,7 +12,13 @@ from typing import NamedTuple
 
 import torch
 
-from ffedit.render.compositing import composite
+from ffedit.render.compositing import (
+    composite,
+    composite_samples,
+    compositing_weights,
+    expected_depth,
+    sample_weights,
+)
 from ffedit.render.sampling import importance_depths, merge_samples, stratified_depths
 
 Field = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -59,6 +65,31 @@ class RaySamples(NamedTuple):
     """(B, R, S, C) field values."""
 
 
+def _stratified_depths(
+    origins: torch.Tensor, settings: RaySamplingSettings, deterministic, generator
+):
+    batch, num_rays, _ = origins.shape
+    return stratified_depths(
+        batch,
+        num_rays,
+        settings.ray_start,
+        settings.ray_end,
+        settings.num_coarse,
+        deterministic=deterministic,
+        device=origins.device,
+        dtype=origins.dtype,
+        generator=generator,
+    )
+
+
+def _fine_depths(depths, sigma, settings: RaySamplingSettings, deterministic, generator):
+    """Importance depths (B, R, N, 1) from the coarse pass (only its weights are needed)."""
+    weights = compositing_weights(sigma, depths, settings.density_shift)
+    return importance_depths(
+        depths, weights, settings.num_importance, deterministic=deterministic, generator=generator
+    )
+
+
 def sample_rays(
     field: Field,
     origins: torch.Tensor,
@@ -70,28 +101,10 @@ def sample_rays(
 ) -> RaySamples:
     """Evaluate `field` along rays (B, R, 3): stratified pass, then importance samples drawn
     from the coarse compositing weights, merged and sorted (what `render_rays` composites)."""
-    batch, num_rays, _ = origins.shape
-    depths = stratified_depths(
-        batch,
-        num_rays,
-        settings.ray_start,
-        settings.ray_end,
-        settings.num_coarse,
-        deterministic=deterministic,
-        device=origins.device,
-        dtype=origins.dtype,
-        generator=generator,
-    )
+    depths = _stratified_depths(origins, settings, deterministic, generator)
     sigma, values = _evaluate(field, depths, origins, directions)
     if settings.num_importance > 0:
-        coarse = composite(values, sigma, depths, settings.density_shift)
-        fine_depths = importance_depths(
-            depths,
-            coarse.weights,
-            settings.num_importance,
-            deterministic=deterministic,
-            generator=generator,
-        )
+        fine_depths = _fine_depths(depths, sigma, settings, deterministic, generator)
         fine_sigma, fine_values = _evaluate(field, fine_depths, origins, directions)
         channels = values.shape[-1]
         depths, merged = merge_samples(
@@ -104,6 +117,23 @@ def sample_rays(
     return RaySamples(depths, sigma, values)
 
 
+def render_rays_reference(
+    field: Field,
+    origins: torch.Tensor,
+    directions: torch.Tensor,
+    settings: RaySamplingSettings,
+    *,
+    deterministic: bool,
+    generator: torch.Generator | None = None,
+) -> RenderedRays:
+    """The plain twin of `render_rays`: merge and sort all values, composite midpoints."""
+    samples = sample_rays(
+        field, origins, directions, settings, deterministic=deterministic, generator=generator
+    )
+    result = composite(samples.values, samples.sigma, samples.depths, settings.density_shift)
+    return RenderedRays(result.values, result.depth, result.weights.sum(-2))
+
+
 def render_rays(
     field: Field,
     origins: torch.Tensor,
@@ -113,12 +143,33 @@ def render_rays(
     deterministic: bool,
     generator: torch.Generator | None = None,
 ) -> RenderedRays:
-    """Render rays (B, R, 3): stratified pass, importance pass, merged compositing."""
-    samples = sample_rays(
-        field, origins, directions, settings, deterministic=deterministic, generator=generator
+    """Render rays (B, R, 3): stratified pass, importance pass, merged compositing.
+
+    Only depths and σ are sorted: the compositing weights of the merged samples are
+    scattered back to per-sample weights of the unsorted coarse and fine samples and
+    contracted with their values (`composite_samples`), so the C value channels are never
+    concatenated, gathered or averaged into midpoints. Equals `render_rays_reference` to
+    float round-off.
+    """
+    depths = _stratified_depths(origins, settings, deterministic, generator)
+    sigma, values = _evaluate(field, depths, origins, directions)
+    if settings.num_importance == 0:
+        weights = compositing_weights(sigma, depths, settings.density_shift)
+        composited = composite_samples(sample_weights(weights), values)
+        return RenderedRays(composited, expected_depth(weights, depths), weights.sum(-2))
+    fine_depths = _fine_depths(depths, sigma, settings, deterministic, generator)
+    fine_sigma, fine_values = _evaluate(field, fine_depths, origins, directions)
+    all_depths = torch.cat([depths, fine_depths], dim=-2)
+    order = torch.argsort(all_depths, dim=-2)
+    sorted_depths = torch.gather(all_depths, -2, order)
+    sorted_sigma = torch.gather(torch.cat([sigma, fine_sigma], dim=-2), -2, order)
+    weights = compositing_weights(sorted_sigma, sorted_depths, settings.density_shift)
+    per_sample = torch.zeros_like(sorted_sigma).scatter(-2, order, sample_weights(weights))
+    num_coarse = depths.shape[-2]
+    composited = composite_samples(per_sample[:, :, :num_coarse], values) + composite_samples(
+        per_sample[:, :, num_coarse:], fine_values
     )
-    result = composite(samples.values, samples.sigma, samples.depths, settings.density_shift)
-    return RenderedRays(result.values, result.depth, result.weights.sum(-2))
+    return RenderedRays(composited, expected_depth(weights, sorted_depths), weights.sum(-2))
 
 
 def render_rays_chunked(

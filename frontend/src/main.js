@@ -131,7 +131,7 @@ async function start() {
   try {
     const model = await getModel();
     state.set({ model, view: { view: model.views.includes("front") ? "front" : model.views[0] } });
-    status.textContent = `Model ${model.source} on ${model.device} · masks ${model.mask_resolution}×${model.mask_resolution}`;
+    status.textContent = `Model ${model.source.split(/[\\/]/).pop()} on ${model.device} · masks ${model.mask_resolution}×${model.mask_resolution}`;
     await refreshLayouts();
     const known = state.get("layouts");
     const remembered = state.remembered("layoutId");

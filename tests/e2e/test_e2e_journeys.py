@@ -225,3 +225,32 @@ def test_a_bad_latent_upload_shows_its_error_next_to_the_control(page):
         timeout=TIMEOUT_MS,
     )
     assert error.is_hidden()
+
+
+def test_dragging_the_yaw_slider_ends_on_its_last_position(page):
+    """Latest request wins: stale renders are aborted and the last position is shown."""
+    page.evaluate(
+        """() => {
+          const original = window.fetch;
+          window.requestSignals = [];
+          window.fetch = (url, init) => {
+            window.requestSignals.push(init?.signal);
+            return original(url, init);
+          };
+          const slider = document.getElementById('view-yaw');
+          for (const degrees of [-40, -30, -20, -10, 0, 10, 20, 30]) {
+            slider.value = String(degrees);
+            slider.dispatchEvent(new Event('input'));
+          }
+          slider.value = '25';
+          slider.dispatchEvent(new Event('change'));
+        }"""
+    )
+    page.wait_for_function(
+        "Math.round((window.ffedit.viewer.loaded?.view?.yaw ?? 0) * 180 / Math.PI) === 25",
+        timeout=TIMEOUT_MS,
+    )
+    assert page.locator("#view-yaw-value").inner_text() == "25°"
+    aborted = page.evaluate("window.requestSignals.filter(s => s?.aborted).length")
+    assert aborted >= 7
+    assert page.locator("#view-error").is_hidden()

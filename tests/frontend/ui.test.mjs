@@ -1,0 +1,115 @@
+// The DOM-free parts of the page: the API client's helpers (and its coverage of the
+// OpenAPI snapshot), job events, orbit angles, keyboard shortcuts, colours, shared state.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+
+import * as client from "../../frontend/src/api/client.js";
+import { applyEvent, describeProgress, describeStatus } from "../../frontend/src/ui/jobs.js";
+import { orbitYaws } from "../../frontend/src/ui/orbit.js";
+import { shortcutOf } from "../../frontend/src/ui/tools.js";
+import { rgbOfHex } from "../../frontend/src/ui/layouts.js";
+import { describeFace } from "../../frontend/src/ui/face.js";
+import { AppState, describeView, viewOfRecord } from "../../frontend/src/ui/state.js";
+import { messageOf } from "../../frontend/src/ui/errors.js";
+
+const OPENAPI = JSON.parse(readFileSync(new URL("../golden/openapi.json", import.meta.url), "utf8"));
+const CLIENT_SOURCE = readFileSync(new URL("../../frontend/src/api/client.js", import.meta.url), "utf8");
+
+test("the client has a call for every path of the OpenAPI snapshot", () => {
+  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  for (const path of Object.keys(OPENAPI.paths)) {
+    const parts = path.replace(/^\/api\/v1/, "").split(/\{\w+\}/).map(escape);
+    const pattern = new RegExp(`(["\`]|\\$\\{API_ROOT\\})${parts.join("\\$\\{id\\(\\w+\\)\\}")}(["\`]|\\$\\{)`);
+    assert.match(CLIENT_SOURCE, pattern, `no call for ${path}`);
+  }
+});
+
+test("error answers become plain sentences", () => {
+  assert.equal(client.sentenceOf(422, "invalid mask", "the mask is 3×3 pixels"), "The mask is 3×3 pixels.");
+  const validation = [{ loc: ["body", "name"], msg: "String should have at least 1 character" }];
+  assert.equal(client.sentenceOf(422, "invalid request", validation), "Name: String should have at least 1 character.");
+  assert.equal(client.sentenceOf(0, "unreachable", null), "The server could not be reached; is it running?");
+  assert.equal(client.sentenceOf(500, "internal error", null), "The server answered 500 (internal error).");
+  const error = new client.ApiError(404, "not found", "face x not found");
+  assert.equal(error.message, "Face x not found.");
+  assert.equal(error.status, 404);
+});
+
+test("queries skip missing values and views become yaw/pitch or a name", () => {
+  assert.equal(client.queryOf({ a: 1, b: undefined, c: null, d: "x y" }), "?a=1&d=x+y");
+  assert.equal(client.queryOf({}), "");
+  assert.deepEqual(client.viewParams({ view: "left" }), { view: "left" });
+  assert.deepEqual(client.viewParams({ yaw: 0.5 }), { yaw: 0.5, pitch: 0 });
+  assert.equal(
+    client.renderUrl("f1", { yaw: 0.25, pitch: -0.1 }, { kind: "mask", layout: "base15", size: 64 }),
+    "/api/v1/faces/f1/render?yaw=0.25&pitch=-0.1&kind=mask&layout=base15&size=64",
+  );
+  assert.equal(client.exportUrl("a/b", "eyes19"), "/api/v1/faces/a%2Fb/export?layout=eyes19");
+  const location = { protocol: "https:", host: "example.org:8443" };
+  assert.equal(client.jobEventsUrl("j1", location), "wss://example.org:8443/api/v1/jobs/j1/events");
+  assert.ok(client.isTerminal("cancelled") && !client.isTerminal("running"));
+});
+
+test("job events update a job record", () => {
+  const queued = { id: "j", kind: "edit", status: "queued", progress: {}, result: null, error: null };
+  const running = applyEvent(queued, { type: "progress", step: 2, total: 5, losses: { ce: 0.5 }, preview_png: "AAA" });
+  assert.equal(running.status, "running");
+  assert.deepEqual(running.progress, { step: 2, total: 5, losses: { ce: 0.5 }, preview_png: "AAA" });
+  const later = applyEvent(running, { type: "progress", step: 3, total: 5, losses: { ce: 0.25 }, preview_png: null });
+  assert.equal(later.progress.preview_png, "AAA", "a step without a preview keeps the last one");
+  assert.equal(describeProgress(later), "Step 3 of 5 · ce 0.250");
+  const done = applyEvent(later, { type: "status", status: "succeeded", result: { face_id: "f2" } });
+  assert.equal(done.status, "succeeded");
+  assert.deepEqual(done.result, { face_id: "f2" });
+  assert.equal(describeStatus(done), "Edit finished.");
+  const failed = { ...done, kind: "train-layout", status: "failed", error: "the adapter diverged" };
+  assert.equal(describeStatus(failed), "Training failed: The adapter diverged.");
+  assert.equal(queued, applyEvent(queued, { type: "other" }));
+});
+
+test("an orbit sweeps symmetrically from the front", () => {
+  const yaws = orbitYaws(8, 0.5);
+  assert.equal(yaws.length, 8);
+  assert.equal(yaws[0], 0);
+  assert.ok(Math.abs(yaws[2] - 0.5) < 1e-12 && Math.abs(yaws[6] + 0.5) < 1e-12);
+});
+
+test("keyboard shortcuts", () => {
+  const key = (k, mods = {}) => shortcutOf({ key: k, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...mods });
+  assert.equal(key("z", { ctrlKey: true }), "undo");
+  assert.equal(key("z", { metaKey: true }), "undo");
+  assert.equal(key("Z", { ctrlKey: true, shiftKey: true }), "redo");
+  assert.equal(key("y", { ctrlKey: true }), "redo");
+  assert.equal(key("c", { ctrlKey: true }), null);
+  assert.equal(key("e"), "eraser");
+  assert.equal(key("]"), "larger");
+  assert.equal(key("e", { altKey: true }), null);
+  assert.equal(key("q"), null);
+});
+
+test("colours, views, faces and messages for people", () => {
+  assert.deepEqual(rgbOfHex("#0ac81e"), [10, 200, 30]);
+  assert.deepEqual(viewOfRecord({ name: "left" }), { view: "left" });
+  assert.deepEqual(viewOfRecord({ yaw: 0.1, pitch: 0.2 }), { yaw: 0.1, pitch: 0.2 });
+  assert.equal(describeView({ yaw: Math.PI / 6, pitch: 0 }), "yaw 30°, pitch 0°");
+  assert.equal(describeFace({ id: "a", origin: { seed: 3 } }), "Face a, from seed 3.");
+  assert.equal(describeFace({ id: "b", origin: { edit: "j" }, parent_id: "a" }), "Face b, edited from face a.");
+  assert.equal(messageOf("no prediction"), "No prediction.");
+  assert.equal(messageOf(new Error("Done!")), "Done!");
+});
+
+test("shared state calls listeners on change only and remembers the face", () => {
+  const stored = new Map();
+  const storage = { getItem: (k) => stored.get(k) ?? null, setItem: (k, v) => stored.set(k, v) };
+  const state = new AppState(storage);
+  const seen = [];
+  state.on("faceId", (value) => seen.push(value));
+  state.set({ faceId: "f1", view: { view: "front" } });
+  state.set({ faceId: "f1" });
+  state.set({ faceId: "f2" });
+  assert.deepEqual(seen, ["f1", "f2"]);
+  assert.equal(new AppState(storage).remembered("faceId"), "f2");
+  assert.equal(state.remembered("view"), null);
+});

@@ -93,6 +93,14 @@ def test_a_stroke_changes_exactly_the_expected_pixels_and_undo_redo(page, screen
     page.keyboard.press("Control+z")
     page.keyboard.press("Control+y")
     assert _labels(page) == after
+
+    # The eraser paints the prediction back along the same line.
+    page.locator('input[name="tool"][value="eraser"]').check()
+    page.mouse.move(*_screen(geometry, start, row))
+    page.mouse.down()
+    page.mouse.move(*_screen(geometry, end, row), steps=12)
+    page.mouse.up()
+    assert _labels(page) == before
     screenshot(page, "stroke")
 
 

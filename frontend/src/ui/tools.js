@@ -14,7 +14,8 @@ const TYPING = new Set(["text", "number", "search", "email", "url", "password"])
 /** True when a key event belongs to a text field rather than to the page. */
 function isTyping(event) {
   const target = event.target;
-  if (target instanceof HTMLTextAreaElement || target?.isContentEditable) return true;
+  if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
+  if (target?.isContentEditable) return true;
   return target instanceof HTMLInputElement && TYPING.has(target.type);
 }
 
@@ -75,7 +76,6 @@ export class Tools {
     this.#canvas.setClass(classId);
     for (const button of this.#el.palette.querySelectorAll("button")) {
       button.setAttribute("aria-checked", String(Number(button.dataset.classId) === classId));
-      button.tabIndex = Number(button.dataset.classId) === classId ? 0 : -1;
     }
   }
 

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from ffedit import __version__
-from ffedit.api.errors import install_error_handlers
+from ffedit.api.errors import ERROR_RESPONSES, install_error_handlers
 from ffedit.api.routes import faces, jobs, layouts, system
 from ffedit.api.settings import Settings
 from ffedit.service.engine import Engine, EngineConfig
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     for router in (system.router, layouts.router, faces.router, jobs.router):
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     index = settings.frontend_dir / "index.html"
     if index.is_file():
         app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")

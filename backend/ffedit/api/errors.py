@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ffedit.api.schemas import ErrorOut
 from ffedit.service.errors import (
     Conflict,
     InvalidImage,
@@ -51,6 +52,16 @@ STATUS_OF: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidRequest, 422, "invalid request"),
     (QueueFull, 503, "busy"),
 )
+
+ERROR_RESPONSES: dict[int | str, dict] = {
+    "default": {
+        "model": ErrorOut,
+        "description": "an error: 400 unreadable body, 404 not found, 409 conflict, "
+        "413 upload too large, 422 invalid request, 503 busy",
+    }
+}
+"""The error answers every operation documents in the OpenAPI spec (replaces FastAPI's
+default 422 schema, which is not the shape this app sends)."""
 
 
 def error_response(status: int, error: str, detail: object = None) -> JSONResponse:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import Request, UploadFile
+from typing import Annotated
+
+from fastapi import Form, Request, UploadFile
 
 from ffedit.api.errors import UploadTooLarge
 from ffedit.api.schemas import FaceOut, JobOut, LayoutClassOut, LayoutOut, SampleOut
-from ffedit.service.engine import Engine, ViewSpec
+from ffedit.service.engine import MAX_ANGLE, Engine, ViewSpec
 from ffedit.service.errors import InvalidRequest
 from ffedit.service.storage import FaceRecord, JobRecord, LayoutRecord, SampleRecord
 from ffedit.service.tasks import is_training
 
 PNG_MEDIA_TYPE = "image/png"
 PNG_RESPONSE = {200: {"content": {PNG_MEDIA_TYPE: {}}, "description": "a PNG image"}}
+AngleForm = Annotated[
+    float | None, Form(ge=-MAX_ANGLE, le=MAX_ANGLE, description="radians from the front view")
+]
+"""A yaw or pitch form field."""
 
 
 def engine_of(request: Request) -> Engine:

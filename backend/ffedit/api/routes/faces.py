@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ffedit.api.routes.common import (
     PNG_MEDIA_TYPE,
     PNG_RESPONSE,
+    AngleForm,
     engine_of,
     face_out,
     job_out,
@@ -19,7 +20,7 @@ from ffedit.api.routes.common import (
     view_of,
 )
 from ffedit.api.schemas import FaceIn, FaceOut, JobOut
-from ffedit.service.engine import BASE_LAYOUT
+from ffedit.service.engine import BASE_LAYOUT, MAX_ANGLE
 from ffedit.service.errors import InvalidRequest
 from ffedit.service.tasks import EditRequest, export_zip, submit_edit
 
@@ -49,7 +50,10 @@ FACE_BODY = {
 }
 
 ViewQuery = Annotated[str | None, Query(description="front, left or right")]
-YawQuery = Annotated[float | None, Query(description="radians from the front view")]
+YawQuery = Annotated[
+    float | None,
+    Query(ge=-MAX_ANGLE, le=MAX_ANGLE, description="radians from the front view"),
+]
 LayoutQuery = Annotated[str, Query(description="layout id or name")]
 
 
@@ -145,8 +149,8 @@ def edit_face(
     mask: Annotated[UploadFile, File(description="target mask PNG in the layout")],
     layout: Annotated[str, Form()] = BASE_LAYOUT,
     view: Annotated[str | None, Form()] = None,
-    yaw: Annotated[float | None, Form()] = None,
-    pitch: Annotated[float | None, Form()] = None,
+    yaw: AngleForm = None,
+    pitch: AngleForm = None,
     steps: Annotated[int | None, Form(ge=1)] = None,
     overlap_weight: Annotated[float, Form(ge=0, le=10)] = 0.5,
     seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from ffedit.api.routes.common import (
     PNG_MEDIA_TYPE,
     PNG_RESPONSE,
+    AngleForm,
     engine_of,
     job_out,
     layout_out,
@@ -62,8 +63,8 @@ def add_sample(
     face_id: Annotated[str, Form()],
     mask: Annotated[UploadFile, File(description="indexed PNG, or RGB in the layout's colours")],
     view: Annotated[str | None, Form()] = None,
-    yaw: Annotated[float | None, Form()] = None,
-    pitch: Annotated[float | None, Form()] = None,
+    yaw: AngleForm = None,
+    pitch: AngleForm = None,
 ) -> SampleOut:
     """Add an annotated sample: a face seen from a view, with its mask (stored indexed)."""
     engine = engine_of(request)

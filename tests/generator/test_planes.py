@@ -3,7 +3,13 @@
 import pytest
 import torch
 
-from ffedit.generator.planes import PlaneStatistics, plane_statistics, split_planes
+from ffedit.generator.planes import (
+    PlaneStatistics,
+    denormalize_planes,
+    normalize_planes,
+    plane_statistics,
+    split_planes,
+)
 
 
 def _planes(batch=2, channels=4, size=6):
@@ -60,3 +66,13 @@ def test_one_row_of_statistics_broadcasts_and_wrong_shapes_raise():
     assert torch.allclose(split.stacked[0], split_planes(planes[:1]).stacked[0])
     with pytest.raises(ValueError, match="plane_stats mean"):
         split_planes(planes, PlaneStatistics(stats.mean[:, :5], stats.std))
+
+
+def test_stacked_planes_are_channels_last_and_equal_the_plain_concatenation():
+    planes = _planes()
+    stats = plane_statistics(planes)
+    split = split_planes(planes)
+    normalized = normalize_planes(planes, stats)
+    plain = torch.cat([normalized, denormalize_planes(normalized, stats)], dim=2)
+    assert torch.equal(split.stacked, plain)
+    assert split.stacked.permute(0, 1, 3, 4, 2).is_contiguous()

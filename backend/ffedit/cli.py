@@ -1416,7 +1416,9 @@ def _bench_edits(args: argparse.Namespace) -> int:
     if args.preset:
         context["note"] = (
             "Random weights and untrained adapters: these rows check the pipeline and its "
-            "speed only; their IoU and PSNR say nothing about edit quality."
+            "speed only; their IoU and PSNR say nothing about edit quality. Quality figures "
+            f"come from a run on the trained model (`--model {DEFAULT_MODEL}` and its "
+            "adapters), which replaces this section."
         )
     written = {
         operator: save_png(Path(args.images) / f"{operator.replace('.', '-')}.png", sheet)

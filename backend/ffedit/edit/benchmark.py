@@ -292,11 +292,14 @@ def contact_sheet(rows: list[list[np.ndarray]]) -> np.ndarray:
 
 
 def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Means per (operator, variant), then per variant over all operators ('all')."""
+    """Means per (operator, variant), then per variant over all operators ('all', when there
+    are several)."""
+    several = len({run["operator"] for run in runs}) > 1
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for run in runs:
         groups.setdefault((run["operator"], run["variant"]), []).append(run)
-        groups.setdefault(("all", run["variant"]), []).append(run)
+        if several:
+            groups.setdefault(("all", run["variant"]), []).append(run)
     summary = []
     for (operator, variant), members in groups.items():
         entry = {"operator": operator, "variant": variant, "edits": len(members)}

@@ -234,3 +234,18 @@ def test_full_frame_and_fast_edits_agree_when_the_fast_path_sees_every_ray(gener
     assert torch.allclose(full.ws, fast.ws, atol=1e-5)
     for a, b in zip(full.losses, fast.losses, strict=True):
         assert a["total"] == pytest.approx(b["total"], rel=1e-4)
+
+
+@pytest.mark.cuda
+def test_an_edit_on_cuda_matches_the_cpu_edit(generator, face):
+    ws, target = face
+    config = EditConfig(steps=3)
+    cpu = optimize_latent(generator, None, ws, FRONT, target, config)
+    gpu_generator = generator.to("cuda")
+    try:
+        gpu = optimize_latent(gpu_generator, None, ws.cuda(), FRONT, target, config)
+    finally:
+        generator.to("cpu")
+    assert gpu.ws.is_cuda and gpu.masks.is_cuda
+    assert torch.allclose(gpu.ws.cpu(), cpu.ws, atol=1e-4)
+    assert float((gpu.masks.cpu() == cpu.masks).float().mean()) > 0.99

@@ -66,10 +66,13 @@ def test_deterministic_render_repeats_and_stochastic_varies(generator, inputs, o
 
 
 def test_chunked_equals_unchunked(generator, inputs, output):
+    rays = CONFIG.neural_rendering_resolution**2
     with torch.no_grad():
         chunked = generator.render(*inputs, chunk_rays=100)
+        whole = generator.render(*inputs, chunk_rays=rays)
     for name in ("features", "seg_logits", "depth", "opacity", "image"):
         assert torch.allclose(getattr(chunked, name), getattr(output, name), atol=1e-5), name
+        assert torch.allclose(getattr(whole, name), getattr(output, name), atol=1e-5), name
 
 
 def test_reusing_planes_and_broadcasting_one_camera(generator, inputs, output):

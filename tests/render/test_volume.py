@@ -4,7 +4,9 @@ import torch
 
 from ffedit.camera import cameras_from_angles, unpack_cameras
 from ffedit.render import (
+    CPU_RAYS_PER_PASS,
     RaySamplingSettings,
+    default_chunk_rays,
     rays_from_cameras,
     render_rays,
     render_rays_chunked,
@@ -102,3 +104,10 @@ def test_render_rays_without_importance_samples_equals_its_reference_twin():
     )
     for a, b in zip(fast, reference, strict=True):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_default_chunks_share_about_a_thousand_rays_per_pass_on_cpu_only():
+    assert default_chunk_rays(1, torch.device("cpu")) == CPU_RAYS_PER_PASS
+    assert default_chunk_rays(3, torch.device("cpu")) == CPU_RAYS_PER_PASS // 3
+    assert default_chunk_rays(CPU_RAYS_PER_PASS * 2, torch.device("cpu")) == 1
+    assert default_chunk_rays(1, torch.device("cuda")) is None

@@ -28,6 +28,7 @@ from ffedit.generator.superresolution import SuperResolution
 from ffedit.generator.synthesis import NoiseMode, SynthesisNetwork
 from ffedit.render import (
     RaySamplingSettings,
+    default_chunk_rays,
     rays_from_cameras,
     render_rays_chunked,
     sample_triplane_features,
@@ -244,7 +245,8 @@ class TriplaneGenerator(nn.Module):
         deterministic: linspace depths and inverse-CDF samples (else EG3D's random ones).
         planes: reuse raw planes (B, 3, C, R, R) instead of synthesising them from ws.
         plane_stats: (mean, std), each (B or 1, 3·C), imposed on the appearance branch.
-        chunk_rays: rays per pass (None: all at once); bounds memory, same result.
+        chunk_rays: rays per batch element and pass (None: `default_chunk_rays`, ~1k rays per
+            pass on CPU, all at once elsewhere); same result to float round-off.
         noise_mode: backbone noise when synthesising planes ('const', 'random', 'none').
         seg_head: replaces the composited segmentation logits (see `SegHead`).
         """
@@ -296,6 +298,8 @@ class TriplaneGenerator(nn.Module):
             samples = self._decode_points(split, points, dirs, seg_head)
             return samples.sigma, torch.cat([samples.features, samples.seg_logits], dim=-1)
 
+        if chunk_rays is None:
+            chunk_rays = default_chunk_rays(len(origins), origins.device)
         rays = render_rays_chunked(
             field,
             origins,

@@ -27,10 +27,12 @@ from ffedit.render.triplane import (
     sample_triplane_features,
 )
 from ffedit.render.volume import (
+    CPU_RAYS_PER_PASS,
     Field,
     RaySamples,
     RaySamplingSettings,
     RenderedRays,
+    default_chunk_rays,
     render_rays,
     render_rays_chunked,
     render_rays_reference,
@@ -38,6 +40,7 @@ from ffedit.render.volume import (
 )
 
 __all__ = [
+    "CPU_RAYS_PER_PASS",
     "PLANE_AXES",
     "Composite",
     "Field",
@@ -47,6 +50,7 @@ __all__ = [
     "composite",
     "composite_samples",
     "compositing_weights",
+    "default_chunk_rays",
     "expected_depth",
     "importance_depths",
     "merge_samples",

@@ -21,6 +21,10 @@ from ffedit.render.compositing import (
 )
 from ffedit.render.sampling import importance_depths, merge_samples, stratified_depths
 
+CPU_RAYS_PER_PASS = 1024
+"""Rays (over the whole batch) per rendering pass on CPU: passes of ~1k rays keep the
+per-sample tensors in cache and are 2–3× faster than one pass over a 128² image."""
+
 Field = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -170,6 +174,14 @@ def render_rays(
         per_sample[:, :, num_coarse:], fine_values
     )
     return RenderedRays(composited, expected_depth(weights, sorted_depths), weights.sum(-2))
+
+
+def default_chunk_rays(batch: int, device: torch.device) -> int | None:
+    """Rays per batch element and pass: `CPU_RAYS_PER_PASS` shared by the batch on CPU,
+    all at once elsewhere (None)."""
+    if device.type != "cpu":
+        return None
+    return max(1, CPU_RAYS_PER_PASS // batch)
 
 
 def render_rays_chunked(

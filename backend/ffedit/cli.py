@@ -1110,8 +1110,9 @@ def _edit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ffedit.camera import NAMED_VIEWS, named_camera
-    from ffedit.edit import EditConfig, LpipsWeightsError, optimize_latent
+    from ffedit.edit import EditConfig, optimize_latent
     from ffedit.edit import views as edit_views
+    from ffedit.edit.lpips import load_lpips
     from ffedit.edit.optimize import check_target
     from ffedit.io.errors import CheckpointError
     from ffedit.io.files import atomic_folder, atomic_write_bytes
@@ -1133,6 +1134,8 @@ def _edit(args: argparse.Namespace) -> int:
             full_frame=args.full_frame or args.lpips_weights is not None,
             lpips_weights=args.lpips_weights,
         )
+        if config.lpips_weights is not None:
+            load_lpips(config.lpips_weights)  # fail before the model loads, not mid-bar
         generator = _layout_generator(args.model, device)
         adapter, layout = _edit_adapter(args.model, args.layout, args.adapter, generator)
         resolution = generator.config.neural_rendering_resolution
@@ -1149,20 +1152,16 @@ def _edit(args: argparse.Namespace) -> int:
             bar.update(1)
             bar.set_postfix(loss=f"{losses['total']:.3f}", ce=f"{losses['cross_entropy']:.3f}")
 
-        try:
-            result = optimize_latent(
-                generator,
-                adapter,
-                ws,
-                named_camera(args.view).to(device),
-                target.to(device),
-                config,
-                on_step,
-                plane_stats=plane_stats,
-            )
-        except LpipsWeightsError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+        result = optimize_latent(
+            generator,
+            adapter,
+            ws,
+            named_camera(args.view).to(device),
+            target.to(device),
+            config,
+            on_step,
+            plane_stats=plane_stats,
+        )
     renders = edit_views.render_views(
         generator, adapter, result.ws, result.plane_stats, layout, chunk_rays=RENDER_CHUNK_RAYS
     )

@@ -147,3 +147,11 @@ def test_bench_edits_needs_an_adapter_per_layout(model, tmp_path, capsys):
     args = ["bench", "edits", "--model", str(model), "--faces", "0:1", "--operators", "nose.width"]
     error = _error(capsys, main([*args, "--json", str(tmp_path / "e.json")]))
     assert "no adapter for layout 'nose19'" in error
+
+
+def test_lpips_weights_that_are_not_on_disk_are_a_clear_error(model, target_png, tmp_path, capsys):
+    absent = tmp_path / "lpips-vgg.pth"
+    code = _edit(model, target_png, tmp_path / "out", "--face", "0", "--lpips-weights", str(absent))
+    error = _error(capsys, code)
+    assert "LPIPS weights not found" in error and str(absent) in error
+    assert not (tmp_path / "out").exists()

@@ -51,9 +51,9 @@ class EditConfig:
     ssim_patches: int = 8
     """Fast path: SSIM windows (7×7 pixels each) drawn each step; the full frame uses every
     valid window."""
-    chunk_rays: int | None = 1024
-    """Rays per rendering pass (None: all at once); the same result either way. On CPU,
-    passes of about a thousand rays are fastest."""
+    chunk_rays: int | None = None
+    """Rays per rendering pass; None: the generator's default (about a thousand on CPU,
+    where such passes are fastest; all at once elsewhere). The same result either way."""
     seed: int = 0
     """Seeds the offset's initialisation and every ray draw."""
 

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ffedit.config import DEFAULT_MODEL_PATH, TRAIN_DEFAULT_MODEL
+
 Registrar = Callable[[argparse._SubParsersAction], None]
 
 
@@ -437,7 +439,7 @@ def _register_bench_generator(subparsers: argparse._SubParsersAction) -> None:
         "and the synthface teacher; report base15 mIoU, RGB PSNR, depth MAE, mixing "
         "stability and serving latency (benchmarks.md §1).",
     )
-    parser.add_argument("--model", default="models/synthface-128", help="checkpoint folder")
+    parser.add_argument("--model", default=DEFAULT_MODEL_PATH, help="checkpoint folder")
     parser.add_argument("--faces", type=_seed_range, default="0:50", help="START:COUNT (0:50)")
     parser.add_argument("--views", type=_names, default="front,left,right", help="named views")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per latency figure")
@@ -507,7 +509,7 @@ def _register_bench_api(subparsers: argparse._SubParsersAction) -> None:
         "the full view and mask) for SECONDS, then time single-client 64² preview round trips. "
         "Reports count, errors and p50/p95/p99 latency; stops the server by itself.",
     )
-    parser.add_argument("--model", default="models/synthface-128", help="checkpoint folder")
+    parser.add_argument("--model", default=DEFAULT_MODEL_PATH, help="checkpoint folder")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
     parser.add_argument("--seconds", type=float, default=30.0, help="load duration (30)")
     parser.add_argument(
@@ -684,7 +686,6 @@ def _train_generator(args: argparse.Namespace) -> int:
     return 0
 
 
-DEFAULT_MODEL = "models/synthface-128"
 """The shipped default generator (distilled from synthface)."""
 
 
@@ -693,10 +694,10 @@ def _layout_generator(model: str, device):
     from ffedit.io.checkpoint import load_generator
     from ffedit.io.errors import CheckpointError
 
-    if model == DEFAULT_MODEL and not Path(model).exists():
+    if model == DEFAULT_MODEL_PATH and not Path(model).exists():
         raise CheckpointError(
-            f"the default model {DEFAULT_MODEL} is not there; train it with "
-            "`ffedit train-generator --export models/synthface-128` or pass --model"
+            f"the default model {DEFAULT_MODEL_PATH} is not there; train it with "
+            f"`{TRAIN_DEFAULT_MODEL}` or pass --model"
         )
     return load_generator(model, device)
 
@@ -730,7 +731,9 @@ def _register_train_layout(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layout", required=True, help="layout name (built-in or the folder's)")
     parser.add_argument("--samples", required=True, help="sample folder (manifest.json, masks)")
     parser.add_argument("--out", required=True, help="adapter folder to write (replaced)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"generator ({DEFAULT_MODEL})")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL_PATH, help=f"generator ({DEFAULT_MODEL_PATH})"
+    )
     parser.add_argument("--preset", default="fast", help="training preset: fast or paper (fast)")
     parser.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
     parser.add_argument("--seed", type=int, help="training seed (default: the preset's)")
@@ -855,7 +858,9 @@ def _register_bench_layouts(subparsers: argparse._SubParsersAction) -> None:
         "--train-faces", type=_seed_range, default="10000:20", help="training faces (10000:20)"
     )
     parser.add_argument("--json", required=True, help="JSON file to write")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"generator ({DEFAULT_MODEL})")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL_PATH, help=f"generator ({DEFAULT_MODEL_PATH})"
+    )
     parser.add_argument("--layouts", type=_names, default="base17,eyes19,nose19,chin20")
     parser.add_argument("--shots", default="1,5,10,20", help="shot counts N (1,5,10,20)")
     parser.add_argument("--variant-shots", type=int, default=10, help="N of the variants (10)")
@@ -1022,7 +1027,9 @@ def _register_edit(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layout", required=True, help="layout of the target mask")
     parser.add_argument("--target", required=True, help="target mask PNG")
     parser.add_argument("--out", required=True, help="folder to write (replaced)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"generator ({DEFAULT_MODEL})")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL_PATH, help=f"generator ({DEFAULT_MODEL_PATH})"
+    )
     parser.add_argument(
         "--adapter", help="adapter folder (default: MODEL/adapters/LAYOUT; none for base15)"
     )
@@ -1227,7 +1234,7 @@ def _register_bench_edits(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--faces", type=_seed_range, default="0:10", help="held-out faces (0:10)")
     parser.add_argument("--json", required=True, help="JSON file to write")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--model", help=f"generator checkpoint ({DEFAULT_MODEL})")
+    source.add_argument("--model", help=f"generator checkpoint ({DEFAULT_MODEL_PATH})")
     source.add_argument(
         "--preset", help="random weights of a preset with fresh adapters (speed/pipeline check)"
     )
@@ -1280,7 +1287,7 @@ def _bench_edit_models(args: argparse.Namespace, layouts: list[str], device):
             )
             for name in layouts
         }
-    model = args.model or DEFAULT_MODEL
+    model = args.model or DEFAULT_MODEL_PATH
     generator = _layout_generator(model, device)
     root = Path(args.adapters) if args.adapters else Path(model) / "adapters"
     adapters = {}
@@ -1386,11 +1393,15 @@ def _bench_edits(args: argparse.Namespace) -> int:
     model = (
         f"preset {args.preset} (random weights, fresh adapters)"
         if args.preset
-        else args.model or DEFAULT_MODEL
+        else args.model or DEFAULT_MODEL_PATH
     )
     command = (
         f"ffedit bench edits --faces {args.faces[0]}:{len(args.faces)} --json {args.json} "
-        + (f"--preset {args.preset}" if args.preset else f"--model {args.model or DEFAULT_MODEL}")
+        + (
+            f"--preset {args.preset}"
+            if args.preset
+            else f"--model {args.model or DEFAULT_MODEL_PATH}"
+        )
         + (f" --adapters {args.adapters}" if args.adapters else "")
         + f" --lambdas {args.lambdas} --operators {','.join(operators)} "
         f"--full-frame-faces {args.full_frame_faces} --steps {args.steps}"
@@ -1416,7 +1427,7 @@ def _bench_edits(args: argparse.Namespace) -> int:
         context["note"] = (
             "Random weights and untrained adapters: these rows check the pipeline and its "
             "speed only; their IoU and PSNR say nothing about edit quality. Quality figures "
-            f"come from a run on the trained model (`--model {DEFAULT_MODEL}` and its "
+            f"come from a run on the trained model (`--model {DEFAULT_MODEL_PATH}` and its "
             "adapters), which replaces this section."
         )
     written = {
@@ -1467,8 +1478,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not settings.model.exists():
         print(
             f"error: the model {settings.model} does not exist. Train the default model with "
-            "`ffedit train-generator --export models/synthface-128`, or set FFEDIT_MODEL (or "
-            "--model) to a checkpoint folder or an EG3D/NeRFFaceEditing .pkl",
+            f"`{TRAIN_DEFAULT_MODEL}`, or set FFEDIT_MODEL (or --model) to a checkpoint "
+            "folder or an EG3D/NeRFFaceEditing .pkl",
             file=sys.stderr,
         )
         return 2

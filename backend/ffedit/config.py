@@ -127,6 +127,13 @@ class GeneratorConfig:
         return cls(render=render, superresolution=SuperResolutionConfig(**sr), **data)
 
 
+DEFAULT_MODEL_PATH = "models/synthface-128"
+"""The shipped default model's checkpoint folder, relative to the repository root."""
+TRAIN_DEFAULT_MODEL = (
+    f"ffedit train-generator --run runs/synthface-128 --export {DEFAULT_MODEL_PATH}"
+)
+"""The command that trains the default model (said wherever it is missing)."""
+
 PRESETS: dict[str, GeneratorConfig] = {
     # NeRFFaceEditing's FFHQ generator (EG3D `--cfg=ffhq --gen_pose_cond=True`): state_dict
     # names and shapes identical to the official G_ema; 48+48 samples as in the pickle.

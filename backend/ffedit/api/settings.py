@@ -11,8 +11,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ffedit.config import DEFAULT_MODEL_PATH
+
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_MODEL = Path("models/synthface-128")
+DEFAULT_MODEL = Path(DEFAULT_MODEL_PATH)
 
 
 class Settings(BaseSettings):

@@ -33,6 +33,7 @@ import torch
 from ffedit.adapter import MIN_SAMPLES, TRAINING_PRESETS, AdapterTrainingConfig, GeometryAdapter
 from ffedit.adapter.config import with_steps
 from ffedit.camera import NAMED_VIEWS, camera_from_angles
+from ffedit.config import TRAIN_DEFAULT_MODEL
 from ffedit.edit import ws_from_latent, ws_from_seed
 from ffedit.edit.views import overlay_image
 from ffedit.generator import GeneratorOutput, SegHead, TriplaneGenerator, uint8_image
@@ -218,8 +219,8 @@ class Engine:
         if not Path(config.model).exists():
             raise ModelMissing(
                 f"the model {config.model} does not exist; train the default one with "
-                "`ffedit train-generator --export models/synthface-128`, or set FFEDIT_MODEL "
-                "to a checkpoint folder or an EG3D/NeRFFaceEditing .pkl"
+                f"`{TRAIN_DEFAULT_MODEL}`, or set FFEDIT_MODEL to a checkpoint folder or an "
+                "EG3D/NeRFFaceEditing .pkl"
             )
         if config.training_preset not in TRAINING_PRESETS:
             raise InvalidRequest(

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ffedit.camera import cameras_from_angles, named_camera, unpack_cameras
-from ffedit.generator import PRESETS, TriplaneGenerator
+from ffedit.generator import PRESETS, SERVING_APPEARANCE_THRESHOLD, TriplaneGenerator
 from ffedit.generator.planes import denormalize_planes, normalize_planes, plane_statistics
 from ffedit.render import rays_from_cameras, sample_triplane_features
 
@@ -173,6 +173,36 @@ def test_superresolution_resizes_other_sizes_and_can_be_skipped(generator, input
     assert skipped.image is None
     assert torch.equal(direct, output.image)
     assert torch.equal(skipped.features, output.features)
+
+
+def test_deferred_appearance_matches_the_exact_render_within_its_bound(generator, inputs, output):
+    def probe_head(normalized, geo_output, directions):
+        return torch.cat([directions, geo_output[..., :1]], dim=-1)
+
+    threshold = SERVING_APPEARANCE_THRESHOLD
+    samples = CONFIG.render.depth_resolution + CONFIG.render.depth_resolution_importance
+    with torch.no_grad():
+        fast = generator.render(*inputs, appearance_threshold=threshold)
+        coarse = generator.render(*inputs, appearance_threshold=0.05, super_resolve=False)
+        probed = generator.render(*inputs, seg_head=probe_head, super_resolve=False)
+        fast_probed = generator.render(
+            *inputs, seg_head=probe_head, super_resolve=False, appearance_threshold=threshold
+        )
+    assert (fast.features - output.features).abs().max() <= 2 * samples * threshold
+    assert (coarse.features - output.features).abs().max() > 1e-3  # samples were skipped
+    for name in ("seg_logits", "depth", "opacity"):
+        assert torch.allclose(getattr(fast, name), getattr(output, name), atol=1e-6), name
+    assert torch.allclose(fast.image, output.image, atol=1e-2)
+    assert torch.allclose(fast_probed.seg_logits, probed.seg_logits, atol=1e-6)
+
+
+def test_gradients_reach_ws_also_through_deferred_appearance(generator, inputs):
+    ws, cameras = inputs
+    for threshold in (0.0, SERVING_APPEARANCE_THRESHOLD):
+        leaf = ws.clone().requires_grad_(True)
+        out = generator.render(leaf, cameras, super_resolve=False, appearance_threshold=threshold)
+        out.rgb_raw.square().mean().backward()
+        assert torch.isfinite(leaf.grad).all() and leaf.grad.abs().sum() > 0
 
 
 def test_gradients_reach_ws(generator, inputs):

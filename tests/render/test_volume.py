@@ -5,6 +5,7 @@ import torch
 from ffedit.camera import cameras_from_angles, unpack_cameras
 from ffedit.render import (
     CPU_RAYS_PER_PASS,
+    DeferredField,
     RaySamplingSettings,
     default_chunk_rays,
     rays_from_cameras,
@@ -111,3 +112,46 @@ def test_default_chunks_share_about_a_thousand_rays_per_pass_on_cpu_only():
     assert default_chunk_rays(3, torch.device("cpu")) == CPU_RAYS_PER_PASS // 3
     assert default_chunk_rays(CPU_RAYS_PER_PASS * 2, torch.device("cpu")) == 1
     assert default_chunk_rays(1, torch.device("cuda")) is None
+
+
+def _deferred_sphere(threshold):
+    def geometry(points, directions):
+        sigma, colour = sphere_field(points, directions)
+        return sigma, colour[..., :1] * 3  # geometry values: a scaled inside flag
+
+    def appearance(points, directions):
+        return torch.cat([points.sin(), directions], dim=-1)  # 6 channels in [−1, 1]
+
+    return DeferredField(geometry, appearance, threshold)
+
+
+def test_deferred_appearance_matches_decoding_everywhere_within_its_bound():
+    origins, directions = _rays()
+    for threshold in (1e-5, 1e-2):
+        field = _deferred_sphere(threshold)
+        fast = render_rays(field, origins, directions, SETTINGS, deterministic=True)
+        reference = render_rays(field.decode_all, origins, directions, SETTINGS, deterministic=True)
+        twin = render_rays_reference(
+            field.decode_all, origins, directions, SETTINGS, deterministic=True
+        )
+        assert fast.values.shape == reference.values.shape == (2, 81, 7)
+        samples = SETTINGS.num_coarse + SETTINGS.num_importance
+        error = (fast.values[..., :6] - reference.values[..., :6]).abs().max()
+        assert error <= samples * threshold
+        assert torch.allclose(fast.values[..., 6:], reference.values[..., 6:], atol=1e-6)
+        assert torch.equal(fast.depth, reference.depth)
+        assert torch.equal(fast.opacity, reference.opacity)
+        assert torch.allclose(reference.values, twin.values, atol=1e-5)
+    # A large threshold does skip samples (so the bound above is not vacuous).
+    assert error > 1e-4
+
+
+def test_deferred_appearance_is_chunked_like_any_field():
+    origins, directions = _rays()
+    field = _deferred_sphere(1e-5)
+    whole = render_rays(field, origins, directions, SETTINGS, deterministic=True)
+    chunked = render_rays_chunked(
+        field, origins, directions, SETTINGS, deterministic=True, chunk_rays=10
+    )
+    for a, b in zip(whole, chunked, strict=True):
+        assert torch.allclose(a, b, atol=1e-6)

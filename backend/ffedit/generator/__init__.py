@@ -8,6 +8,7 @@ core `render_rays`), `sample_points` and `superresolve` are its public steps.
 from ffedit.config import PRESETS, GeneratorConfig
 from ffedit.generator.images import uint8_image
 from ffedit.generator.triplane import (
+    SERVING_APPEARANCE_THRESHOLD,
     GeneratorOutput,
     PointSamples,
     RayOutput,
@@ -17,6 +18,7 @@ from ffedit.generator.triplane import (
 
 __all__ = [
     "PRESETS",
+    "SERVING_APPEARANCE_THRESHOLD",
     "GeneratorConfig",
     "GeneratorOutput",
     "PointSamples",

@@ -27,6 +27,7 @@ from ffedit.generator.planes import PlaneStatistics, SplitPlanes, split_planes
 from ffedit.generator.superresolution import SuperResolution
 from ffedit.generator.synthesis import NoiseMode, SynthesisNetwork
 from ffedit.render import (
+    DeferredField,
     RaySamplingSettings,
     default_chunk_rays,
     rays_from_cameras,
@@ -35,6 +36,10 @@ from ffedit.render import (
 )
 
 NUM_PLANES = 3
+
+SERVING_APPEARANCE_THRESHOLD = 1e-5
+"""Compositing weight below which serving renders skip a sample's colour features: at most
+S·1e-5·2 (≤ 2e-3 for 96 samples) off in [−1, 1] features, invisible in 8-bit images."""
 
 SegHead = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """(normalised features (B, N, C), geo_net output (B, N, 1 + L), directions (B, N, 3))
@@ -194,6 +199,28 @@ class TriplaneGenerator(nn.Module):
             seg_logits = seg_head(normalized, geo_output, directions)
         return PointSamples(geo_output[..., :1], features, seg_logits, normalized)
 
+    def _deferred_field(
+        self, split: SplitPlanes, seg_head: SegHead | None, appearance_threshold: float
+    ) -> DeferredField:
+        """Geometry (σ, seg logits) everywhere, colour features only where they can matter."""
+        channels, box_warp = self.config.plane_channels, self.config.render.box_warp
+        normalized_planes = split.stacked[:, :, :channels]
+        appearance_planes = split.stacked[:, :, channels:]
+
+        def geometry(points: torch.Tensor, dirs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            normalized = sample_triplane_features(normalized_planes, points, box_warp)
+            geo_output = self.decoder.geometry(normalized)
+            if seg_head is None:
+                return geo_output[..., :1], geo_output[..., 1:]
+            return geo_output[..., :1], seg_head(normalized, geo_output, dirs)
+
+        def appearance(points: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
+            return self.decoder.appearance(
+                sample_triplane_features(appearance_planes, points, box_warp)
+            )
+
+        return DeferredField(geometry, appearance, appearance_threshold)
+
     def sample_points(
         self,
         planes: torch.Tensor,
@@ -238,6 +265,7 @@ class TriplaneGenerator(nn.Module):
         chunk_rays: int | None = None,
         noise_mode: NoiseMode = "const",
         seg_head: SegHead | None = None,
+        appearance_threshold: float = 0.0,
     ) -> GeneratorOutput:
         """Volume-render ws (B, num_ws, w_dim) from cameras (B or 1, 25).
 
@@ -249,6 +277,9 @@ class TriplaneGenerator(nn.Module):
             pass on CPU, all at once elsewhere); same result to float round-off.
         noise_mode: backbone noise when synthesising planes ('const', 'random', 'none').
         seg_head: replaces the composited segmentation logits (see `SegHead`).
+        appearance_threshold: > 0 decodes colour features only at samples whose compositing
+            weight exceeds it (`DeferredField`; serving uses `SERVING_APPEARANCE_THRESHOLD`);
+            features then differ by at most S·threshold·2 (S samples per ray). 0: exact.
         """
         resolution = resolution or self.config.neural_rendering_resolution
         if planes is None:
@@ -262,6 +293,7 @@ class TriplaneGenerator(nn.Module):
             plane_stats=plane_stats,
             chunk_rays=chunk_rays,
             seg_head=seg_head,
+            appearance_threshold=appearance_threshold,
         )
         features = images_from_rays(rays.features, resolution)
         rgb_raw = features[:, :3]
@@ -287,6 +319,7 @@ class TriplaneGenerator(nn.Module):
         plane_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
         chunk_rays: int | None = None,
         seg_head: SegHead | None = None,
+        appearance_threshold: float = 0.0,
     ) -> RayOutput:
         """Volume-render raw planes (B, 3, C, R, R) along arbitrary rays (B, N, 3).
 
@@ -298,6 +331,8 @@ class TriplaneGenerator(nn.Module):
             samples = self._decode_points(split, points, dirs, seg_head)
             return samples.sigma, torch.cat([samples.features, samples.seg_logits], dim=-1)
 
+        if appearance_threshold > 0:
+            field = self._deferred_field(split, seg_head, appearance_threshold)
         if chunk_rays is None:
             chunk_rays = default_chunk_rays(len(origins), origins.device)
         rays = render_rays_chunked(

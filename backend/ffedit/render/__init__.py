@@ -28,6 +28,7 @@ from ffedit.render.triplane import (
 )
 from ffedit.render.volume import (
     CPU_RAYS_PER_PASS,
+    DeferredField,
     Field,
     RaySamples,
     RaySamplingSettings,
@@ -43,6 +44,7 @@ __all__ = [
     "CPU_RAYS_PER_PASS",
     "PLANE_AXES",
     "Composite",
+    "DeferredField",
     "Field",
     "RaySamples",
     "RaySamplingSettings",

@@ -205,6 +205,32 @@ def test_gradients_reach_ws_also_through_deferred_appearance(generator, inputs):
         assert torch.isfinite(leaf.grad).all() and leaf.grad.abs().sum() > 0
 
 
+def test_planes_split_once_render_and_sample_like_raw_planes_with_equal_gradients(
+    generator, inputs
+):
+    ws, cameras = inputs
+    origins, directions = rays_from_cameras(*unpack_cameras(cameras), 8)
+    points = torch.rand(2, 20, 3) - 0.5
+    grads = []
+    for presplit in (False, True):
+        planes = generator.synthesize_planes(ws).detach().requires_grad_(True)
+        source = generator.split_planes(planes) if presplit else planes
+        rays = generator.render_rays(source, origins, directions)
+        samples = generator.sample_points(source, points, directions[:, :20])
+        loss = rays.features.square().mean() + samples.sigma.square().mean()
+        (grad,) = torch.autograd.grad(loss, planes)
+        grads.append((rays.features, samples.sigma, grad))
+    for plain, split in zip(*grads, strict=True):
+        assert torch.allclose(plain, split, atol=1e-6)
+    with pytest.raises(ValueError, match="plane_stats"):
+        generator.render_rays(
+            generator.split_planes(planes.detach()),
+            origins,
+            directions,
+            plane_stats=(torch.zeros(1, 24), torch.ones(1, 24)),
+        )
+
+
 def test_gradients_reach_ws(generator, inputs):
     ws, cameras = inputs
     ws = ws.clone().requires_grad_(True)

@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,13 @@ def runner(storage: Storage):
     started = JobRunner(storage, max_queue=4, progress_interval_s=0.0)
     yield started
     started.shutdown(timeout_s=TIMEOUT_S)
+
+
+def run_in_fresh_loop(coroutine):
+    """Run a coroutine on a new event loop in its own thread: another test module (the
+    browser tests' Playwright sync API) may keep a loop running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def wait_until_finished(storage: Storage, job_id: str) -> JobRecord:
@@ -201,7 +209,7 @@ def test_subscriber_receives_ordered_events_and_ends(runner: JobRunner):
         gate.set()
         return [event async for event in events]
 
-    events = asyncio.run(asyncio.wait_for(collect(), TIMEOUT_S))
+    events = run_in_fresh_loop(asyncio.wait_for(collect(), TIMEOUT_S))
     statuses = [event["status"] for event in events if event["type"] == "status"]
     assert statuses[-1] == "succeeded" and statuses[-2] == "running"
     assert statuses[0] in ("queued", "running")
@@ -230,7 +238,7 @@ def test_late_subscriber_gets_the_current_state_first(runner: JobRunner, storage
         gate.set()
         return [first, second] + [event async for event in events]
 
-    live = asyncio.run(asyncio.wait_for(follow_running(), TIMEOUT_S))
+    live = run_in_fresh_loop(asyncio.wait_for(follow_running(), TIMEOUT_S))
     assert live[0]["type"] == "progress" and live[0]["step"] == 7
     assert base64.b64decode(live[0]["preview_png"]) == b"png"
     assert live[1] == {
@@ -245,7 +253,7 @@ def test_late_subscriber_gets_the_current_state_first(runner: JobRunner, storage
     async def follow_finished() -> list[dict]:
         return [event async for event in runner.subscribe(submitted.id)]
 
-    late = asyncio.run(asyncio.wait_for(follow_finished(), TIMEOUT_S))
+    late = run_in_fresh_loop(asyncio.wait_for(follow_finished(), TIMEOUT_S))
     assert [event["type"] for event in late] == ["progress", "status"]
     assert late[-1]["status"] == "succeeded" and late[-1]["result"] == {"n": 1}
 
@@ -253,7 +261,7 @@ def test_late_subscriber_gets_the_current_state_first(runner: JobRunner, storage
         runner.subscribe("missing")
 
     with pytest.raises(NotFound):
-        asyncio.run(unknown())
+        run_in_fresh_loop(unknown())
 
 
 def test_queue_is_bounded_and_shutdown_fails_what_was_left(storage: Storage):

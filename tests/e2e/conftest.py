@@ -32,27 +32,6 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 STARTUP_TIMEOUT_S = 60
 
 
-@pytest.fixture(scope="session")
-def e2e_model(tmp_path_factory) -> Path:
-    """A tiny generator with a base17 adapter, saved like a shipped model."""
-    import torch
-
-    from ffedit.adapter import GeometryAdapter
-    from ffedit.config import PRESETS
-    from ffedit.generator import TriplaneGenerator
-    from ffedit.io.adapters import save_adapter
-    from ffedit.io.checkpoint import save_generator
-    from ffedit.layouts import BUILTIN_LAYOUTS
-
-    torch.manual_seed(0)
-    generator = TriplaneGenerator(PRESETS["tiny"])
-    folder = save_generator(generator, tmp_path_factory.mktemp("models") / "tiny")
-    layout = BUILTIN_LAYOUTS["base17"]
-    adapter = GeometryAdapter.for_generator(generator.config, layout.num_classes, hidden=8)
-    save_adapter(folder / "adapters" / "base17", adapter, layout)
-    return folder
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -74,13 +53,13 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def server_url(e2e_model: Path, tmp_path_factory) -> str:
+def server_url(tiny_model: Path, tmp_path_factory) -> str:
     """The real server on 127.0.0.1 (a free port) with a fresh data folder."""
     folder = tmp_path_factory.mktemp("server")
     port = _free_port()
     env = {
         **os.environ,
-        "FFEDIT_MODEL": str(e2e_model),
+        "FFEDIT_MODEL": str(tiny_model),
         "FFEDIT_DATA_DIR": str(folder / "data"),
         "FFEDIT_DEVICE": "cpu",
         "FFEDIT_TRAINING_STEPS": "4",

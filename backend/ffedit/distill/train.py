@@ -146,7 +146,7 @@ class Distiller:
         device = next(generator.parameters()).device
         batch = {key: value.to(device) for key, value in batch.items()}
         ws = mixed_ws(generator, batch["z_shape"], batch["z_appearance"])
-        planes = generator.synthesize_planes(ws, noise_mode="const")
+        planes = generator.split_planes(generator.synthesize_planes(ws, noise_mode="const"))
 
         indices = torch.stack(
             [

@@ -40,6 +40,7 @@ from ffedit.io.manifest import (
     read_manifest_folder,
     write_manifest_folder,
 )
+from ffedit.io.tensors import cpu_copies
 from ffedit.layouts import (
     BUILTIN_LAYOUTS,
     InvalidLayout,
@@ -86,10 +87,7 @@ def save_adapter(
             f"the adapter predicts {adapter.num_classes} classes, layout {layout.name!r} "
             f"has {layout.num_classes}"
         )
-    tensors = {
-        name: tensor.detach().to("cpu", copy=True).contiguous()
-        for name, tensor in adapter.state_dict().items()
-    }
+    tensors = cpu_copies(adapter.state_dict())
     architecture = {
         "kind": ADAPTER_KIND,
         "format_version": FORMAT_VERSION,

@@ -32,6 +32,7 @@ from ffedit.io.manifest import (
 )
 from ffedit.io.manifest import MANIFEST_FILE as MANIFEST_FILE  # re-exported
 from ffedit.io.restricted_pickle import is_pickle, is_zip
+from ffedit.io.tensors import cpu_copies
 
 WEIGHTS_FILE = "weights.safetensors"
 CONFIG_FILE = "config.json"
@@ -41,10 +42,7 @@ _MAX_LISTED = 5
 
 def save_generator(generator: TriplaneGenerator, folder: str | os.PathLike) -> Path:
     """Write `generator` (weights + config) as a checkpoint folder, atomically; returns it."""
-    tensors = {
-        name: tensor.detach().to("cpu", copy=True).contiguous()
-        for name, tensor in generator.state_dict().items()
-    }
+    tensors = cpu_copies(generator.state_dict())
     config_json = {
         **generator.config.to_dict(),
         "kind": GENERATOR_KIND,

@@ -18,10 +18,16 @@ from ffedit.io.errors import CheckpointError
 from ffedit.io.files import atomic_write_bytes
 
 
+def cpu_copies(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Detached, contiguous CPU copies of named tensors (what safetensors writes)."""
+    return {
+        name: tensor.detach().to("cpu", copy=True).contiguous() for name, tensor in tensors.items()
+    }
+
+
 def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor]) -> Path:
     """Write tensors (contiguous CPU copies) to a safetensors file."""
-    data = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
-    return atomic_write_bytes(path, safetensors_save(data))
+    return atomic_write_bytes(path, safetensors_save(cpu_copies(tensors)))
 
 
 def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:

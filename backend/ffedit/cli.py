@@ -608,7 +608,9 @@ def _register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shard-size", type=int, default=16, help="entries per data shard")
     parser.add_argument("--steps", type=int, default=4000, help="total optimisation steps")
     parser.add_argument("--batch-size", type=int, default=4, help="entries per step")
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument(
+        "--learning-rate", type=float, default=2e-3, help="peak rate, cosine-decayed to --steps"
+    )
     parser.add_argument("--save-every", type=int, default=100, help="steps between saves")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
@@ -658,7 +660,9 @@ def _train_generator(args: argparse.Namespace) -> int:
     entries = {key: torch.cat([shard[key] for shard in shards]) for key in shards[0]}
     torch.manual_seed(0)
     generator = TriplaneGenerator(PRESETS[args.preset]).to(device)
-    config = DistillConfig(batch_size=args.batch_size, learning_rate=args.learning_rate)
+    config = DistillConfig(
+        batch_size=args.batch_size, learning_rate=args.learning_rate, total_steps=args.steps
+    )
     distiller = Distiller(generator, entries, config)
     state_path = run / "train-state.pt"
     if state_path.exists():

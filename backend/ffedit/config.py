@@ -139,10 +139,13 @@ PRESETS: dict[str, GeneratorConfig] = {
     # names and shapes identical to the official G_ema; 48+48 samples as in the pickle.
     "nerffaceediting-ffhq512": GeneratorConfig(),
     # The shipped default, distilled from synthface (models/synthface-128): EG3D's structure
-    # sized for CPU use; pose-free mapping (the camera never conditions identity); masks
-    # and raw RGB at 128², one super-resolution block to 256².
+    # sized for CPU use; 128² planes (half the backbone cost of 256², which edits pay at
+    # every step); pose-free mapping (the camera never conditions identity); masks and raw
+    # RGB at 128², one super-resolution block to 256². Appearance: the last two blocks' ws.
     "synthface-128": GeneratorConfig(
         w_dim=256,
+        plane_resolution=128,
+        appearance_ws=(7, 8, 9, 10, 11),
         mapping_lr_multiplier=0.1,
         channel_base=4096,
         channel_max=256,

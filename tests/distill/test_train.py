@@ -10,6 +10,7 @@ from ffedit.distill.train import (
     Distiller,
     mixed_ws,
     sample_ray_indices,
+    scheduled_learning_rate,
 )
 from ffedit.generator import PRESETS, TriplaneGenerator
 
@@ -80,3 +81,13 @@ def test_resuming_from_a_state_dict_repeats_the_next_step_exactly():
     resumed.load_state_dict(state)
     assert resumed.step_index == 1
     assert resumed.step() == expected
+
+
+def test_learning_rate_decays_along_a_cosine_to_the_final_fraction():
+    config = DistillConfig(learning_rate=1e-3, total_steps=100, final_lr_fraction=0.1)
+    rates = [scheduled_learning_rate(config, step) for step in (0, 50, 100, 500)]
+    assert rates[0] == 1e-3
+    assert abs(rates[1] - 0.55e-3) < 1e-12  # half-way: the mean of peak and floor
+    assert abs(rates[2] - 1e-4) < 1e-12 and rates[3] == rates[2]  # stays at the floor
+    constant = DistillConfig(learning_rate=1e-3)
+    assert scheduled_learning_rate(constant, 10_000) == 1e-3

@@ -18,6 +18,7 @@ when to save (`state_dict` / `load_state_dict` resume exactly, RNG included).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -45,7 +46,12 @@ class DistillConfig:
     points_per_entry: int = 2048
     """Supervised 3D points per entry and step."""
     learning_rate: float = 2e-3
-    """Adam learning rate (equalised-lr layers scale it per layer)."""
+    """Peak Adam learning rate (equalised-lr layers scale it per layer)."""
+    total_steps: int | None = None
+    """Steps of the whole run: the rate decays along a cosine to `final_lr_fraction` of the
+    peak by then; None keeps it constant."""
+    final_lr_fraction: float = 0.05
+    """The learning rate at `total_steps`, as a fraction of the peak."""
     occupancy_step: float = 0.005
     """Δ (world units) of the opacity 1 − exp(−σΔ) compared at points."""
     rgb_weight: float = 1.0
@@ -111,6 +117,17 @@ def _gather_pixels(images: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
 def _soft_bce(probability: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     probability = probability.clamp(1e-5, 1 - 1e-5)
     return -(target * probability.log() + (1 - target) * (1 - probability).log()).mean()
+
+
+def scheduled_learning_rate(config: DistillConfig, step: int) -> float:
+    """The learning rate of step `step` (0-based): cosine decay over `total_steps`."""
+    if config.total_steps is None:
+        return config.learning_rate
+    progress = min(step / max(config.total_steps, 1), 1.0)
+    fraction = config.final_lr_fraction + (1 - config.final_lr_fraction) * 0.5 * (
+        1 + math.cos(math.pi * progress)
+    )
+    return config.learning_rate * fraction
 
 
 class Distiller:
@@ -208,6 +225,8 @@ class Distiller:
         terms = self.losses(self._batch())
         self.optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
+        for group in self.optimizer.param_groups:
+            group["lr"] = scheduled_learning_rate(self.config, self.step_index)
         self.optimizer.step()
         self.step_index += 1
         return {name: float(value.detach()) for name, value in terms.items()}

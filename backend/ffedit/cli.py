@@ -446,6 +446,9 @@ def _register_bench_generator(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--json", help="write the figures as JSON here")
     parser.add_argument("--markdown", help="Markdown file whose section to update")
+    parser.add_argument(
+        "--contact-sheet", help="write a teacher-vs-model PNG of the first three faces here"
+    )
     parser.set_defaults(func=_bench_generator)
 
 
@@ -472,6 +475,10 @@ def _bench_generator(args: argparse.Namespace) -> int:
         for i, seed in enumerate(tqdm(seeds, desc="faces", unit="face"))
     ]
     summary = evaluate.summarize(results, args.views)
+    if args.contact_sheet:
+        from ffedit.io.images import save_png
+
+        save_png(args.contact_sheet, evaluate.comparison_sheet(generator, seeds[:3], args.views))
     latency = evaluate.serving_latency(generator, args.repeats)
     command = (
         f"ffedit bench generator --model {args.model} --faces {seeds[0]}:{len(seeds)} "

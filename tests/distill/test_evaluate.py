@@ -3,9 +3,11 @@
 import dataclasses
 import math
 
+import numpy as np
 import torch
 
 from ffedit.distill.evaluate import (
+    comparison_sheet,
     face_fidelity,
     fidelity_section,
     psnr,
@@ -42,3 +44,13 @@ def test_fidelity_summary_and_section_of_an_untrained_model():
     assert latency.cached_preview_seconds > 0 and latency.three_views_seconds > 0
     section = fidelity_section(summary, latency, "tiny-512", "machine", "today", "cmd")
     assert "base15 mIoU" in section and "✗" in section
+
+
+def test_comparison_sheet_puts_teacher_and_model_rows_per_face():
+    generator = _generator()
+    sheet = comparison_sheet(generator, [0, 1], VIEWS)
+    tile = generator.config.neural_rendering_resolution
+    rows, columns = 2 * 2, 2 * len(VIEWS)  # teacher + model per face; RGB then masks
+    assert sheet.shape == (rows * (tile + 2) - 2, columns * (tile + 2) - 2, 3)
+    teacher, model = sheet[:tile, :tile], sheet[tile + 2 : 2 * tile + 2, :tile]
+    assert not np.array_equal(teacher, model)  # an untrained model is not the teacher

@@ -16,14 +16,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ffedit.adapter.metrics import class_ious, iou_table, mean_iou
 from ffedit.camera import named_camera
 from ffedit.distill.train import mixed_ws
 from ffedit.generator import SERVING_APPEARANCE_THRESHOLD, TriplaneGenerator
-from ffedit.layouts import get_layout, labels_from_fine
+from ffedit.layouts import colors_from_labels, get_layout, labels_from_fine
 from ffedit.synthface import face_from_latent, latent_from_seed, render_face
+from ffedit.synthface.sheet import tile_grid, uint8_rgb
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,33 @@ def face_fidelity(
         ],
         mixing_psnr=[psnr(rgb[v], mixed_output.rgb_raw[v].cpu()) for v in range(len(views))],
     )
+
+
+@torch.inference_mode()
+def comparison_sheet(
+    generator: TriplaneGenerator, seeds: list[int], views: list[str]
+) -> np.ndarray:
+    """(H, W, 3) uint8 contact sheet: per face a teacher row and a model row, each with the
+    raw RGB at every view, then the `base15` masks (deterministic renders)."""
+    device = next(generator.parameters()).device
+    cameras = torch.stack([named_camera(view) for view in views])
+    resolution = generator.config.neural_rendering_resolution
+    layout = get_layout("base15")
+    zeros = torch.zeros(1, generator.config.c_dim, device=device)
+    rows = []
+    for seed in seeds:
+        z = latent_from_seed(seed)
+        teacher = render_face(face_from_latent(z[None]), cameras, resolution)
+        teacher_labels = labels_from_fine(teacher.fine_labels, layout)
+        model = _render(generator, generator.mapping(z[None].to(device), zeros), cameras.to(device))
+        for rgb, labels in (
+            (teacher.rgb, teacher_labels),
+            (model.rgb_raw, model.seg_logits.argmax(1)),
+        ):
+            rgb_tiles = [uint8_rgb(image) for image in rgb]
+            mask_tiles = [colors_from_labels(view.cpu().numpy(), layout) for view in labels]
+            rows.append(rgb_tiles + mask_tiles)
+    return tile_grid(rows)
 
 
 def summarize(results: list[FaceFidelity], views: list[str]) -> dict:

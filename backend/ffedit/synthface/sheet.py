@@ -22,7 +22,8 @@ def uint8_rgb(rgb: torch.Tensor) -> np.ndarray:
     return ((rgb.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
-def _grid(rows: list[list[np.ndarray]]) -> np.ndarray:
+def tile_grid(rows: list[list[np.ndarray]]) -> np.ndarray:
+    """Square uint8 tiles (rows of equal length) laid out with `GAP` pixels between them."""
     tile = rows[0][0].shape[0]
     height = len(rows) * (tile + GAP) - GAP
     width = len(rows[0]) * (tile + GAP) - GAP
@@ -46,4 +47,4 @@ def contact_sheet(
         rgb_tiles = [uint8_rgb(image) for image in render.rgb]
         mask_tiles = [colors_from_labels(view, layout) for view in labels]
         rows.append(rgb_tiles + mask_tiles)
-    return _grid(rows)
+    return tile_grid(rows)

@@ -613,7 +613,10 @@ def _register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--run", required=True, help="run folder (data shards, train state)")
     parser.add_argument("--entries", type=int, default=1024, help="teacher entries (face pairs)")
     parser.add_argument("--shard-size", type=int, default=16, help="entries per data shard")
-    parser.add_argument("--steps", type=int, default=4000, help="total optimisation steps")
+    parser.add_argument(
+        "--data-workers", type=int, default=2, help="processes building teacher data (2)"
+    )
+    parser.add_argument("--steps", type=int, default=4500, help="total optimisation steps")
     parser.add_argument("--batch-size", type=int, default=4, help="entries per step")
     parser.add_argument(
         "--learning-rate", type=float, default=2e-3, help="peak rate, cosine-decayed to --steps"
@@ -625,22 +628,44 @@ def _register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_train_generator)
 
 
-def _build_teacher_data(run: Path, entries: int, shard_size: int) -> list[Path]:
-    """Write the missing teacher shards of RUN/data; returns all shard paths."""
-    from tqdm import tqdm
+def _teacher_shard_file(path: Path, start: int, count: int) -> Path:
+    """Write one teacher shard (in a worker process: one torch thread)."""
+    import torch
 
     from ffedit.distill.teacher import TeacherSettings, teacher_shard
     from ffedit.io.tensors import save_tensors
 
-    settings = TeacherSettings()
-    paths = []
-    starts = range(0, entries, shard_size)
-    for start in tqdm(starts, desc="teacher data", unit="shard"):
-        path = run / "data" / f"shard-{start:07d}-{shard_size}.safetensors"
-        if not path.exists():
-            save_tensors(path, teacher_shard(start, min(shard_size, entries - start), settings))
-        paths.append(path)
-    return paths
+    torch.set_num_threads(1)
+    save_tensors(path, teacher_shard(start, count, TeacherSettings()))
+    return path
+
+
+def _build_teacher_data(run: Path, entries: int, shard_size: int, workers: int) -> list[Path]:
+    """Write the missing teacher shards of RUN/data in `workers` processes; returns all
+    shard paths in entry order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    shards = {
+        run / "data" / f"shard-{start:07d}-{shard_size}.safetensors": start
+        for start in range(0, entries, shard_size)
+    }
+    missing = {path: start for path, start in shards.items() if not path.exists()}
+    bar = tqdm(total=len(shards), initial=len(shards) - len(missing), desc="teacher data",
+               unit="shard")  # fmt: skip
+    context = multiprocessing.get_context("spawn")  # no forked torch thread pools
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        jobs = [
+            pool.submit(_teacher_shard_file, path, start, min(shard_size, entries - start))
+            for path, start in missing.items()
+        ]
+        for job in as_completed(jobs):
+            job.result()
+            bar.update(1)
+    bar.close()
+    return list(shards)
 
 
 def _interrupt(signum, frame) -> None:
@@ -662,7 +687,8 @@ def _train_generator(args: argparse.Namespace) -> int:
     run = Path(args.run)
     device = _resolve_device(args.device)
     shards = [
-        load_tensors(path) for path in _build_teacher_data(run, args.entries, args.shard_size)
+        load_tensors(path)
+        for path in _build_teacher_data(run, args.entries, args.shard_size, args.data_workers)
     ]
     entries = {key: torch.cat([shard[key] for shard in shards]) for key in shards[0]}
     torch.manual_seed(0)

@@ -775,6 +775,12 @@ def _register_train_layout(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
     parser.add_argument("--seed", type=int, help="training seed (default: the preset's)")
     parser.add_argument("--views", type=_names, help="use only these views (default: all)")
+    parser.add_argument(
+        "--one-view-per-face",
+        action="store_true",
+        help="one annotated view per face, cycling through the exported views (as the "
+        "layout benchmark samples them)",
+    )
     parser.add_argument("--max-samples", type=int, help="use the first N annotated views")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
@@ -784,10 +790,12 @@ def _register_train_layout(subparsers: argparse._SubParsersAction) -> None:
 def _annotated_layout_samples(args: argparse.Namespace, generator):
     """The layout and its `LayoutSample`s from the sample folder; masks checked for size."""
     from ffedit.adapter import LayoutSample
-    from ffedit.io.adapters import read_layout_samples
+    from ffedit.io.adapters import one_view_per_face, read_layout_samples
     from ffedit.layouts import InvalidMask
 
     layout, views = read_layout_samples(args.samples, args.layout, args.views)
+    if args.one_view_per_face:
+        views = one_view_per_face(views)
     if args.max_samples is not None:
         views = views[: args.max_samples]
     size = generator.config.neural_rendering_resolution

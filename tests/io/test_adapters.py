@@ -17,6 +17,7 @@ from ffedit.io.adapters import (
     SampleFolderError,
     load_adapter,
     load_ffacenerf_adapter,
+    one_view_per_face,
     read_layout_samples,
     save_adapter,
 )
@@ -175,6 +176,8 @@ def test_read_layout_samples_reads_every_annotated_view(tmp_path):
     assert [s.view for s in fronts] == ["front", "front"]
     _, none = read_layout_samples(root, "eyes19")  # a built-in without masks here
     assert none == []
+    cycled = one_view_per_face(samples)
+    assert [(s.seed, s.view) for s in cycled] == [(3, "front"), (4, "left")]
 
 
 def test_read_layout_samples_errors_are_clear(tmp_path):

@@ -261,6 +261,15 @@ def read_layout_samples(
     return layout, samples
 
 
+def one_view_per_face(views: list[AnnotatedView]) -> list[AnnotatedView]:
+    """The i-th face's (i-th distinct seed's) views cycled: its view number i mod its view
+    count (front, left, right, front… for an export at those views), one sample per face."""
+    faces: dict[int, list[AnnotatedView]] = {}
+    for view in views:
+        faces.setdefault(view.seed, []).append(view)
+    return [own[index % len(own)] for index, own in enumerate(faces.values())]
+
+
 def _dataset_manifest(folder: Path) -> dict:
     path = folder / DATASET_MANIFEST
     if not path.is_file():

@@ -1,11 +1,11 @@
 """`ffedit train-generator`'s teacher data: shards built by worker processes, reused on resume."""
 
-from ffedit.cli import _build_teacher_data
+from ffedit.cli.train import build_teacher_data
 from ffedit.io.tensors import load_tensors
 
 
 def test_missing_shards_are_built_in_workers_and_existing_ones_kept(tmp_path):
-    paths = _build_teacher_data(tmp_path, entries=3, shard_size=2, workers=2)
+    paths = build_teacher_data(tmp_path, entries=3, shard_size=2, workers=2)
     assert [path.name for path in paths] == [
         "shard-0000000-2.safetensors",
         "shard-0000002-2.safetensors",
@@ -14,6 +14,6 @@ def test_missing_shards_are_built_in_workers_and_existing_ones_kept(tmp_path):
     first = paths[0].read_bytes()
     paths[1].unlink()
     stamp = paths[0].stat().st_mtime_ns
-    again = _build_teacher_data(tmp_path, entries=3, shard_size=2, workers=1)
+    again = build_teacher_data(tmp_path, entries=3, shard_size=2, workers=1)
     assert again == paths and paths[1].exists()
     assert paths[0].stat().st_mtime_ns == stamp and paths[0].read_bytes() == first

@@ -1,0 +1,54 @@
+"""The `ffedit` command: one subcommand per capability, each registered by a small function.
+
+Subcommands parse arguments, call the core, and turn `on_step` callbacks into tqdm progress
+bars; they hold no model logic of their own. One module per command family registers its
+subcommands (checkpoint, render, synthface, train, edit, serve, bench); `common` holds what
+several of them share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ffedit.cli.bench import register_bench
+from ffedit.cli.checkpoint import register_import_checkpoint
+from ffedit.cli.common import Registrar
+from ffedit.cli.edit import register_edit
+from ffedit.cli.render import register_render
+from ffedit.cli.serve import register_serve
+from ffedit.cli.synthface import register_synthface
+from ffedit.cli.train import register_train_generator, register_train_layout
+
+__all__ = ["main"]
+
+
+def build_parser(registrars: list[Registrar]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ffedit", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for register in registrars:
+        register(subparsers)
+    return parser
+
+
+def _registrars() -> list[Registrar]:
+    """Every subcommand's registrar; imports stay lazy so `ffedit --help` is fast."""
+    return [
+        register_import_checkpoint,
+        register_render,
+        register_bench,
+        register_synthface,
+        register_train_generator,
+        register_train_layout,
+        register_edit,
+        register_serve,
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser(_registrars()).parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,41 @@
+"""`ffedit serve`: the web app and its API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ffedit.config import TRAIN_DEFAULT_MODEL
+
+
+def register_serve(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the web app and its API (model, data dir etc. from FFEDIT_* variables)",
+        description="Load the model once and serve the API under /api/v1 and the front end at "
+        "/. Settings come from FFEDIT_* environment variables (FFEDIT_MODEL, default "
+        "models/synthface-128; FFEDIT_DATA_DIR, default ./data; FFEDIT_DEVICE, ...).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--model", help="checkpoint folder or .pkl (overrides FFEDIT_MODEL)")
+    parser.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ffedit.api.app import create_app
+    from ffedit.api.settings import Settings
+
+    settings = Settings() if args.model is None else Settings(model=args.model)
+    if not settings.model.exists():
+        print(
+            f"error: the model {settings.model} does not exist. Train the default model with "
+            f"`{TRAIN_DEFAULT_MODEL}`, or set FFEDIT_MODEL (or --model) to a checkpoint "
+            "folder or an EG3D/NeRFFaceEditing .pkl",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0

@@ -1,0 +1,273 @@
+"""`ffedit train-generator` (distil synthface into a generator) and `ffedit train-layout`
+(few-shot geometry adapter). `_teacher_shard_file` stays at module level: spawned worker
+processes import it by name."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ffedit.cli.common import (
+    RENDER_CHUNK_RAYS,
+    front_ws,
+    layout_generator,
+    name_list,
+    resolve_device,
+    set_torch_threads,
+)
+from ffedit.config import DEFAULT_MODEL_PATH
+
+
+def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train-generator",
+        help="distil synthface into a tri-plane generator (the shipped default model)",
+        description="Build synthface teacher data (face pairs, renders, labelled points) in "
+        "RUN/data, then train the generator with ray and point losses and style mixing. "
+        "Resumable: data shards and RUN/train-state.pt are reused; stopping (Ctrl-C or "
+        "--max-minutes) saves the state. The final weights go to --export.",
+    )
+    parser.add_argument("--preset", default="synthface-128", help="architecture to train")
+    parser.add_argument("--run", required=True, help="run folder (data shards, train state)")
+    parser.add_argument("--entries", type=int, default=1024, help="teacher entries (face pairs)")
+    parser.add_argument("--shard-size", type=int, default=16, help="entries per data shard")
+    parser.add_argument(
+        "--data-workers", type=int, default=2, help="processes building teacher data (2)"
+    )
+    parser.add_argument("--steps", type=int, default=4500, help="total optimisation steps")
+    parser.add_argument("--batch-size", type=int, default=4, help="entries per step")
+    parser.add_argument(
+        "--learning-rate", type=float, default=2e-3, help="peak rate, cosine-decayed to --steps"
+    )
+    parser.add_argument("--save-every", type=int, default=100, help="steps between saves")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--export", default=None, help="checkpoint folder for the final weights")
+    parser.set_defaults(func=_train_generator)
+
+
+def _teacher_shard_file(path: Path, start: int, count: int) -> Path:
+    """Write one teacher shard (in a worker process: one torch thread)."""
+    import torch
+
+    from ffedit.distill.teacher import TeacherSettings, teacher_shard
+    from ffedit.io.tensors import save_tensors
+
+    torch.set_num_threads(1)
+    save_tensors(path, teacher_shard(start, count, TeacherSettings()))
+    return path
+
+
+def build_teacher_data(run: Path, entries: int, shard_size: int, workers: int) -> list[Path]:
+    """Write the missing teacher shards of RUN/data in `workers` processes; returns all
+    shard paths in entry order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    shards = {
+        run / "data" / f"shard-{start:07d}-{shard_size}.safetensors": start
+        for start in range(0, entries, shard_size)
+    }
+    missing = {path: start for path, start in shards.items() if not path.exists()}
+    bar = tqdm(total=len(shards), initial=len(shards) - len(missing), desc="teacher data",
+               unit="shard")  # fmt: skip
+    context = multiprocessing.get_context("spawn")  # no forked torch thread pools
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        jobs = [
+            pool.submit(_teacher_shard_file, path, start, min(shard_size, entries - start))
+            for path, start in missing.items()
+        ]
+        for job in as_completed(jobs):
+            job.result()
+            bar.update(1)
+    bar.close()
+    return list(shards)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _train_generator(args: argparse.Namespace) -> int:
+    import signal
+    import time
+
+    import torch
+    from tqdm import tqdm
+
+    from ffedit.distill.train import DistillConfig, Distiller
+    from ffedit.generator import PRESETS, TriplaneGenerator
+    from ffedit.io.checkpoint import save_generator
+    from ffedit.io.tensors import load_tensors, load_training_state, save_training_state
+
+    run = Path(args.run)
+    device = resolve_device(args.device)
+    shards = [
+        load_tensors(path)
+        for path in build_teacher_data(run, args.entries, args.shard_size, args.data_workers)
+    ]
+    entries = {key: torch.cat([shard[key] for shard in shards]) for key in shards[0]}
+    torch.manual_seed(0)
+    generator = TriplaneGenerator(PRESETS[args.preset]).to(device)
+    config = DistillConfig(
+        batch_size=args.batch_size, learning_rate=args.learning_rate, total_steps=args.steps
+    )
+    distiller = Distiller(generator, entries, config)
+    state_path = run / "train-state.pt"
+    if state_path.exists():
+        distiller.load_state_dict(load_training_state(state_path))
+    deadline = None if args.max_minutes is None else time.monotonic() + 60 * args.max_minutes
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed run saves its state too
+    bar = tqdm(total=args.steps, initial=distiller.step_index, desc="training", unit="step")
+    try:
+        while distiller.step_index < args.steps:
+            losses = distiller.step()
+            bar.update(1)
+            bar.set_postfix({name: f"{value:.3f}" for name, value in losses.items()})
+            if distiller.step_index % args.save_every == 0:
+                save_training_state(state_path, distiller.state_dict())
+            if deadline is not None and time.monotonic() > deadline:
+                break
+    except KeyboardInterrupt:
+        print("interrupted: saving the training state", file=sys.stderr)
+    finally:
+        bar.close()
+        save_training_state(state_path, distiller.state_dict())
+    if args.export:
+        save_generator(generator.eval().cpu(), args.export)
+        print(f"wrote {args.export} at step {distiller.step_index}")
+    return 0
+
+
+def register_train_layout(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train-layout",
+        help="train a geometry adapter for a layout on annotated samples (few-shot)",
+        description="Train FFaceNeRF's geometry adapter for LAYOUT on the annotated views of a "
+        "sample folder (as written by `ffedit synthface export`: every face and view with a "
+        "mask of the layout), and write an adapter checkpoint folder (weights, layout, training "
+        "config and metrics, manifest).",
+    )
+    parser.add_argument("--layout", required=True, help="layout name (built-in or the folder's)")
+    parser.add_argument("--samples", required=True, help="sample folder (manifest.json, masks)")
+    parser.add_argument("--out", required=True, help="adapter folder to write (replaced)")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL_PATH, help=f"generator ({DEFAULT_MODEL_PATH})"
+    )
+    parser.add_argument("--preset", default="fast", help="training preset: fast or paper (fast)")
+    parser.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
+    parser.add_argument("--seed", type=int, help="training seed (default: the preset's)")
+    parser.add_argument("--views", type=name_list, help="use only these views (default: all)")
+    parser.add_argument(
+        "--one-view-per-face",
+        action="store_true",
+        help="one annotated view per face, cycling through the exported views (as the "
+        "layout benchmark samples them)",
+    )
+    parser.add_argument("--max-samples", type=int, help="use the first N annotated views")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.set_defaults(func=_train_layout)
+
+
+def _annotated_layout_samples(args: argparse.Namespace, generator):
+    """The layout and its `LayoutSample`s from the sample folder; masks checked for size."""
+    from ffedit.adapter import LayoutSample
+    from ffedit.io.adapters import one_view_per_face, read_layout_samples
+    from ffedit.layouts import InvalidMask
+
+    layout, views = read_layout_samples(args.samples, args.layout, args.views)
+    if args.one_view_per_face:
+        views = one_view_per_face(views)
+    if args.max_samples is not None:
+        views = views[: args.max_samples]
+    size = generator.config.neural_rendering_resolution
+    for view in views:
+        if tuple(view.labels.shape) != (size, size):
+            found = "×".join(map(str, view.labels.shape))
+            raise InvalidMask(
+                f"face {view.seed} {view.view}: the mask is {found}, the model's masks are "
+                f"{size}×{size} (export the samples with --resolution {size})"
+            )
+    if not views:
+        return layout, []
+    import torch
+
+    ws = front_ws(generator, torch.stack([view.latent for view in views]))
+    samples = [LayoutSample(w, v.camera, v.labels) for w, v in zip(ws, views, strict=True)]
+    return layout, samples
+
+
+def _train_layout(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+    from tqdm import tqdm
+
+    from ffedit.adapter import TRAINING_PRESETS, TooFewSamples, fit_adapter, predict_masks
+    from ffedit.adapter.config import with_steps
+    from ffedit.adapter.metrics import iou_table, mean_iou
+    from ffedit.io.adapters import SampleFolderError, save_adapter
+    from ffedit.io.errors import CheckpointError
+    from ffedit.layouts import InvalidMask, UnknownLayout
+
+    set_torch_threads(args.threads)
+    if args.preset not in TRAINING_PRESETS:
+        known = ", ".join(TRAINING_PRESETS)
+        print(f"error: unknown training preset {args.preset!r}; known: {known}", file=sys.stderr)
+        return 1
+    config = TRAINING_PRESETS[args.preset]
+    if args.steps:
+        config = with_steps(config, args.steps)
+    if args.seed is not None:
+        config = dataclasses.replace(config, seed=args.seed)
+    device = resolve_device(args.device)
+    try:
+        generator = layout_generator(args.model, device)
+        layout, samples = _annotated_layout_samples(args, generator)
+        with tqdm(total=config.steps, desc=f"training {layout.name}", unit="step") as bar:
+
+            def on_step(step, total, losses, adapter):
+                bar.update(1)
+                bar.set_postfix(
+                    ce=f"{losses['cross_entropy']:.3f}", dice=f"{losses['overlap']:.3f}"
+                )
+
+            fit = fit_adapter(generator, samples, layout, config, on_step)
+    except TooFewSamples as error:
+        print(f"error: {error} in {args.samples}", file=sys.stderr)
+        return 1
+    except (CheckpointError, SampleFolderError, UnknownLayout, InvalidMask, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    ws = torch.stack([sample.ws for sample in samples])
+    cameras = torch.stack([sample.camera for sample in samples]).to(ws.device)
+    predicted = torch.cat(
+        [
+            predict_masks(
+                generator, fit.adapter, ws[i : i + 8], cameras[i : i + 8], RENDER_CHUNK_RAYS
+            )
+            for i in range(0, len(samples), 8)
+        ]
+    )
+    labels = torch.stack([sample.labels for sample in samples])
+    train_miou = mean_iou(iou_table(predicted.cpu(), labels, layout.num_classes))
+    metrics = {
+        "samples": len(samples),
+        "steps": fit.steps,
+        "seconds": round(fit.seconds, 2),
+        "final_losses": fit.final_losses,
+        "kept_weight": fit.kept_weight,
+        "train_miou": train_miou,
+        "model": str(args.model),
+    }
+    folder = save_adapter(args.out, fit.adapter.cpu(), layout, config, metrics)
+    print(
+        f"wrote {folder}: layout {layout.name} ({layout.num_classes} classes) from "
+        f"{len(samples)} samples, {fit.steps} steps in {fit.seconds:.1f} s; "
+        f"training-sample mIoU {train_miou * 100:.1f}"
+    )
+    return 0

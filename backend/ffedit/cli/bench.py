@@ -33,6 +33,17 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
         register(benchmarks)
 
 
+def _publish(body: str, markdown: str | None, title: str, echo: bool = True) -> None:
+    """Print a benchmark's Markdown section (if `echo`) and, given a path, replace the
+    section `title` of that Markdown file with it."""
+    if echo:
+        print(body)
+    if markdown:
+        from ffedit.io.markdown import write_markdown_section
+
+        print(f"updated {write_markdown_section(markdown, title, body)}")
+
+
 def _bench_registrars() -> list[Registrar]:
     """Every `ffedit bench …` benchmark's registrar."""
     return [
@@ -107,7 +118,7 @@ def _bench_render(args: argparse.Namespace) -> int:
     print(f"  + SR:        {latency.full_seconds:.3f} s (whole render, super-resolved)")
     print(f"  peak memory: {latency.peak_memory_bytes / 2**30:.2f} GiB")
     if args.markdown:
-        from ffedit.io.markdown import read_markdown_section, write_markdown_section
+        from ffedit.io.markdown import read_markdown_section
 
         row = bench.latency_row(
             preset=args.preset,
@@ -121,8 +132,7 @@ def _bench_render(args: argparse.Namespace) -> int:
             command=command,
         )
         previous = read_markdown_section(args.markdown, bench.SECTION_TITLE)
-        body = bench.latency_section(previous, row)
-        print(f"updated {write_markdown_section(args.markdown, bench.SECTION_TITLE, body)}")
+        _publish(bench.latency_section(previous, row), args.markdown, bench.SECTION_TITLE, False)
     return 0
 
 
@@ -182,11 +192,7 @@ def _bench_synthface(args: argparse.Namespace) -> int:
         datetime.date.today().isoformat(),
         command,
     )
-    print(body)
-    if args.markdown:
-        from ffedit.io.markdown import write_markdown_section
-
-        print(f"updated {write_markdown_section(args.markdown, bench.SECTION_TITLE, body)}")
+    _publish(body, args.markdown, bench.SECTION_TITLE)
     return 0
 
 
@@ -340,10 +346,8 @@ def _bench_layouts(args: argparse.Namespace) -> int:
             f"new {entry['new_miou'][0] * 100:5.1f}  {entry['seconds'][0]:6.1f} s"
         )
     if args.markdown:
-        from ffedit.io.markdown import write_markdown_section
-
         body = bench.markdown_section(results, context)
-        print(f"updated {write_markdown_section(args.markdown, bench.SECTION_TITLE, body)}")
+        _publish(body, args.markdown, bench.SECTION_TITLE, echo=False)
     return 0
 
 
@@ -415,11 +419,7 @@ def _bench_generator(args: argparse.Namespace) -> int:
         datetime.date.today().isoformat(),
         command,
     )
-    print(body)
-    if args.markdown:
-        from ffedit.io.markdown import write_markdown_section
-
-        print(f"updated {write_markdown_section(args.markdown, evaluate.SECTION_TITLE, body)}")
+    _publish(body, args.markdown, evaluate.SECTION_TITLE)
     return 0
 
 
@@ -647,11 +647,7 @@ def _bench_edits(args: argparse.Namespace) -> int:
         + (f" and {len(sheets)} sheets in {args.images}" if sheets else "")
     )
     body = bench.markdown_section(summary, comparison, context)
-    print(body)
-    if args.markdown:
-        from ffedit.io.markdown import write_markdown_section
-
-        print(f"updated {write_markdown_section(args.markdown, bench.SECTION_TITLE, body)}")
+    _publish(body, args.markdown, bench.SECTION_TITLE)
     return 0
 
 
@@ -728,9 +724,5 @@ def _bench_api(args: argparse.Namespace) -> int:
             "command": command,
         }
         atomic_write_bytes(args.json, json.dumps(payload, indent=2).encode())
-    if args.markdown:
-        from ffedit.io.markdown import write_markdown_section
-
-        path = write_markdown_section(args.markdown, loadtest.SECTION_TITLE, body)
-        print(f"updated {path}")
+    _publish(body, args.markdown, loadtest.SECTION_TITLE, echo=False)
     return 0 if report.overall.errors == 0 and report.single_preview.errors == 0 else 1

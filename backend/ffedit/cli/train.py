@@ -35,7 +35,7 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data-workers", type=int, default=2, help="processes building teacher data (2)"
     )
-    parser.add_argument("--steps", type=int, default=4500, help="total optimisation steps")
+    parser.add_argument("--steps", type=int, default=6500, help="total optimisation steps")
     parser.add_argument("--batch-size", type=int, default=4, help="entries per step")
     parser.add_argument(
         "--learning-rate", type=float, default=2e-3, help="peak rate, cosine-decayed to --steps"

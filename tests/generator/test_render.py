@@ -205,6 +205,37 @@ def test_gradients_reach_ws_also_through_deferred_appearance(generator, inputs):
         assert torch.isfinite(leaf.grad).all() and leaf.grad.abs().sum() > 0
 
 
+def test_deferred_segmentation_stays_within_its_bound_and_carries_gradients(generator, inputs):
+    def probe_head(normalized, geo_output, directions):  # |logit| ≤ 1, gradients through σ
+        return directions * torch.sigmoid(geo_output[..., :1])
+
+    ws, cameras = inputs
+    origins, directions = rays_from_cameras(*unpack_cameras(cameras), 16)
+    samples = CONFIG.render.depth_resolution + CONFIG.render.depth_resolution_importance
+    leaf = ws.clone().requires_grad_(True)
+    planes = generator.synthesize_planes(leaf)
+
+    def logits(threshold, head=probe_head):
+        return generator.render_rays(
+            planes,
+            origins,
+            directions,
+            seg_head=head,
+            appearance_threshold=threshold,
+            defer_segmentation=threshold > 0,
+        ).seg_logits
+
+    exact = logits(0.0)
+    deferred = logits(SERVING_APPEARANCE_THRESHOLD)
+    bound = samples * SERVING_APPEARANCE_THRESHOLD  # a skipped sample adds ≤ threshold·1
+    assert (deferred - exact).abs().max() <= bound
+    assert (logits(0.05) - exact).abs().max() > 1e-3  # samples were skipped
+    own = logits(SERVING_APPEARANCE_THRESHOLD, head=None)  # the decoder's own logits
+    assert own.shape[-1] == CONFIG.seg_classes
+    deferred.square().mean().backward()
+    assert torch.isfinite(leaf.grad).all() and leaf.grad.abs().sum() > 0
+
+
 def test_planes_split_once_render_and_sample_like_raw_planes_with_equal_gradients(
     generator, inputs
 ):

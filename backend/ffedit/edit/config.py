@@ -51,6 +51,11 @@ class EditConfig:
     ssim_patches: int = 8
     """Fast path: SSIM windows (7×7 pixels each) drawn each step; the full frame uses every
     valid window."""
+    sample_threshold: float = 2e-3
+    """Fast path: colour features and segmentation logits are decoded only at the samples
+    whose compositing weight exceeds it (σ everywhere), the rest of a ray being empty space
+    that carries neither value nor gradient; 0 decodes every sample (the full frame always
+    does)."""
     chunk_rays: int | None = None
     """Rays per rendering pass; None: the generator's default (about a thousand on CPU,
     where such passes are fastest; all at once elsewhere). The same result either way."""
@@ -65,7 +70,14 @@ class EditConfig:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
         if self.dilation < 0:
             raise ValueError(f"dilation must not be negative, got {self.dilation}")
-        weights = ("overlap_weight", "mse_weight", "ssim_weight", "lpips_weight", "init_scale")
+        weights = (
+            "overlap_weight",
+            "mse_weight",
+            "ssim_weight",
+            "lpips_weight",
+            "init_scale",
+            "sample_threshold",
+        )
         for name in weights:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")

@@ -9,8 +9,9 @@ renders rays with the geometry adapter as the segmentation head, and descends
 CE + λ·overlap toward the target plus MSE + SSIM to rgb₀ outside M (`edit.losses`).
 
 Fast path (default): a step renders only the rays of M, a resampled share of the others and a
-few SSIM windows (`edit.regions`), not the whole frame; the gradient reaches Δ through the
-same backbone either way. `EditConfig(full_frame=True)` renders every pixel each step: the
+few SSIM windows (`edit.regions`), not the whole frame, and along each ray decodes colour
+and segmentation only at the samples whose compositing weight exceeds `sample_threshold`
+(σ everywhere); the gradient reaches Δ through the same backbone either way. `EditConfig(full_frame=True)` renders every pixel each step: the
 paper's procedure and the reference twin of the fast path (the losses are the same function
 of the rays; `ffedit bench edits` compares target IoU and time of both).
 
@@ -230,6 +231,8 @@ def optimize_latent(
                 plane_stats=plane_stats,
                 chunk_rays=config.chunk_rays,
                 seg_head=adapter,
+                appearance_threshold=0.0 if config.full_frame else config.sample_threshold,
+                defer_segmentation=True,
             )
             rgb, logits = output.features[0, :, :3], output.seg_logits[0]
             distance = None if lpips is None else _masked_lpips(lpips, rgb, reference, resolution)

@@ -200,24 +200,39 @@ class TriplaneGenerator(nn.Module):
         return PointSamples(geo_output[..., :1], features, seg_logits, normalized)
 
     def _deferred_field(
-        self, split: SplitPlanes, seg_head: SegHead | None, appearance_threshold: float
+        self,
+        split: SplitPlanes,
+        seg_head: SegHead | None,
+        appearance_threshold: float,
+        defer_segmentation: bool,
     ) -> DeferredField:
-        """Geometry (σ, seg logits) everywhere, colour features only where they can matter."""
+        """σ everywhere; colour features (and, if `defer_segmentation`, the segmentation
+        logits) only where they can matter. Rendered values stay [features, logits]."""
         channels, box_warp = self.config.plane_channels, self.config.render.box_warp
         normalized_planes = split.stacked[:, :, :channels]
         appearance_planes = split.stacked[:, :, channels:]
 
-        def geometry(points: torch.Tensor, dirs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def segmentation(points: torch.Tensor, dirs: torch.Tensor):
             normalized = sample_triplane_features(normalized_planes, points, box_warp)
             geo_output = self.decoder.geometry(normalized)
             if seg_head is None:
                 return geo_output[..., :1], geo_output[..., 1:]
             return geo_output[..., :1], seg_head(normalized, geo_output, dirs)
 
+        def geometry(points: torch.Tensor, dirs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            if not defer_segmentation:
+                return segmentation(points, dirs)
+            normalized = sample_triplane_features(normalized_planes, points, box_warp)
+            sigma = self.decoder.geometry(normalized)[..., :1]
+            return sigma, sigma.new_zeros(*sigma.shape[:-1], 0)
+
         def appearance(points: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
-            return self.decoder.appearance(
+            features = self.decoder.appearance(
                 sample_triplane_features(appearance_planes, points, box_warp)
             )
+            if not defer_segmentation:
+                return features
+            return torch.cat([features, segmentation(points, dirs)[1]], dim=-1)
 
         return DeferredField(geometry, appearance, appearance_threshold)
 
@@ -342,11 +357,15 @@ class TriplaneGenerator(nn.Module):
         chunk_rays: int | None = None,
         seg_head: SegHead | None = None,
         appearance_threshold: float = 0.0,
+        defer_segmentation: bool = False,
     ) -> RayOutput:
         """Volume-render raw planes (B, 3, C, R, R) along arbitrary rays (B, N, 3).
 
         The ray-level core of `render` (same arguments), for training on ray subsets;
         planes may also be the result of `split_planes` (then without plane_stats).
+        defer_segmentation: with appearance_threshold > 0, decode the segmentation logits
+        (seg_head's too) only at the samples the colour features are decoded at (edits:
+        most samples of a ray are empty space and carry neither value nor gradient).
         """
         split = self._split(planes, plane_stats)
 
@@ -355,7 +374,7 @@ class TriplaneGenerator(nn.Module):
             return samples.sigma, torch.cat([samples.features, samples.seg_logits], dim=-1)
 
         if appearance_threshold > 0:
-            field = self._deferred_field(split, seg_head, appearance_threshold)
+            field = self._deferred_field(split, seg_head, appearance_threshold, defer_segmentation)
         if chunk_rays is None:
             chunk_rays = default_chunk_rays(len(origins), origins.device)
         rays = render_rays_chunked(

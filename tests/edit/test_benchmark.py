@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from ffedit.camera import named_camera
-from ffedit.edit import EditConfig, ws_from_seed
+from ffedit.edit import EditConfig
 from ffedit.edit import benchmark as bench
+from ffedit.generator import ws_from_seed
 from ffedit.layouts import FINE_LABEL_IDS, colors_from_labels, get_layout
 
 

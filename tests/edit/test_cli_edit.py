@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from ffedit.adapter import GeometryAdapter
 from ffedit.camera import named_camera
 from ffedit.cli import main
-from ffedit.edit import ws_from_seed
+from ffedit.generator import ws_from_seed
 from ffedit.io.adapters import save_adapter
 from ffedit.io.checkpoint import save_generator
 from ffedit.layouts import color_png_from_labels, get_layout, labels_from_png

@@ -76,7 +76,7 @@ def test_an_edit_with_lpips_weights_that_are_absent_fails_before_optimising(gene
 
 def test_an_edit_with_lpips_optimises_and_reports_it(generator, tmp_path):
     from ffedit.camera import named_camera
-    from ffedit.edit import ws_from_seed
+    from ffedit.generator import ws_from_seed
 
     path = tmp_path / "lpips.safetensors"
     save_file(narrow_lpips_state(), path)

@@ -5,13 +5,14 @@ import torch
 import torch.nn.functional as F
 
 from ffedit.adapter import GeometryAdapter, overlap_loss
-from ffedit.adapter.metrics import iou_table, mean_iou
 from ffedit.camera import named_camera
-from ffedit.edit import EditConfig, initial_offset, optimize_latent, ws_from_seed
+from ffedit.edit import EditConfig, initial_offset, optimize_latent
 from ffedit.edit.losses import EditReference, edit_losses
 from ffedit.edit.regions import edit_region, full_frame_rays, sampled_rays, window_centres
+from ffedit.generator import ws_from_seed
 from ffedit.generator.planes import plane_statistics, split_planes
 from ffedit.layouts import InvalidMask
+from ffedit.layouts.metrics import iou_table, mean_iou
 
 FRONT = named_camera("front")
 

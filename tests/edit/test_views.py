@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from ffedit.edit import orbit_frames, overlay_image, render_views, ws_from_seed
+from ffedit.edit import orbit_frames, overlay_image, render_views
+from ffedit.generator import ws_from_seed
 from ffedit.generator.planes import PlaneStatistics, plane_statistics
 from ffedit.layouts import get_layout
 

@@ -5,7 +5,7 @@
 - `fit_adapter` (`training`) with `AdapterTrainingConfig` and `TRAINING_PRESETS` (`config`):
   CE + λ·overlap, OneCycle, LMTA (`augment`); a fast cached, ray-sampled trainer (`cache`,
   `rays`) and the paper's full-image trainer.
-- `predict_masks`, `predict_logits` (`predict`); mIoU (`metrics`); losses (`losses`).
+- `predict_masks`, `predict_logits` (`predict`); losses (`losses`).
 """
 
 from ffedit.adapter.augment import mix_appearance_ws, random_mixing_ws

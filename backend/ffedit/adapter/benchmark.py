@@ -33,12 +33,12 @@ from typing import Any, NamedTuple
 import torch
 
 from ffedit.adapter.config import AdapterTrainingConfig
-from ffedit.adapter.metrics import class_ious, iou_table, mean_iou
 from ffedit.adapter.network import GeometryAdapter
 from ffedit.adapter.training import AdapterFit, LayoutSample, fit_adapter
 from ffedit.camera import named_camera
 from ffedit.generator import TriplaneGenerator
 from ffedit.layouts import FINE_LABEL_IDS, Layout, class_of_fine_label, get_layout, labels_from_fine
+from ffedit.layouts.metrics import class_ious, iou_table, mean_iou
 
 VIEWS = ("front", "left", "right")
 VARIANTS = ("full", "no-injection", "no-lmta", "no-overlap", "front-only")

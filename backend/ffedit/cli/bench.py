@@ -515,8 +515,9 @@ def _bench_edits(args: argparse.Namespace) -> int:
 
     from ffedit.adapter.benchmark import json_ready
     from ffedit.camera import named_camera
-    from ffedit.edit import EditConfig, ws_from_seed
+    from ffedit.edit import EditConfig
     from ffedit.edit import benchmark as bench
+    from ffedit.generator import ws_from_seed
     from ffedit.generator.benchmark import describe_device, describe_machine
     from ffedit.io.errors import CheckpointError
     from ffedit.io.files import atomic_write_bytes

@@ -94,7 +94,7 @@ def _edit_source(face: str, generator):
     import numpy as np
     import torch
 
-    from ffedit.edit import ws_from_latent, ws_from_seed
+    from ffedit.generator import ws_from_latent, ws_from_seed
     from ffedit.generator.planes import PlaneStatistics
     from ffedit.io.tensors import load_tensors
 

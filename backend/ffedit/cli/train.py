@@ -209,10 +209,10 @@ def _train_layout(args: argparse.Namespace) -> int:
 
     from ffedit.adapter import TRAINING_PRESETS, TooFewSamples, fit_adapter, predict_masks
     from ffedit.adapter.config import with_steps
-    from ffedit.adapter.metrics import iou_table, mean_iou
     from ffedit.io.adapters import SampleFolderError, save_adapter
     from ffedit.io.errors import CheckpointError
     from ffedit.layouts import InvalidMask, UnknownLayout
+    from ffedit.layouts.metrics import iou_table, mean_iou
 
     set_torch_threads(args.threads)
     if args.preset not in TRAINING_PRESETS:

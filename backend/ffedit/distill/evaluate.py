@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ffedit.adapter.metrics import class_ious, iou_table, mean_iou
 from ffedit.camera import named_camera
 from ffedit.distill.train import mixed_ws
 from ffedit.generator import SERVING_APPEARANCE_THRESHOLD, TriplaneGenerator
 from ffedit.layouts import colors_from_labels, get_layout, labels_from_fine
+from ffedit.layouts.metrics import class_ious, iou_table, mean_iou
 from ffedit.synthface import face_from_latent, latent_from_seed, render_face
 from ffedit.synthface.sheet import tile_grid, uint8_rgb
 
@@ -127,7 +127,7 @@ def comparison_sheet(
 
 def summarize(results: list[FaceFidelity], views: list[str]) -> dict:
     """Per-view and overall means, per-class pooled IoU (class name → IoU)."""
-    from ffedit.adapter.metrics import IouTable
+    from ffedit.layouts.metrics import IouTable
 
     def table(view: int | None) -> IouTable:
         pick = slice(None) if view is None else slice(view, view + 1)

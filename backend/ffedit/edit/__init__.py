@@ -6,13 +6,11 @@
 - `regions`, `losses`, `ssim`, `lpips` (optional, user-supplied weights): its pieces.
 - `render_views`, `orbit_frames`, `overlay_image` (`views`): the edited face at
   front/left/right and along an orbit.
-- `ws_from_seed`, `ws_from_latent` (`faces`): a face's starting latent.
 - `benchmark`: `ffedit bench edits` against synthface's exact edits.
 """
 
 from ffedit.edit.config import EditConfig
 from ffedit.edit.errors import LpipsWeightsError
-from ffedit.edit.faces import latent_from_seed, ws_from_latent, ws_from_seed
 from ffedit.edit.optimize import EditResult, initial_offset, optimize_latent
 from ffedit.edit.views import ViewRender, orbit_frames, overlay_image, render_views
 
@@ -22,11 +20,8 @@ __all__ = [
     "LpipsWeightsError",
     "ViewRender",
     "initial_offset",
-    "latent_from_seed",
     "optimize_latent",
     "orbit_frames",
     "overlay_image",
     "render_views",
-    "ws_from_latent",
-    "ws_from_seed",
 ]

@@ -32,7 +32,6 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from ffedit.adapter.metrics import image_ious, iou_table
 from ffedit.camera import named_camera
 from ffedit.edit.config import EditConfig
 from ffedit.edit.optimize import EditResult, optimize_latent
@@ -40,6 +39,7 @@ from ffedit.edit.regions import dilate
 from ffedit.generator import SegHead, TriplaneGenerator, uint8_image
 from ffedit.generator.planes import PlaneStatistics, plane_statistics
 from ffedit.layouts import Layout, colors_from_labels, labels_from_fine
+from ffedit.layouts.metrics import image_ious, iou_table
 
 VIEWS = ("front", "left", "right")
 """Measured views; the edit is painted at the first."""

@@ -11,9 +11,10 @@ CE + λ·overlap toward the target plus MSE + SSIM to rgb₀ outside M (`edit.lo
 Fast path (default): a step renders only the rays of M, a resampled share of the others and a
 few SSIM windows (`edit.regions`), not the whole frame, and along each ray decodes colour
 and segmentation only at the samples whose compositing weight exceeds `sample_threshold`
-(σ everywhere); the gradient reaches Δ through the same backbone either way. `EditConfig(full_frame=True)` renders every pixel each step: the
-paper's procedure and the reference twin of the fast path (the losses are the same function
-of the rays; `ffedit bench edits` compares target IoU and time of both).
+(σ everywhere); the gradient reaches Δ through the same backbone either way.
+`EditConfig(full_frame=True)` renders every pixel each step: the paper's procedure and the
+reference twin of the fast path (the losses are the same function of the rays; `ffedit
+bench edits` compares target IoU and time of both).
 
 Rendering is deterministic (fixed depth samples, constant backbone noise), so an edit is
 reproducible for a seed. The loop reports through `on_step` and stops when `should_stop()`

@@ -3,8 +3,9 @@
 A layout is a named list of classes (name, RGB colour, covered synthface fine labels). The
 built-ins are `base15`, `base17`, `eyes19`, `nose19`, `chin20`; user layouts extend a base
 with new classes. Masks convert between (H, W) class-id maps, colour images and PNG bytes
-(indexed with the palette embedded, or RGB in the layout's colours). Depends on
-numpy/torch/pillow only; nothing here touches disk.
+(indexed with the palette embedded, or RGB in the layout's colours); `metrics` scores
+predicted masks (IoU tables, the reference mIoU). Depends on numpy/torch/pillow only;
+nothing here touches disk.
 """
 
 from ffedit.layouts.atlas import FINE_LABEL_IDS, FINE_LABELS

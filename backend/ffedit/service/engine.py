@@ -34,9 +34,15 @@ from ffedit.adapter import MIN_SAMPLES, TRAINING_PRESETS, AdapterTrainingConfig,
 from ffedit.adapter.config import with_steps
 from ffedit.camera import NAMED_VIEWS, camera_from_angles
 from ffedit.config import TRAIN_DEFAULT_MODEL
-from ffedit.edit import ws_from_latent, ws_from_seed
 from ffedit.edit.views import overlay_image
-from ffedit.generator import GeneratorOutput, SegHead, TriplaneGenerator, uint8_image
+from ffedit.generator import (
+    GeneratorOutput,
+    SegHead,
+    TriplaneGenerator,
+    uint8_image,
+    ws_from_latent,
+    ws_from_seed,
+)
 from ffedit.generator.planes import PlaneStatistics
 from ffedit.io.adapters import load_adapter
 from ffedit.io.checkpoint import load_generator

@@ -12,10 +12,10 @@ from __future__ import annotations
 import torch
 
 from ffedit.camera import named_camera
-from ffedit.generator import TriplaneGenerator
+from ffedit.generator.triplane import TriplaneGenerator
 
 
-def latent_from_seed(seed: int, z_dim: int) -> torch.Tensor:
+def seed_latent(seed: int, z_dim: int) -> torch.Tensor:
     """(z_dim,) z ~ N(0, I) of a seed."""
     return torch.randn(z_dim, generator=torch.Generator().manual_seed(int(seed)))
 
@@ -32,4 +32,4 @@ def ws_from_latent(generator: TriplaneGenerator, z: torch.Tensor) -> torch.Tenso
 
 def ws_from_seed(generator: TriplaneGenerator, seed: int) -> torch.Tensor:
     """(num_ws, w_dim) ws of the face of `seed`."""
-    return ws_from_latent(generator, latent_from_seed(seed, generator.config.z_dim))
+    return ws_from_latent(generator, seed_latent(seed, generator.config.z_dim))

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from ffedit.adapter.metrics import class_ious, image_ious, iou_table, mean_iou
+from ffedit.layouts.metrics import class_ious, image_ious, iou_table, mean_iou
 
 
 def test_iou_table_and_the_reference_miou():

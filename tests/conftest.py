@@ -1,11 +1,35 @@
-"""Fixtures shared by the API and browser tests: a tiny model folder saved like a shipped
-model (generator checkpoint plus a base17 adapter under adapters/)."""
+"""Fixtures shared by the whole suite: torch on one thread in every test (the tensors are
+small, and two threads on a busy 2-core machine can be many times slower than one); for the
+API and browser tests a tiny model folder saved like a shipped model (generator checkpoint
+plus a base17 adapter under adapters/), and the shipped default model itself."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+REPOSITORY = Path(__file__).parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def shipped_model() -> Path:
+    """The committed default model folder (generator and its adapters)."""
+    from ffedit.config import DEFAULT_MODEL_PATH
+
+    folder = REPOSITORY / DEFAULT_MODEL_PATH
+    assert (folder / "config.json").is_file(), f"the shipped model {folder} is missing"
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,9 @@
-"""Fixtures of the edit tests: a tiny generator whose rays are mostly opaque, one torch thread
-(the tensors are small, and two threads on a busy 2-core machine can be many times slower)."""
+"""Fixtures of the edit tests: a tiny generator whose rays are mostly opaque."""
 
 import pytest
 import torch
 
 from ffedit.generator import PRESETS, TriplaneGenerator
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

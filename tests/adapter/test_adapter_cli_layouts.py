@@ -98,3 +98,27 @@ def test_bench_layouts_rejects_overlapping_faces(tmp_path, model, capsys):
             "--json", str(tmp_path / "r.json")]  # fmt: skip
     assert main(args) == 1
     assert "overlap" in capsys.readouterr().err
+
+
+def test_bench_layouts_resumes_from_its_store_with_the_same_figures(tmp_path, model):
+    store = tmp_path / "store"
+    args = ["bench", "layouts", "--faces", "0:2", "--train-faces", "100:2", "--model", str(model),
+            "--layouts", "eyes19", "--shots", "1", "--variant-shots", "2", "--seeds", "1",
+            "--variants", "full,no-lmta", "--compare-trainers", "", "--steps", "3",
+            "--threads", "1", "--store", str(store)]  # fmt: skip
+    assert main([*args, "--json", str(tmp_path / "first.json")]) == 0
+    kept = sorted(path.name for path in store.iterdir())
+    assert kept == ["eyes19-full-n1-seed0-fast", "eyes19-full-n2-seed0-fast",
+                    "eyes19-no-lmta-n2-seed0-fast"]  # fmt: skip
+    stamps = {
+        path.name: (path / "weights.safetensors").stat().st_mtime_ns for path in store.iterdir()
+    }
+    assert main([*args, "--json", str(tmp_path / "again.json")]) == 0
+    again = {
+        path.name: (path / "weights.safetensors").stat().st_mtime_ns for path in store.iterdir()
+    }
+    assert again == stamps  # nothing retrained
+    first = json.loads((tmp_path / "first.json").read_text())["runs"]
+    second = json.loads((tmp_path / "again.json").read_text())["runs"]
+    for before, after in zip(first, second, strict=True):
+        assert before["miou"] == after["miou"] and before["seconds"] == after["seconds"]

@@ -11,6 +11,7 @@ from ffedit.distill.train import (
     mixed_ws,
     sample_ray_indices,
     scheduled_learning_rate,
+    set_mean_w,
 )
 from ffedit.generator import PRESETS, TriplaneGenerator
 
@@ -91,3 +92,28 @@ def test_learning_rate_decays_along_a_cosine_to_the_final_fraction():
     assert abs(rates[2] - 1e-4) < 1e-12 and rates[3] == rates[2]  # stays at the floor
     constant = DistillConfig(learning_rate=1e-3)
     assert scheduled_learning_rate(constant, 10_000) == 1e-3
+
+
+def test_a_step_with_a_non_finite_loss_is_skipped_and_leaves_the_weights_alone():
+    distiller = _distiller()
+    distiller.step()
+    before = copy.deepcopy(distiller.generator.state_dict())
+    distiller.entries["rgb"][:] = float("nan")  # every batch now has a NaN target
+    losses = distiller.step()
+    assert losses["skipped"] == 1 and losses["total"] != losses["total"]  # NaN
+    after = distiller.generator.state_dict()
+    assert all(torch.equal(before[name], after[name]) for name in before)
+    assert distiller.step_index == 2 and distiller.state_dict()["skipped_steps"] == 1
+
+
+def test_set_mean_w_centres_truncation_on_the_mean_w():
+    torch.manual_seed(0)
+    generator = TriplaneGenerator(CONFIG)
+    mean = set_mean_w(generator, count=4000)
+    assert torch.equal(generator.backbone.mapping.w_avg, mean)
+    zeros = torch.zeros(1, CONFIG.c_dim)
+    others = generator.mapping(torch.randn(4000, CONFIG.z_dim), zeros)[:, 0]
+    spread = others.std(0).mean()
+    assert (others.mean(0) - mean).abs().max() < 0.1 * spread  # the mean of fresh z too
+    truncated = generator.mapping(torch.randn(3, CONFIG.z_dim), zeros, truncation_psi=0.0)
+    assert torch.allclose(truncated, mean.expand_as(truncated))

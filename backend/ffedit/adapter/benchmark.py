@@ -15,7 +15,9 @@ pooled IoU, per-view mIoU, and the training wall-clock time. Variants (same data
 - shots N ∈ `shots` for `full`; every variant uses `variant_shots`;
 - the paper's full-image trainer against the fast one (`trainer_comparison` layouts).
 
-Every configuration runs with several training seeds (mean ± std). All adapters of a layout
+Every configuration runs with several training seeds (mean ± std). Training goes through a
+`FitRun` (default: `fit_adapter`), so a caller can keep finished adapters and resume an
+interrupted benchmark without retraining them. All adapters of a layout
 are evaluated in one deterministic render per view: they share the generator's density, so
 their heads are stacked into one seg head. Ground truth comes in as synthface fine-label maps
 (`BenchFaces`), so this module needs no synthface import.
@@ -79,6 +81,27 @@ class RunSpec:
     shots: int
     seed: int
     trainer: str = "fast"
+
+
+FitRun = Callable[[TriplaneGenerator, RunSpec, list[LayoutSample], Layout, AdapterTrainingConfig],
+                  AdapterFit]  # fmt: skip
+"""fit(generator, spec, samples, layout, config) → the run's trained adapter."""
+
+
+def train_run(
+    generator: TriplaneGenerator,
+    spec: RunSpec,
+    samples: list[LayoutSample],
+    layout: Layout,
+    config: AdapterTrainingConfig,
+) -> AdapterFit:
+    """The default `FitRun`: train the adapter (`fit_adapter`)."""
+    return fit_adapter(generator, samples, layout, config)
+
+
+def run_name(spec: RunSpec) -> str:
+    """A file-system-safe name of a run, e.g. 'eyes19-full-n10-seed0-fast'."""
+    return f"{spec.layout}-{spec.variant}-n{spec.shots}-seed{spec.seed}-{spec.trainer}"
 
 
 def variant_config(base: AdapterTrainingConfig, spec: RunSpec) -> AdapterTrainingConfig:
@@ -240,6 +263,7 @@ def run_layout_benchmark(
     config: AdapterTrainingConfig,
     on_run: RunCallback | None = None,
     chunk_rays: int | None = None,
+    fit_run: FitRun = train_run,
 ) -> dict:
     """Train every run, evaluate each layout's adapters on the test faces; JSON-ready results:
     {"generator": generator_metrics, "runs": [spec + seconds + kept_weight + metrics, …]}."""
@@ -251,7 +275,7 @@ def run_layout_benchmark(
         fits = []
         for spec in layout_runs:
             samples = training_samples(train_faces, layout, spec)
-            fit = fit_adapter(generator, samples, layout, variant_config(config, spec))
+            fit = fit_run(generator, spec, samples, layout, variant_config(config, spec))
             fits.append(fit)
             if on_run is not None:
                 on_run(len(results) + len(fits), len(runs), spec, fit)

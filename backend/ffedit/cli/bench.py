@@ -235,9 +235,50 @@ def _register_bench_layouts(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument(
+        "--store",
+        help="keep every trained adapter in this folder and reuse it when the benchmark runs "
+        "again (an interrupted run resumes; figures are the same)",
+    )
+    parser.add_argument(
         "--markdown", help="Markdown file whose 'Few-shot layouts' section to update"
     )
     parser.set_defaults(func=_bench_layouts)
+
+
+def _stored_fit_run(store: Path):
+    """A layout-benchmark `FitRun` that keeps each trained adapter (and its time and losses)
+    in `store`/<run name>/ and loads it instead of training when it is already there."""
+    from ffedit.adapter import benchmark as bench
+    from ffedit.adapter.training import AdapterFit
+    from ffedit.io.adapters import load_adapter, save_adapter
+
+    def fit_run(generator, spec, samples, layout, config):
+        folder = store / bench.run_name(spec)
+        if (folder / "manifest.json").is_file():
+            device = next(generator.parameters()).device
+            saved = load_adapter(folder, device, generator.config)
+            record = saved.metrics
+            return AdapterFit(
+                saved.adapter,
+                record["steps"],
+                False,
+                record["seconds"],
+                record["final_losses"],
+                (),
+                record["kept_weight"],
+            )
+        fit = bench.train_run(generator, spec, samples, layout, config)
+        record = {
+            "steps": fit.steps,
+            "seconds": fit.seconds,
+            "final_losses": fit.final_losses,
+            "kept_weight": fit.kept_weight,
+        }
+        save_adapter(folder, fit.adapter.cpu(), layout, config, record)
+        fit.adapter.to(next(generator.parameters()).device)
+        return fit
+
+    return fit_run
 
 
 def _synthface_bench_faces(generator, seeds: list[int]):
@@ -311,8 +352,9 @@ def _bench_layouts(args: argparse.Namespace) -> int:
                 layout=spec.layout, variant=spec.variant, n=spec.shots, s=f"{fit.seconds:.0f}"
             )
 
+        fit_run = _stored_fit_run(Path(args.store)) if args.store else bench.train_run
         results = bench.run_layout_benchmark(
-            generator, train_faces, test_faces, runs, config, on_run, RENDER_CHUNK_RAYS
+            generator, train_faces, test_faces, runs, config, on_run, RENDER_CHUNK_RAYS, fit_run
         )
     faces, train = args.faces, args.train_faces
     command = (

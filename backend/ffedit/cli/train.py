@@ -98,7 +98,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from ffedit.distill.train import DistillConfig, Distiller
+    from ffedit.distill.train import DistillConfig, Distiller, set_mean_w
     from ffedit.generator import PRESETS, TriplaneGenerator
     from ffedit.io.checkpoint import save_generator
     from ffedit.io.tensors import load_tensors, load_training_state, save_training_state
@@ -137,6 +137,7 @@ def _train_generator(args: argparse.Namespace) -> int:
         bar.close()
         save_training_state(state_path, distiller.state_dict())
     if args.export:
+        set_mean_w(generator)
         save_generator(generator.eval().cpu(), args.export)
         print(f"wrote {args.export} at step {distiller.step_index}")
     return 0

@@ -119,6 +119,18 @@ def _soft_bce(probability: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return -(target * probability.log() + (1 - target) * (1 - probability).log()).mean()
 
 
+@torch.no_grad()
+def set_mean_w(generator: TriplaneGenerator, count: int = 10_000, seed: int = 0) -> torch.Tensor:
+    """Set the mapping's `w_avg` (truncation's centre, EG3D's training-time EMA) to the mean
+    w of `count` seeded z ~ N(0, I), as a distilled generator never updates it; returns it."""
+    device = next(generator.parameters()).device
+    z = torch.randn(count, generator.config.z_dim, generator=torch.Generator().manual_seed(seed))
+    conditioning = torch.zeros(1, generator.config.c_dim, device=device)
+    mean = generator.mapping(z.to(device), conditioning)[:, 0].mean(0)
+    generator.backbone.mapping.w_avg.copy_(mean)
+    return mean
+
+
 def scheduled_learning_rate(config: DistillConfig, step: int) -> float:
     """The learning rate of step `step` (0-based): cosine decay over `total_steps`."""
     if config.total_steps is None:
@@ -128,6 +140,10 @@ def scheduled_learning_rate(config: DistillConfig, step: int) -> float:
         1 + math.cos(math.pi * progress)
     )
     return config.learning_rate * fraction
+
+
+def _finite(tensor: torch.Tensor) -> bool:
+    return bool(torch.isfinite(tensor).all())
 
 
 class Distiller:
@@ -148,6 +164,7 @@ class Distiller:
         )
         self.rng = torch.Generator().manual_seed(config.seed)
         self.step_index = 0
+        self.skipped_steps = 0
 
     @property
     def num_entries(self) -> int:
@@ -220,16 +237,24 @@ class Distiller:
         return terms
 
     def step(self) -> dict[str, float]:
-        """One optimisation step; returns the loss terms as floats."""
+        """One optimisation step; returns the loss terms as floats and 'skipped', the steps
+        skipped so far. A step whose loss or gradients are not finite changes nothing (a
+        rare ray/point batch must not turn the weights into NaN)."""
         self.generator.train()
         terms = self.losses(self._batch())
         self.optimizer.zero_grad(set_to_none=True)
-        terms["total"].backward()
-        for group in self.optimizer.param_groups:
-            group["lr"] = scheduled_learning_rate(self.config, self.step_index)
-        self.optimizer.step()
+        if _finite(terms["total"]):
+            terms["total"].backward()
+        gradients = [p.grad for p in self.generator.parameters() if p.grad is not None]
+        if gradients and all(_finite(gradient) for gradient in gradients):
+            for group in self.optimizer.param_groups:
+                group["lr"] = scheduled_learning_rate(self.config, self.step_index)
+            self.optimizer.step()
+        else:
+            self.skipped_steps += 1
         self.step_index += 1
-        return {name: float(value.detach()) for name, value in terms.items()}
+        losses = {name: float(value.detach()) for name, value in terms.items()}
+        return losses | {"skipped": float(self.skipped_steps)}
 
     def state_dict(self) -> dict:
         return {
@@ -238,6 +263,7 @@ class Distiller:
             "rng": self.rng.get_state(),
             "torch_rng": torch.get_rng_state(),  # EG3D's stochastic ray sampling uses it
             "step": self.step_index,
+            "skipped_steps": self.skipped_steps,
             "config": asdict(self.config),
         }
 
@@ -247,3 +273,4 @@ class Distiller:
         self.rng.set_state(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         self.step_index = int(state["step"])
+        self.skipped_steps = int(state.get("skipped_steps", 0))

@@ -291,3 +291,13 @@ def test_cuda_render_matches_cpu(generator, inputs, output):
     assert result.image.device.type == "cuda"
     for name in ("features", "seg_logits", "depth", "opacity", "image"):
         assert torch.allclose(getattr(result, name).cpu(), getattr(output, name), atol=1e-3), name
+
+
+def test_a_constant_plane_channel_gives_finite_gradients():
+    planes = torch.randn(1, 3, 4, 8, 8)
+    planes[0, 1, 2] = 0.5  # one constant channel
+    planes.requires_grad_(True)
+    statistics = plane_statistics(planes)
+    assert torch.equal(statistics.std[0, :6], planes.detach().reshape(12, 64).std(-1)[:6])
+    normalize_planes(planes, statistics).square().sum().backward()
+    assert torch.isfinite(planes.grad).all()

@@ -33,11 +33,17 @@ class SplitPlanes(NamedTuple):
     """The raw planes' own statistics."""
 
 
+VARIANCE_FLOOR = 1e-12
+
+
 def plane_statistics(planes: torch.Tensor) -> PlaneStatistics:
-    """Statistics (B, 3·C) of raw planes (B, 3, C, H, W)."""
+    """Statistics (B, 3·C) of raw planes (B, 3, C, H, W). The variance is floored at
+    `VARIANCE_FLOOR` before the square root: the same values for any real plane, but a
+    constant channel no longer sends an infinite gradient (√ at 0) into training."""
     batch, num_planes, channels, height, width = planes.shape
     flat = planes.reshape(batch, num_planes * channels, height, width)
-    return PlaneStatistics(flat.mean(dim=(-1, -2)), flat.var(dim=(-1, -2)).sqrt())
+    variance = flat.var(dim=(-1, -2)).clamp_min(VARIANCE_FLOOR)
+    return PlaneStatistics(flat.mean(dim=(-1, -2)), variance.sqrt())
 
 
 def _per_channel(stat: torch.Tensor, planes: torch.Tensor) -> torch.Tensor:

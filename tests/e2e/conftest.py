@@ -1,6 +1,6 @@
-"""Fixtures of the browser tests: a tiny model folder, the real server (`ffedit serve` in a
-subprocess on a free port, small training/edit settings), headless Debian Chromium driven by
-Playwright, and a page with the app loaded.
+"""Fixtures of the browser tests: the real server on the shipped default model (`ffedit
+serve` in a subprocess on a free port, small training/edit settings), headless Debian
+Chromium driven by Playwright, and a page with the app loaded.
 
 Everything here is skipped, with the reason, where Chromium or Playwright is missing.
 """
@@ -53,13 +53,13 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def server_url(tiny_model: Path, tmp_path_factory) -> str:
+def server_url(shipped_model: Path, tmp_path_factory) -> str:
     """The real server on 127.0.0.1 (a free port) with a fresh data folder."""
     folder = tmp_path_factory.mktemp("server")
     port = _free_port()
     env = {
         **os.environ,
-        "FFEDIT_MODEL": str(tiny_model),
+        "FFEDIT_MODEL": str(shipped_model),
         "FFEDIT_DATA_DIR": str(folder / "data"),
         "FFEDIT_DEVICE": "cpu",
         "FFEDIT_TRAINING_STEPS": "4",

@@ -44,6 +44,15 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--export", default=None, help="checkpoint folder for the final weights")
+    parser.add_argument(
+        "--superres-faces", type=int, default=64, help="teacher faces for the SR head (64)"
+    )
+    parser.add_argument(
+        "--superres-steps",
+        type=int,
+        default=400,
+        help="steps fitting the super-resolution head before export (400; 0 skips)",
+    )
     parser.set_defaults(func=_train_generator)
 
 
@@ -85,6 +94,31 @@ def build_teacher_data(run: Path, entries: int, shard_size: int, workers: int) -
             bar.update(1)
     bar.close()
     return list(shards)
+
+
+def _fit_superresolution(generator, faces: int, steps: int) -> None:
+    """Fit the super-resolution head (frozen generator) with a progress bar; 0 steps skip."""
+    if steps <= 0:
+        return
+    from tqdm import tqdm
+
+    from ffedit.distill.superres import (
+        SuperResolutionSettings,
+        fit_superresolution,
+        superresolution_data,
+    )
+
+    settings = SuperResolutionSettings(faces=faces, steps=steps)
+    generator.eval()
+    data = superresolution_data(generator, settings)
+    with tqdm(total=steps, desc="super-resolution", unit="step") as bar:
+
+        def on_step(step: int, loss: float) -> None:
+            bar.update(1)
+            bar.set_postfix(l1=f"{loss:.3f}")
+
+        final = fit_superresolution(generator, data, settings, on_step)
+    print(f"super-resolution head fitted: L1 {final:.4f} over the last steps")
 
 
 def _interrupt(signum, frame) -> None:
@@ -138,6 +172,7 @@ def _train_generator(args: argparse.Namespace) -> int:
         save_training_state(state_path, distiller.state_dict())
     if args.export:
         set_mean_w(generator)
+        _fit_superresolution(generator, args.superres_faces, args.superres_steps)
         save_generator(generator.eval().cpu(), args.export)
         print(f"wrote {args.export} at step {distiller.step_index}")
     return 0

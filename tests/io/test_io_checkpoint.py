@@ -58,11 +58,16 @@ def test_round_trip_is_exact_and_frozen(saved, tiny):
         assert torch.equal(tensor, expected[name]), name
 
 
-def test_saving_over_an_existing_folder_replaces_it_whole(saved, tiny, tmp_path):
-    (saved / "stale.txt").write_text("left over")
+def test_saving_over_a_model_folder_replaces_the_weights_and_keeps_card_and_adapters(
+    saved, tiny, tmp_path
+):
+    (saved / "README.md").write_text("model card")
+    (saved / "adapters" / "eyes").mkdir(parents=True)
+    (saved / "adapters" / "eyes" / "weights.safetensors").write_bytes(b"adapter")
     other = random_tiny_generator(seed=4)
     save_generator(other, saved)
-    assert not (saved / "stale.txt").exists()
+    assert (saved / "README.md").read_text() == "model card"
+    assert (saved / "adapters" / "eyes" / "weights.safetensors").read_bytes() == b"adapter"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
     first = next(iter(other.state_dict()))
     assert torch.equal(load_generator(saved).state_dict()[first], other.state_dict()[first])

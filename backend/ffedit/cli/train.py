@@ -175,6 +175,12 @@ def _train_generator(args: argparse.Namespace) -> int:
         _fit_superresolution(generator, args.superres_faces, args.superres_steps)
         save_generator(generator.eval().cpu(), args.export)
         print(f"wrote {args.export} at step {distiller.step_index}")
+        if (Path(args.export) / "adapters").is_dir():
+            print(
+                f"note: the adapters in {args.export}/adapters were trained on the previous "
+                "weights; retrain them with `ffedit train-layout` if the geometry changed",
+                file=sys.stderr,
+            )
     return 0
 
 

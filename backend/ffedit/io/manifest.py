@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 from ffedit import __version__
@@ -22,7 +23,11 @@ MANIFEST_FILE = "manifest.json"
 
 
 def write_manifest_folder(folder: str | os.PathLike, files: dict[str, bytes]) -> Path:
-    """Write `files` (name → bytes) and their manifest as `folder`, atomically; returns it."""
+    """Write `files` (name → bytes) and their manifest as `folder`, atomically; returns it.
+
+    Anything else already in `folder` (a model card, a contact sheet, adapters) is carried
+    over unchanged: re-exporting weights must not delete what a user stored beside them.
+    """
     manifest = {
         "format_version": FORMAT_VERSION,
         "created_by": f"ffedit {__version__}",
@@ -32,12 +37,26 @@ def write_manifest_folder(folder: str | os.PathLike, files: dict[str, bytes]) ->
         },
     }
     with atomic_folder(folder) as staging:
+        _carry_over(Path(folder), staging, skip={*files, MANIFEST_FILE})
         for name, data in {**files, MANIFEST_FILE: json_bytes(manifest)}.items():
             with open(staging / name, "wb") as file:
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
     return Path(folder)
+
+
+def _carry_over(folder: Path, staging: Path, skip: set[str]) -> None:
+    """Copy the entries of an existing `folder` not named in `skip` into `staging`."""
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if entry.name in skip:
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, staging / entry.name)
+        else:
+            shutil.copy2(entry, staging / entry.name)
 
 
 def read_manifest_folder(folder: str | os.PathLike, required: tuple[str, ...]) -> dict[str, bytes]:

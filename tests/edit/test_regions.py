@@ -72,6 +72,30 @@ def test_sampled_rays_cover_the_region_and_weigh_the_rest_to_the_whole_image():
     assert torch.equal(rays.pixels, torch.unique(rays.pixels))  # each pixel rendered once
 
 
+def test_capped_region_rays_are_class_stratified_and_weigh_the_whole_region():
+    region = torch.zeros(16, 16, dtype=torch.bool)
+    region[2:12, 2:12] = True  # 100 pixels
+    target = torch.zeros(16, 16, dtype=torch.long)
+    target[2:12, 2:7] = 3  # 50 of them class 3
+    target[5, 9] = 4  # a one-pixel class inside the region: always drawn, weight 1
+    rays = sampled_rays(
+        region,
+        target,
+        window_centres(region),
+        10,
+        0,
+        torch.Generator().manual_seed(0),
+        region_rays=21,
+    )
+    seg_pixels = rays.pixels[rays.seg_positions]
+    inside = region.reshape(-1)[seg_pixels]
+    assert int(inside.sum()) == 21
+    assert torch.isclose(rays.seg_weights[inside].sum(), torch.tensor(100.0))
+    pixel = (seg_pixels == 5 * 16 + 9).nonzero().reshape(-1)
+    assert len(pixel) == 1 and float(rays.seg_weights[pixel]) == 1.0
+    assert torch.isclose(rays.seg_weights.sum(), torch.tensor(256.0))
+
+
 def test_sampled_rays_are_seeded():
     region = torch.zeros(16, 16, dtype=torch.bool)
     target = torch.zeros(16, 16, dtype=torch.long)

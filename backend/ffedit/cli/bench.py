@@ -491,6 +491,12 @@ def _register_bench_edits(subparsers: argparse._SubParsersAction) -> None:
         "--full-frame-faces", type=int, default=2, help="faces also edited full-frame (2)"
     )
     parser.add_argument("--steps", type=int, default=100, help="optimisation steps (100)")
+    parser.add_argument(
+        "--region-rays",
+        type=int,
+        default=None,
+        help="fast path: at most this many edit-region rays per step (default: all)",
+    )
     parser.add_argument("--sheet-faces", type=int, default=3, help="faces per contact sheet (3)")
     parser.add_argument(
         "--paint-on-prediction",
@@ -578,7 +584,7 @@ def _bench_edits(args: argparse.Namespace) -> int:
                 f"no benchmark case for {unknown}; cases: {', '.join(known)} (operators: "
                 f"{', '.join(EDIT_OPERATORS)})"
             )
-        config = EditConfig(steps=args.steps)
+        config = EditConfig(steps=args.steps, region_rays=args.region_rays)
     except ValueError as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 1
@@ -649,6 +655,7 @@ def _bench_edits(args: argparse.Namespace) -> int:
         + (f" --adapters {args.adapters}" if args.adapters else "")
         + f" --lambdas {args.lambdas} --operators {','.join(operators)} "
         f"--full-frame-faces {args.full_frame_faces} --steps {args.steps}"
+        + (f" --region-rays {args.region_rays}" if args.region_rays is not None else "")
         + (" --paint-on-prediction" if args.paint_on_prediction else "")
         + (f" --threads {args.threads}" if args.threads is not None else "")
         + (f" --markdown {args.markdown}" if args.markdown else "")

@@ -48,6 +48,9 @@ class EditConfig:
     """Fast path: rays drawn each step from outside the dilated edit region, stratified by
     target class (all of them if there are fewer); they carry pixel weights so that sums
     estimate whole-image sums."""
+    region_rays: int | None = None
+    """Fast path: at most this many rays of the dilated edit region per step, drawn like the
+    context rays (class-stratified, weighted); None renders the whole region every step."""
     ssim_patches: int = 8
     """Fast path: SSIM windows (7×7 pixels each) drawn each step; the full frame uses every
     valid window."""

@@ -146,7 +146,13 @@ def _step_rays(
     if full is not None:
         return full
     return sampled_rays(
-        region, target, centres, config.context_rays, config.ssim_patches, generator
+        region,
+        target,
+        centres,
+        config.context_rays,
+        config.ssim_patches,
+        generator,
+        region_rays=config.region_rays,
     )
 
 

@@ -4,7 +4,8 @@ The edit region is where the target mask differs from the current prediction (FF
 M); it is dilated by a few pixels, and preservation losses apply outside it. A step of the
 fast path renders:
 
-- every ray of the dilated region (weight 1), where the segmentation must change;
+- every ray of the dilated region (weight 1), where the segmentation must change; or, with
+  `region_rays`, at most that many of them, class-stratified like the context rays;
 - `context_rays` rays drawn from the other pixels, stratified by target class
   (`ffedit.adapter.rays.stratified_rays`: a class of a few pixels, say a pupil that already
   matches, gives all of them), each weighing the pixels of its class it stands for, so that
@@ -94,17 +95,22 @@ def sampled_rays(
     context_rays: int,
     patches: int,
     generator: torch.Generator,
+    region_rays: int | None = None,
 ) -> EditRays:
     """The fast path's rays for one step (module doc): region (H, W) bool, the dilated edit
     region; target (H, W) class ids; centres (H, W) bool, the valid SSIM window centres;
-    every draw comes from `generator`."""
+    region_rays: the most region rays drawn (None: all); every draw comes from `generator`."""
     width = region.shape[1]
-    flat = region.reshape(-1)
+    flat, labels = region.reshape(-1), target.reshape(-1)
     inside = flat.nonzero().reshape(-1)
     outside = (~flat).nonzero().reshape(-1)
-    context = stratified_rays(target.reshape(-1)[outside], context_rays, generator)
+    inside_weights = torch.ones(len(inside))
+    if region_rays is not None:
+        drawn = stratified_rays(labels[inside], region_rays, generator)
+        inside, inside_weights = inside[drawn.indices], drawn.pixel_weights
+    context = stratified_rays(labels[outside], context_rays, generator)
     seg_pixels = torch.cat([inside, outside[context.indices]])
-    seg_weights = torch.cat([torch.ones(len(inside)), context.pixel_weights])
+    seg_weights = torch.cat([inside_weights, context.pixel_weights])
     valid = centres.reshape(-1).nonzero().reshape(-1)
     chosen = valid[torch.randperm(len(valid), generator=generator)[:patches]]
     return _rays(seg_pixels, seg_weights, window_pixels(chosen, width))

@@ -494,8 +494,8 @@ def _register_bench_edits(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--region-rays",
         type=int,
-        default=None,
-        help="fast path: at most this many edit-region rays per step (default: all)",
+        default=1024,
+        help="fast path: at most this many edit-region rays per step (1024; 0: all)",
     )
     parser.add_argument("--sheet-faces", type=int, default=3, help="faces per contact sheet (3)")
     parser.add_argument(
@@ -584,7 +584,7 @@ def _bench_edits(args: argparse.Namespace) -> int:
                 f"no benchmark case for {unknown}; cases: {', '.join(known)} (operators: "
                 f"{', '.join(EDIT_OPERATORS)})"
             )
-        config = EditConfig(steps=args.steps, region_rays=args.region_rays)
+        config = EditConfig(steps=args.steps, region_rays=args.region_rays or None)
     except ValueError as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 1
@@ -655,7 +655,7 @@ def _bench_edits(args: argparse.Namespace) -> int:
         + (f" --adapters {args.adapters}" if args.adapters else "")
         + f" --lambdas {args.lambdas} --operators {','.join(operators)} "
         f"--full-frame-faces {args.full_frame_faces} --steps {args.steps}"
-        + (f" --region-rays {args.region_rays}" if args.region_rays is not None else "")
+        + f" --region-rays {args.region_rays}"
         + (" --paint-on-prediction" if args.paint_on_prediction else "")
         + (f" --threads {args.threads}" if args.threads is not None else "")
         + (f" --markdown {args.markdown}" if args.markdown else "")

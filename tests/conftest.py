@@ -12,6 +12,19 @@ import pytest
 REPOSITORY = Path(__file__).parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread_for_shared_fixtures():
+    """Module and session fixtures are built before function fixtures run: one thread for
+    them too, so a value computed there equals the same computation inside a test bitwise
+    (convolutions may round differently on two threads)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     import torch

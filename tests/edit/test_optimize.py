@@ -86,9 +86,12 @@ def test_appearance_lock_reimposes_the_source_plane_statistics(generator, face):
     with torch.no_grad():
         planes = generator.synthesize_planes(result.ws[None])
         edited_stats = plane_statistics(planes)
-        locked = split_planes(planes, result.plane_stats).stacked
-    channels = generator.config.plane_channels
-    appearance = locked[:, :, channels:]  # (1, 3, C, H, W): the appearance decoder's planes
+        locked = split_planes(planes, result.plane_stats)
+    # (1, 3, C, H, W): the planes the appearance decoder reads
+    appearance = (
+        locked.normalized * locked.branch_scale[..., 1, None, None]
+        + locked.branch_shift[..., 1, None, None]
+    )
     appearance_stats = plane_statistics(appearance)
     assert not torch.allclose(edited_stats.mean, source_stats.mean, atol=1e-4)
     assert torch.allclose(appearance_stats.mean, source_stats.mean, atol=1e-5)

@@ -5,7 +5,6 @@ import torch
 
 from ffedit.generator.planes import (
     PlaneStatistics,
-    denormalize_planes,
     normalize_planes,
     plane_statistics,
     split_planes,
@@ -28,31 +27,40 @@ def test_statistics_are_per_channel_mean_and_unbiased_std():
     assert torch.isclose(stats.std[1, 2 * 4 + 3], channel.std(unbiased=True))
 
 
-def test_normalised_half_has_zero_mean_unit_std_and_appearance_half_restores_planes():
+def _branch_planes(split, branch):
+    """The planes a decoder reads: normalised·scale + shift of one branch, materialised."""
+    scale = split.branch_scale[..., branch, None, None]
+    shift = split.branch_shift[..., branch, None, None]
+    return split.normalized * scale + shift
+
+
+def test_normalised_planes_have_zero_mean_unit_std_and_the_appearance_branch_restores_them():
     planes = _planes()
     split = split_planes(planes)
-    normalized, appearance = split.stacked.split(4, dim=2)
-    norm_stats = plane_statistics(normalized)
+    norm_stats = plane_statistics(split.normalized)
     assert torch.allclose(norm_stats.mean, torch.zeros(2, 12), atol=1e-5)
     assert torch.allclose(norm_stats.std, torch.ones(2, 12), atol=1e-5)
-    assert torch.allclose(appearance, planes, atol=1e-5)
+    assert torch.equal(_branch_planes(split, 0), split.normalized)
+    assert torch.allclose(_branch_planes(split, 1), planes, atol=1e-5)
 
 
 def test_own_statistics_imposed_is_exactly_a_no_op():
     planes = _planes()
     own = split_planes(planes)
     imposed = split_planes(planes, plane_statistics(planes))
-    assert torch.equal(own.stacked, imposed.stacked)
+    for name in ("normalized", "branch_scale", "branch_shift"):
+        assert torch.equal(getattr(own, name), getattr(imposed, name)), name
 
 
-def test_imposed_statistics_change_only_the_appearance_half():
+def test_imposed_statistics_change_only_the_appearance_branch():
     planes = _planes()
     other = plane_statistics(_planes() * 3 + 1)
     swapped = PlaneStatistics(other.mean.flip(0), other.std.flip(0))
     split = split_planes(planes, swapped)
     own = split_planes(planes)
-    assert torch.equal(split.stacked[:, :, :4], own.stacked[:, :, :4])
-    result = plane_statistics(split.stacked[:, :, 4:])
+    assert torch.equal(split.normalized, own.normalized)
+    assert torch.equal(_branch_planes(split, 0), _branch_planes(own, 0))
+    result = plane_statistics(_branch_planes(split, 1))
     assert torch.allclose(result.mean, swapped.mean, atol=1e-4)
     assert torch.allclose(result.std, swapped.std, atol=1e-4)
     assert torch.equal(split.statistics.mean, own.statistics.mean)  # reports the raw stats
@@ -63,16 +71,15 @@ def test_one_row_of_statistics_broadcasts_and_wrong_shapes_raise():
     stats = plane_statistics(planes)
     first = PlaneStatistics(stats.mean[:1], stats.std[:1])
     split = split_planes(planes, first)
-    assert torch.allclose(split.stacked[0], split_planes(planes[:1]).stacked[0])
+    assert split.branch_scale.shape == (1, 3, 4, 2)
+    alone = split_planes(planes[:1])
+    assert torch.allclose(_branch_planes(split, 1)[0], _branch_planes(alone, 1)[0])
     with pytest.raises(ValueError, match="plane_stats mean"):
         split_planes(planes, PlaneStatistics(stats.mean[:, :5], stats.std))
 
 
-def test_stacked_planes_are_channels_last_and_equal_the_plain_concatenation():
+def test_normalised_planes_are_channels_last_and_equal_plain_normalisation():
     planes = _planes()
-    stats = plane_statistics(planes)
     split = split_planes(planes)
-    normalized = normalize_planes(planes, stats)
-    plain = torch.cat([normalized, denormalize_planes(normalized, stats)], dim=2)
-    assert torch.equal(split.stacked, plain)
-    assert split.stacked.permute(0, 1, 3, 4, 2).is_contiguous()
+    assert torch.equal(split.normalized, normalize_planes(planes, plane_statistics(planes)))
+    assert split.normalized.permute(0, 1, 3, 4, 2).is_contiguous()

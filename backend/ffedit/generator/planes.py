@@ -23,12 +23,19 @@ class PlaneStatistics(NamedTuple):
 
 
 class SplitPlanes(NamedTuple):
-    """Both decoders' planes stacked along channels, so one `grid_sample` reads both."""
+    """The normalised planes, and per-channel affine maps of them to both decoders' inputs:
+    branch 0, geometry, is the normalised planes themselves; branch 1, appearance, is
+    normalised·std' + mean'. Sampled by `ffedit.render.sample_plane_branches`, one look-up
+    serves both decoders (half the work of looking up two stacked copies)."""
 
-    stacked: torch.Tensor
-    """(B, 3, 2·C, H, W): channels [0, C) normalised (geometry), [C, 2C) appearance; stored
-    channels-last (memory order B, 3, H, W, 2·C) so that `grid_sample` reads each point's
-    channels contiguously: about 3× faster on CPU, bit-identical results."""
+    normalized: torch.Tensor
+    """(B, 3, C, H, W) (planes − mean)/(std + 1e-8), stored channels-last (memory order B,
+    3, H, W, C) so that `grid_sample` reads each point's channels contiguously: about 3×
+    faster on CPU, bit-identical results."""
+    branch_scale: torch.Tensor
+    """(B or 1, 3, C, 2): per-channel multipliers of the normalised planes [1, std']."""
+    branch_shift: torch.Tensor
+    """(B or 1, 3, C, 2): per-channel offsets [0, mean']."""
     statistics: PlaneStatistics
     """The raw planes' own statistics."""
 
@@ -46,6 +53,11 @@ def plane_statistics(planes: torch.Tensor) -> PlaneStatistics:
     return PlaneStatistics(flat.mean(dim=(-1, -2)), variance.sqrt())
 
 
+def _per_plane(stat: torch.Tensor, planes: torch.Tensor) -> torch.Tensor:
+    """(B or 1, 3·C) → (B or 1, 3, C) for planes (B, 3, C, H, W)."""
+    return stat.reshape(stat.shape[0], planes.shape[1], planes.shape[2])
+
+
 def _per_channel(stat: torch.Tensor, planes: torch.Tensor) -> torch.Tensor:
     """(B or 1, 3·C) → (B or 1, 3, C, 1, 1), broadcastable against planes (B, 3, C, H, W)."""
     return stat.reshape(stat.shape[0], planes.shape[1], planes.shape[2], 1, 1)
@@ -57,17 +69,10 @@ def normalize_planes(planes: torch.Tensor, statistics: PlaneStatistics) -> torch
     return (planes - mean) / (std + STD_EPS)
 
 
-def denormalize_planes(normalized: torch.Tensor, statistics: PlaneStatistics) -> torch.Tensor:
-    """normalised·std + mean, normalised (B, 3, C, H, W); statistics (B or 1, 3·C)."""
-    mean = _per_channel(statistics.mean, normalized)
-    std = _per_channel(statistics.std, normalized)
-    return normalized * std + mean
-
-
 def split_planes(
     planes: torch.Tensor, appearance_statistics: PlaneStatistics | None = None
 ) -> SplitPlanes:
-    """Normalised and appearance planes of raw planes (B, 3, C, H, W), stacked on channels.
+    """Normalised planes of raw planes (B, 3, C, H, W) and the maps to both decoders' inputs.
 
     `appearance_statistics` (mean, std), each (B or 1, 3·C), replaces the planes' own
     statistics in the appearance branch only.
@@ -81,11 +86,9 @@ def split_planes(
                 f"plane_stats {name} must be (B or 1, {expected}); got {tuple(stat.shape)}"
             )
     normalized = normalize_planes(planes, statistics)
-    imposed = PlaneStatistics(*(stat.to(planes) for stat in imposed))
-    appearance = denormalize_planes(normalized, imposed)
-    # One concatenation of the channels-last views writes the stacked planes in their final
-    # memory order (a second copy, stacked.contiguous(), cost ~15% of a training step).
-    channels_last = torch.cat(
-        [normalized.permute(0, 1, 3, 4, 2), appearance.permute(0, 1, 3, 4, 2)], dim=-1
-    )
-    return SplitPlanes(channels_last.permute(0, 1, 4, 2, 3), statistics)
+    mean = _per_plane(imposed.mean.to(planes), planes)
+    std = _per_plane(imposed.std.to(planes), planes)
+    scale = torch.stack([torch.ones_like(std), std], dim=-1)
+    shift = torch.stack([torch.zeros_like(mean), mean], dim=-1)
+    channels_last = normalized.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+    return SplitPlanes(channels_last, scale, shift, statistics)

@@ -32,6 +32,7 @@ from ffedit.render import (
     default_chunk_rays,
     rays_from_cameras,
     render_rays_chunked,
+    sample_plane_branches,
     sample_triplane_features,
 )
 
@@ -189,8 +190,7 @@ class TriplaneGenerator(nn.Module):
         directions: torch.Tensor,
         seg_head: SegHead | None,
     ) -> PointSamples:
-        sampled = sample_triplane_features(split.stacked, points, self.config.render.box_warp)
-        normalized, appearance = sampled.split(self.config.plane_channels, dim=-1)
+        normalized, appearance = self._sample_branches(split, points, (0, 1))
         geo_output = self.decoder.geometry(normalized)
         features = self.decoder.appearance(appearance)
         if seg_head is None:
@@ -198,6 +198,21 @@ class TriplaneGenerator(nn.Module):
         else:
             seg_logits = seg_head(normalized, geo_output, directions)
         return PointSamples(geo_output[..., :1], features, seg_logits, normalized)
+
+    def _sample_branches(
+        self, split: SplitPlanes, points: torch.Tensor, branches: tuple[int, ...]
+    ) -> tuple[torch.Tensor, ...]:
+        """The decoder inputs (B, N, C) of `branches` (0 geometry, 1 appearance) at points,
+        from one look-up of the normalised planes."""
+        pick = list(branches)
+        features = sample_plane_branches(
+            split.normalized,
+            points,
+            self.config.render.box_warp,
+            split.branch_scale[..., pick],
+            split.branch_shift[..., pick],
+        )
+        return features.split(self.config.plane_channels, dim=-1)
 
     def _deferred_field(
         self,
@@ -208,31 +223,28 @@ class TriplaneGenerator(nn.Module):
     ) -> DeferredField:
         """σ everywhere; colour features (and, if `defer_segmentation`, the segmentation
         logits) only where they can matter. Rendered values stay [features, logits]."""
-        channels, box_warp = self.config.plane_channels, self.config.render.box_warp
-        normalized_planes = split.stacked[:, :, :channels]
-        appearance_planes = split.stacked[:, :, channels:]
+        box_warp = self.config.render.box_warp
 
-        def segmentation(points: torch.Tensor, dirs: torch.Tensor):
-            normalized = sample_triplane_features(normalized_planes, points, box_warp)
+        def segmentation(normalized: torch.Tensor, dirs: torch.Tensor):
             geo_output = self.decoder.geometry(normalized)
             if seg_head is None:
                 return geo_output[..., :1], geo_output[..., 1:]
             return geo_output[..., :1], seg_head(normalized, geo_output, dirs)
 
         def geometry(points: torch.Tensor, dirs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            normalized = sample_triplane_features(split.normalized, points, box_warp)
             if not defer_segmentation:
-                return segmentation(points, dirs)
-            normalized = sample_triplane_features(normalized_planes, points, box_warp)
+                return segmentation(normalized, dirs)
             sigma = self.decoder.geometry(normalized)[..., :1]
             return sigma, sigma.new_zeros(*sigma.shape[:-1], 0)
 
         def appearance(points: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
-            features = self.decoder.appearance(
-                sample_triplane_features(appearance_planes, points, box_warp)
-            )
             if not defer_segmentation:
-                return features
-            return torch.cat([features, segmentation(points, dirs)[1]], dim=-1)
+                (appearance_features,) = self._sample_branches(split, points, (1,))
+                return self.decoder.appearance(appearance_features)
+            normalized, appearance_features = self._sample_branches(split, points, (0, 1))
+            features = self.decoder.appearance(appearance_features)
+            return torch.cat([features, segmentation(normalized, dirs)[1]], dim=-1)
 
         return DeferredField(geometry, appearance, appearance_threshold)
 

@@ -22,8 +22,10 @@ from ffedit.render.sampling import (
 )
 from ffedit.render.triplane import (
     PLANE_AXES,
+    plane_coverage,
     project_onto_planes,
     sample_from_planes,
+    sample_plane_branches,
     sample_triplane_features,
 )
 from ffedit.render.volume import (
@@ -56,6 +58,7 @@ __all__ = [
     "expected_depth",
     "importance_depths",
     "merge_samples",
+    "plane_coverage",
     "project_onto_planes",
     "rays_from_cameras",
     "render_rays",
@@ -63,6 +66,7 @@ __all__ = [
     "render_rays_reference",
     "sample_from_planes",
     "sample_pdf",
+    "sample_plane_branches",
     "sample_rays",
     "sample_triplane_features",
     "sample_weights",

@@ -2,6 +2,7 @@
 
 import copy
 
+import pytest
 import torch
 
 from ffedit.camera import cameras_from_angles
@@ -117,3 +118,20 @@ def test_set_mean_w_centres_truncation_on_the_mean_w():
     assert (others.mean(0) - mean).abs().max() < 0.1 * spread  # the mean of fresh z too
     truncated = generator.mapping(torch.randn(3, CONFIG.z_dim), zeros, truncation_psi=0.0)
     assert torch.allclose(truncated, mean.expand_as(truncated))
+
+
+def test_a_run_resumes_with_the_architecture_recorded_in_its_state():
+    import argparse
+
+    from ffedit.cli.train import _run_generator_config
+
+    def args(multiplier=None):
+        return argparse.Namespace(preset="tiny", run="runs/x", mapping_lr_multiplier=multiplier)
+
+    fresh = _run_generator_config(args(1.0), None)
+    assert fresh.mapping_lr_multiplier == 1.0 != PRESETS["tiny"].mapping_lr_multiplier
+    state = {"generator_config": fresh.to_dict()}
+    assert _run_generator_config(args(), state) == fresh  # no flag needed to resume
+    assert _run_generator_config(args(1.0), state) == fresh
+    with pytest.raises(ValueError, match="another architecture"):
+        _run_generator_config(args(0.5), state)

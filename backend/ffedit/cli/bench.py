@@ -497,6 +497,11 @@ def _register_bench_edits(subparsers: argparse._SubParsersAction) -> None:
         default=1024,
         help="fast path: at most this many edit-region rays per step (1024; 0: all)",
     )
+    parser.add_argument(
+        "--context-rays",
+        type=int,
+        help="fast path: rays drawn outside the edit region per step (EditConfig's default)",
+    )
     parser.add_argument("--sheet-faces", type=int, default=3, help="faces per contact sheet (3)")
     parser.add_argument(
         "--paint-on-prediction",
@@ -585,6 +590,8 @@ def _bench_edits(args: argparse.Namespace) -> int:
                 f"{', '.join(EDIT_OPERATORS)})"
             )
         config = EditConfig(steps=args.steps, region_rays=args.region_rays or None)
+        if args.context_rays is not None:
+            config = dataclasses.replace(config, context_rays=args.context_rays)
     except ValueError as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 1
@@ -656,6 +663,7 @@ def _bench_edits(args: argparse.Namespace) -> int:
         + f" --lambdas {args.lambdas} --operators {','.join(operators)} "
         f"--full-frame-faces {args.full_frame_faces} --steps {args.steps}"
         + f" --region-rays {args.region_rays}"
+        + (f" --context-rays {args.context_rays}" if args.context_rays is not None else "")
         + (" --paint-on-prediction" if args.paint_on_prediction else "")
         + (f" --threads {args.threads}" if args.threads is not None else "")
         + (f" --markdown {args.markdown}" if args.markdown else "")

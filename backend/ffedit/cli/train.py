@@ -35,6 +35,12 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data-workers", type=int, default=2, help="processes building teacher data (2)"
     )
+    parser.add_argument(
+        "--mapping-lr-multiplier",
+        type=float,
+        help="the mapping network's learning-rate multiplier (default: the preset's); a "
+        "resumed run keeps the architecture recorded in its state",
+    )
     parser.add_argument("--steps", type=int, default=6500, help="total optimisation steps")
     parser.add_argument("--batch-size", type=int, default=4, help="entries per step")
     parser.add_argument(
@@ -121,6 +127,28 @@ def _fit_superresolution(generator, faces: int, steps: int) -> None:
     print(f"super-resolution head fitted: L1 {final:.4f} over the last steps")
 
 
+def _run_generator_config(args: argparse.Namespace, state: dict | None):
+    """The architecture to train: the one recorded in a resumed run's state, else --preset
+    with --mapping-lr-multiplier applied; ValueError when the two disagree."""
+    import dataclasses
+
+    from ffedit.config import PRESETS, GeneratorConfig
+
+    requested = PRESETS[args.preset]
+    if args.mapping_lr_multiplier is not None:
+        requested = dataclasses.replace(requested, mapping_lr_multiplier=args.mapping_lr_multiplier)
+    if state is None or "generator_config" not in state:
+        return requested
+    recorded = GeneratorConfig.from_dict(state["generator_config"])
+    if args.mapping_lr_multiplier is not None and recorded != requested:
+        raise ValueError(
+            f"{args.run} was started with another architecture (mapping lr multiplier "
+            f"{recorded.mapping_lr_multiplier}); resume it without --mapping-lr-multiplier or "
+            "start a new --run"
+        )
+    return recorded
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -133,7 +161,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ffedit.distill.train import DistillConfig, Distiller, set_mean_w
-    from ffedit.generator import PRESETS, TriplaneGenerator
+    from ffedit.generator import TriplaneGenerator
     from ffedit.io.checkpoint import save_generator
     from ffedit.io.tensors import load_tensors, load_training_state, save_training_state
 
@@ -144,15 +172,21 @@ def _train_generator(args: argparse.Namespace) -> int:
         for path in build_teacher_data(run, args.entries, args.shard_size, args.data_workers)
     ]
     entries = {key: torch.cat([shard[key] for shard in shards]) for key in shards[0]}
+    state_path = run / "train-state.pt"
+    state = load_training_state(state_path) if state_path.exists() else None
+    try:
+        generator_config = _run_generator_config(args, state)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     torch.manual_seed(0)
-    generator = TriplaneGenerator(PRESETS[args.preset]).to(device)
+    generator = TriplaneGenerator(generator_config).to(device)
     config = DistillConfig(
         batch_size=args.batch_size, learning_rate=args.learning_rate, total_steps=args.steps
     )
     distiller = Distiller(generator, entries, config)
-    state_path = run / "train-state.pt"
-    if state_path.exists():
-        distiller.load_state_dict(load_training_state(state_path))
+    if state is not None:
+        distiller.load_state_dict(state)
     deadline = None if args.max_minutes is None else time.monotonic() + 60 * args.max_minutes
     signal.signal(signal.SIGTERM, _interrupt)  # a killed run saves its state too
     bar = tqdm(total=args.steps, initial=distiller.step_index, desc="training", unit="step")

@@ -265,6 +265,7 @@ class Distiller:
             "step": self.step_index,
             "skipped_steps": self.skipped_steps,
             "config": asdict(self.config),
+            "generator_config": self.generator.config.to_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:

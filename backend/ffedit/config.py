@@ -142,11 +142,14 @@ PRESETS: dict[str, GeneratorConfig] = {
     # sized for CPU use; 128² planes (half the backbone cost of 256², which edits pay at
     # every step); pose-free mapping (the camera never conditions identity); masks and raw
     # RGB at 128², one super-resolution block to 256². Appearance: the last two blocks' ws.
+    # The mapping learns at the full rate (EG3D's GAN uses 0.01–0.1): distillation has a
+    # target for every z, and 300 steps from scratch reached base15 mIoU 0.306 vs 0.296 at
+    # 0.1 (0.332 with the learning rate doubled to 4e-3).
     "synthface-128": GeneratorConfig(
         w_dim=256,
         plane_resolution=128,
         appearance_ws=(7, 8, 9, 10, 11),
-        mapping_lr_multiplier=0.1,
+        mapping_lr_multiplier=1.0,
         channel_base=4096,
         channel_max=256,
         c_gen_conditioning_zero=True,

@@ -41,10 +41,10 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
         help="the mapping network's learning-rate multiplier (default: the preset's); a "
         "resumed run keeps the architecture recorded in its state",
     )
-    parser.add_argument("--steps", type=int, default=6500, help="total optimisation steps")
+    parser.add_argument("--steps", type=int, default=8000, help="total optimisation steps")
     parser.add_argument("--batch-size", type=int, default=4, help="entries per step")
     parser.add_argument(
-        "--learning-rate", type=float, default=2e-3, help="peak rate, cosine-decayed to --steps"
+        "--learning-rate", type=float, default=4e-3, help="peak rate, cosine-decayed to --steps"
     )
     parser.add_argument("--save-every", type=int, default=100, help="steps between saves")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after")

@@ -45,7 +45,7 @@ class DistillConfig:
     """Share of rays drawn from pixels of `RARE_CLASSES` (when the view has any)."""
     points_per_entry: int = 2048
     """Supervised 3D points per entry and step."""
-    learning_rate: float = 2e-3
+    learning_rate: float = 4e-3
     """Peak Adam learning rate (equalised-lr layers scale it per layer)."""
     total_steps: int | None = None
     """Steps of the whole run: the rate decays along a cosine to `final_lr_fraction` of the

@@ -494,8 +494,8 @@ def _register_bench_edits(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--region-rays",
         type=int,
-        default=1024,
-        help="fast path: at most this many edit-region rays per step (1024; 0: all)",
+        help="fast path: at most this many edit-region rays per step (EditConfig's default; "
+        "0: all)",
     )
     parser.add_argument(
         "--context-rays",
@@ -589,7 +589,9 @@ def _bench_edits(args: argparse.Namespace) -> int:
                 f"no benchmark case for {unknown}; cases: {', '.join(known)} (operators: "
                 f"{', '.join(EDIT_OPERATORS)})"
             )
-        config = EditConfig(steps=args.steps, region_rays=args.region_rays or None)
+        config = EditConfig(steps=args.steps)
+        if args.region_rays is not None:
+            config = dataclasses.replace(config, region_rays=args.region_rays or None)
         if args.context_rays is not None:
             config = dataclasses.replace(config, context_rays=args.context_rays)
     except ValueError as error:
@@ -662,7 +664,7 @@ def _bench_edits(args: argparse.Namespace) -> int:
         + (f" --adapters {args.adapters}" if args.adapters else "")
         + f" --lambdas {args.lambdas} --operators {','.join(operators)} "
         f"--full-frame-faces {args.full_frame_faces} --steps {args.steps}"
-        + f" --region-rays {args.region_rays}"
+        + (f" --region-rays {args.region_rays}" if args.region_rays is not None else "")
         + (f" --context-rays {args.context_rays}" if args.context_rays is not None else "")
         + (" --paint-on-prediction" if args.paint_on_prediction else "")
         + (f" --threads {args.threads}" if args.threads is not None else "")

@@ -11,7 +11,9 @@ CE + λ·overlap toward the target plus MSE + SSIM to rgb₀ outside M (`edit.lo
 Fast path (default): a step renders only the rays of M, a resampled share of the others and a
 few SSIM windows (`edit.regions`), not the whole frame, and along each ray decodes colour
 and segmentation only at the samples whose compositing weight exceeds `sample_threshold`
-(σ everywhere); the gradient reaches Δ through the same backbone either way.
+(σ everywhere); the gradient reaches Δ through the same backbone either way. The source
+and final frames are rendered the same way, so the preservation reference is what an
+unchanged latent renders at a step.
 `EditConfig(full_frame=True)` renders every pixel each step: the paper's procedure and the
 reference twin of the fast path (the losses are the same function of the rays; `ffedit
 bench edits` compares target IoU and time of both).
@@ -156,6 +158,35 @@ def _step_rays(
     )
 
 
+def _sample_threshold(config: EditConfig) -> float:
+    """The compositing weight below which renders of the edit skip colour and segmentation:
+    the fast path's `sample_threshold`, 0 (exact) for the full-frame reference twin."""
+    return 0.0 if config.full_frame else config.sample_threshold
+
+
+def _render_frame(
+    generator: TriplaneGenerator,
+    adapter: SegHead | None,
+    planes: torch.Tensor,
+    rays: tuple[torch.Tensor, torch.Tensor],
+    plane_stats: PlaneStatistics,
+    config: EditConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw RGB (N, 3) and segmentation logits (N, K) of every ray (origins, directions),
+    rendered like the steps render theirs (same sample threshold), so the source reference
+    and the steps' renders are the same function of the latent."""
+    output = generator.render_rays(
+        planes,
+        *rays,
+        plane_stats=plane_stats,
+        chunk_rays=config.chunk_rays,
+        seg_head=adapter,
+        appearance_threshold=_sample_threshold(config),
+        defer_segmentation=True,
+    )
+    return output.features[0, :, :3].contiguous(), output.seg_logits[0]
+
+
 def _masked_lpips(
     lpips: LpipsVgg, rgb: torch.Tensor, reference: EditReference, resolution: int
 ) -> torch.Tensor:
@@ -199,26 +230,19 @@ def optimize_latent(
     cameras = camera.reshape(1, -1).to(device)
     with _frozen(generator, adapter if isinstance(adapter, nn.Module) else None):
         with torch.no_grad():
+            source_planes = generator.synthesize_planes(source_ws[None])
             if plane_stats is None:
-                plane_stats = plane_statistics(generator.synthesize_planes(source_ws[None]))
-            source = generator.render(
-                source_ws[None],
-                cameras,
-                plane_stats=plane_stats,
-                super_resolve=False,
-                chunk_rays=config.chunk_rays,
-                seg_head=adapter,
+                plane_stats = plane_statistics(source_planes)
+            origins, directions = generator.camera_rays(cameras, 1, resolution, source_planes)
+            source_rgb, source_logits = _render_frame(
+                generator, adapter, source_planes, (origins, directions), plane_stats, config
             )
-        target = check_target(target_mask, resolution, source.seg_logits.shape[1]).to(device)
+        target = check_target(target_mask, resolution, source_logits.shape[-1]).to(device)
         target_cpu = target.cpu()
-        region = edit_region(source.seg_logits[0].argmax(0).cpu(), target_cpu, config.dilation)
+        current = source_logits.argmax(-1).reshape(resolution, resolution).cpu()
+        region = edit_region(current, target_cpu, config.dilation)
         centres = window_centres(region)
-        reference = EditReference(
-            target.reshape(-1),
-            source.rgb_raw[0].reshape(3, -1).T.contiguous(),
-            region.reshape(-1).to(device),
-        )
-        origins, directions = generator.camera_rays(cameras, 1, resolution, source.rgb_raw)
+        reference = EditReference(target.reshape(-1), source_rgb, region.reshape(-1).to(device))
         full = full_frame_rays(centres) if config.full_frame else None
         offset = initial_offset(len(layers), ws.shape[-1], config.init_scale, config.seed)
         offset = offset.to(device=device, dtype=ws.dtype).requires_grad_(True)
@@ -238,7 +262,7 @@ def optimize_latent(
                 plane_stats=plane_stats,
                 chunk_rays=config.chunk_rays,
                 seg_head=adapter,
-                appearance_threshold=0.0 if config.full_frame else config.sample_threshold,
+                appearance_threshold=_sample_threshold(config),
                 defer_segmentation=True,
             )
             rgb, logits = output.features[0, :, :3], output.seg_logits[0]
@@ -257,19 +281,19 @@ def optimize_latent(
         step_seconds = time.perf_counter() - loop_start
         edited = offset_ws(source_ws, layers, offset.detach())
         with torch.no_grad():
-            final = generator.render(
-                edited[None],
-                cameras,
-                plane_stats=plane_stats,
-                super_resolve=False,
-                chunk_rays=config.chunk_rays,
-                seg_head=adapter,
+            _, final_logits = _render_frame(
+                generator,
+                adapter,
+                generator.synthesize_planes(edited[None]),
+                (origins, directions),
+                plane_stats,
+                config,
             )
     return EditResult(
         ws=edited,
         source_ws=source_ws,
         plane_stats=PlaneStatistics(*plane_stats),
-        masks=final.seg_logits[0].argmax(0),
+        masks=final_logits.argmax(-1).reshape(resolution, resolution),
         losses=tuple(history),
         steps=len(history),
         cancelled=cancelled,

@@ -233,7 +233,7 @@ def test_full_frame_and_fast_edits_agree_when_the_fast_path_sees_every_ray(gener
         ws,
         FRONT,
         target,
-        EditConfig(steps=3, context_rays=32 * 32, ssim_patches=32 * 32),
+        EditConfig(steps=3, context_rays=32 * 32, region_rays=None, ssim_patches=32 * 32),
     )
     assert torch.allclose(full.ws, fast.ws, atol=1e-5)
     for a, b in zip(full.losses, fast.losses, strict=True):

@@ -11,6 +11,7 @@ from ffedit.adapter.benchmark import (
     base_class_table,
     new_classes,
     planned_runs,
+    run_name,
     summarize,
     training_samples,
     variant_config,
@@ -26,6 +27,24 @@ def test_planned_runs_cover_variants_shots_seeds_and_the_trainer_comparison():
     assert RunSpec("eyes19", "full", 10, 0, trainer="full") in runs
     assert RunSpec("nose19", "full", 1, 2) in runs
     assert not any(r.trainer == "full" and r.layout == "nose19" for r in runs)
+
+
+def test_a_comparison_at_its_own_steps_runs_both_trainers_at_those_steps():
+    runs = planned_runs(["eyes19", "nose19"], ["full"], [10], 2, 10, ["eyes19"], 100)
+    extra = [r for r in runs if r.steps is not None]
+    assert extra == [RunSpec("eyes19", "full", 10, 0, "fast", 100),
+                     RunSpec("eyes19", "full", 10, 0, "full", 100)]  # fmt: skip
+    assert len(runs) == 2 * 2 + 2
+    names = {run_name(r) for r in runs}
+    assert len(names) == len(runs) and "eyes19-full-n10-seed0-fast-100steps" in names
+
+
+def test_a_run_of_its_own_steps_shortens_the_schedule_and_stage_one_with_it():
+    base = TRAINING_PRESETS["fast"]
+    short = variant_config(base, RunSpec("x", "full", 10, 0, "full", base.steps // 10))
+    assert short.steps == base.steps // 10 and short.trainer == "full"
+    assert short.overlap_start_step == round(base.overlap_start_step / 10)
+    assert variant_config(base, RunSpec("x", "full", 10, 0)).steps == base.steps
 
 
 def test_variant_configs_change_one_thing_each():
@@ -78,7 +97,9 @@ def test_summary_is_mean_and_std_over_seeds_ignoring_missing_values():
             "class_iou": {"pupil": new},
         }  # fmt: skip
 
-    (entry,) = summarize([run(0, 0.5, 0.2), run(1, 0.7, math.nan)])
+    shorter = {**run(0, 0.1, 0.1), "steps": 100}
+    entry, short = summarize([run(0, 0.5, 0.2), run(1, 0.7, math.nan), shorter])
+    assert (short["steps"], short["seeds"], entry["steps"]) == (100, 1, None)
     assert entry["seeds"] == 2
     assert math.isclose(entry["miou"][0], 0.6) and math.isclose(entry["miou"][1], 0.1)
     assert entry["new_miou"] == [0.2, 0.0]

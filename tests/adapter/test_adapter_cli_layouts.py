@@ -73,14 +73,18 @@ def test_bench_layouts_writes_json_and_its_markdown_section(tmp_path, model):
     args = ["bench", "layouts", "--faces", "0:2", "--train-faces", "100:3", "--model", str(model),
             "--layouts", "eyes19", "--shots", "1,2", "--variant-shots", "2", "--seeds", "2",
             "--variants", "full,no-injection,front-only", "--compare-trainers", "eyes19",
-            "--steps", "3", "--threads", "1", "--json", str(tmp_path / "r.json"),
+            "--compare-steps", "2", "--steps", "3", "--threads", "1",
+            "--json", str(tmp_path / "r.json"),
             "--markdown", str(markdown)]  # fmt: skip
     assert main(args) == 0
     document = json.loads((tmp_path / "r.json").read_text())
     runs = document["runs"]
-    # 2 seeds × (3 variants at N = 2 + full at N = 1) + the full-image trainer once
-    assert len(runs) == 9
-    assert sum(run["trainer"] == "full" for run in runs) == 1
+    # 2 seeds × (3 variants at N = 2 + full at N = 1) + both trainers once at 2 steps
+    assert len(runs) == 10
+    assert [(run["trainer"], run["steps"]) for run in runs if run["steps"]] == [
+        ("fast", 2),
+        ("full", 2),
+    ]
     assert {run["variant"] for run in runs} == {"full", "no-injection", "front-only"}
     first = runs[0]
     assert set(first["view_miou"]) == {"front", "left", "right"}
@@ -88,7 +92,9 @@ def test_bench_layouts_writes_json_and_its_markdown_section(tmp_path, model):
     assert 0 <= first["miou"] <= 1 and first["seconds"] > 0
     assert 0 <= document["generator"]["base_miou"] <= 1
     body = read_markdown_section(markdown, "Few-shot layouts")
-    assert "| eyes19 | no-injection |" in body and "full (whole images)" in body
+    assert "| eyes19 | no-injection |" in body
+    assert "| eyes19 | full (whole images) | 2 |" in body
+    assert "| eyes19 | fast (cached rays) | 2 |" in body
     assert "--faces 0:2 --train-faces 100:3" in body
     assert read_markdown_section(markdown, "Other").strip() == "kept"
 

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ffedit.adapter.config import AdapterTrainingConfig
+from ffedit.adapter.config import AdapterTrainingConfig, with_steps
 from ffedit.adapter.network import GeometryAdapter
 from ffedit.adapter.training import AdapterFit, LayoutSample, fit_adapter
 from ffedit.camera import named_camera
@@ -47,6 +47,8 @@ VARIANTS = ("full", "no-injection", "no-lmta", "no-overlap", "front-only")
 ABLATIONS = ("no-injection", "no-lmta", "no-overlap")
 GENERATOR_LAYOUT = "base15"
 SECTION_TITLE = "Few-shot layouts"
+SUMMARY_KEY = ("layout", "variant", "shots", "trainer", "steps")
+"""What runs of one setting share (they differ only in seed)."""
 SECTION_INTRO = (
     "Geometry adapters trained on N annotated samples (one synthface face at one view with "
     "its exact mask; views front/left/right in turn), evaluated on held-out faces × "
@@ -81,6 +83,8 @@ class RunSpec:
     shots: int
     seed: int
     trainer: str = "fast"
+    steps: int | None = None
+    """Optimizer steps of this run; None: the benchmark's training config's."""
 
 
 FitRun = Callable[[TriplaneGenerator, RunSpec, list[LayoutSample], Layout, AdapterTrainingConfig],
@@ -100,12 +104,17 @@ def train_run(
 
 
 def run_name(spec: RunSpec) -> str:
-    """A file-system-safe name of a run, e.g. 'eyes19-full-n10-seed0-fast'."""
-    return f"{spec.layout}-{spec.variant}-n{spec.shots}-seed{spec.seed}-{spec.trainer}"
+    """A file-system-safe name of a run, e.g. 'eyes19-full-n10-seed0-fast' (with
+    '-100steps' appended for a run of its own step count)."""
+    name = f"{spec.layout}-{spec.variant}-n{spec.shots}-seed{spec.seed}-{spec.trainer}"
+    return name if spec.steps is None else f"{name}-{spec.steps}steps"
 
 
 def variant_config(base: AdapterTrainingConfig, spec: RunSpec) -> AdapterTrainingConfig:
-    """The training config of a run: `base` with the variant's change, trainer and seed."""
+    """The training config of a run: `base` with the variant's change, trainer, seed and
+    (if the run has its own) step count."""
+    if spec.steps is not None:
+        base = with_steps(base, spec.steps)
     changes: dict[str, Any] = {"seed": spec.seed, "trainer": spec.trainer}
     if spec.variant == "no-injection":
         changes["variant"] = "simple"
@@ -142,16 +151,23 @@ def planned_runs(
     seeds: int,
     variant_shots: int,
     trainer_comparison: list[str],
+    comparison_steps: int | None = None,
 ) -> list[RunSpec]:
     """Every run: each variant at `variant_shots`, `full` at each other shot count, for each
-    layout and seed; plus the full-image trainer (seed 0) for the comparison layouts."""
+    layout and seed; plus the full-image trainer (seed 0) for the comparison layouts, and
+    with `comparison_steps` (the full-image trainer is ~100× slower per step on a CPU) both
+    trainers at that many steps instead, so the two are compared on the same schedule."""
     runs = []
     for layout in layouts:
         for seed in range(seeds):
             runs += [RunSpec(layout, variant, variant_shots, seed) for variant in variants]
             runs += [RunSpec(layout, "full", n, seed) for n in shots if n != variant_shots]
         if layout in trainer_comparison:
-            runs.append(RunSpec(layout, "full", variant_shots, 0, trainer="full"))
+            trainers = ("full",) if comparison_steps is None else ("fast", "full")
+            runs += [
+                RunSpec(layout, "full", variant_shots, 0, trainer, comparison_steps)
+                for trainer in trainers
+            ]
     return runs
 
 
@@ -298,21 +314,15 @@ def run_layout_benchmark(
 
 
 def summarize(runs: list[dict]) -> list[dict]:
-    """Runs grouped by (layout, variant, shots, trainer): mean and std over seeds of every
-    scalar metric, per-view and per-class ones included."""
+    """Runs grouped by (layout, variant, shots, trainer, steps): mean and std over seeds of
+    every scalar metric, per-view and per-class ones included."""
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
-        key = (run["layout"], run["variant"], run["shots"], run["trainer"])
+        key = tuple(run.get(name) for name in SUMMARY_KEY)
         groups.setdefault(key, []).append(run)
     summary = []
-    for (layout, variant, shots, trainer), members in groups.items():
-        entry: dict[str, Any] = {
-            "layout": layout,
-            "variant": variant,
-            "shots": shots,
-            "trainer": trainer,
-            "seeds": len(members),
-        }
+    for key, members in groups.items():
+        entry: dict[str, Any] = {**dict(zip(SUMMARY_KEY, key, strict=True)), "seeds": len(members)}
         for name in ("miou", "new_miou", "base_miou", "seconds"):
             entry[name] = _mean_std([m[name] for m in members])
         for name in ("view_miou", "view_new_miou", "class_iou"):
@@ -338,14 +348,17 @@ def _cell(value: list[float], scale: float = 100.0, digits: int = 1) -> str:
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
 
 
-def _find(summary: list[dict], layout: str, variant: str, shots: int, trainer: str = "fast"):
+def _find(
+    summary: list[dict],
+    layout: str,
+    variant: str,
+    shots: int,
+    trainer: str = "fast",
+    steps: int | None = None,
+):
+    wanted = (layout, variant, shots, trainer, steps)
     for entry in summary:
-        if (entry["layout"], entry["variant"], entry["shots"], entry["trainer"]) == (
-            layout,
-            variant,
-            shots,
-            trainer,
-        ):
+        if tuple(entry[name] for name in SUMMARY_KEY) == wanted:
             return entry
     return None
 
@@ -420,7 +433,7 @@ def markdown_section(results: dict, context: dict) -> str:
                 for v in VIEWS
             ]
             lines.append(f"| {layout} | {variant} | " + " | ".join(cells) + " |")
-    lines += _trainer_lines(summary, layouts, variant_shots)
+    lines += _trainer_lines(summary, layouts, variant_shots, context["config"]["steps"])
     lines += [
         "",
         f"**New classes** (variant `full`, N = {variant_shots}; pooled IoU):",
@@ -479,18 +492,22 @@ def _ablation_lines(summary, layouts, variants, variant_shots) -> list[str]:
     return ["", f"New-class mIoU averaged over the layouts: {cells}."]
 
 
-def _trainer_lines(summary, layouts, variant_shots) -> list[str]:
+def _trainer_lines(summary, layouts, variant_shots, default_steps: int) -> list[str]:
     rows = []
     for layout in layouts:
-        full = _find(summary, layout, "full", variant_shots, trainer="full")
-        fast = _find(summary, layout, "full", variant_shots)
-        if full is None or fast is None:
+        full = [e for e in summary if e["layout"] == layout and e["trainer"] == "full"]
+        if not full:
             continue
+        steps = full[0]["steps"]
+        fast = _find(summary, layout, "full", variant_shots, steps=steps)
+        if fast is None:
+            continue
+        full = full[0]
         for name, entry in (("fast (cached rays)", fast), ("full (whole images)", full)):
             seeds = "seed 0" if name.startswith("full") else f"{entry['seeds']} seeds"
             rows.append(
-                f"| {layout} | {name} | {_cell(entry['miou'])} | {_cell(entry['new_miou'])} "
-                f"| {_cell(entry['seconds'], 1.0)} | {seeds} |"
+                f"| {layout} | {name} | {steps or default_steps} | {_cell(entry['miou'])} "
+                f"| {_cell(entry['new_miou'])} | {_cell(entry['seconds'], 1.0)} | {seeds} |"
             )
     if not rows:
         return []
@@ -498,8 +515,8 @@ def _trainer_lines(summary, layouts, variant_shots) -> list[str]:
         "",
         f"**Trainers** (variant `full`, N = {variant_shots}; same loss, schedule and data):",
         "",
-        "| layout | trainer | mIoU | new-class mIoU | time (s) | runs |",
-        "|---|---|---|---|---|---|",
+        "| layout | trainer | steps | mIoU | new-class mIoU | time (s) | runs |",
+        "|---|---|---|---|---|---|---|",
         *rows,
     ]
 

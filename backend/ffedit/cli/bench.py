@@ -230,6 +230,12 @@ def _register_bench_layouts(subparsers: argparse._SubParsersAction) -> None:
         default="eyes19",
         help="layouts where the full-image trainer also runs ('' for none; default eyes19)",
     )
+    parser.add_argument(
+        "--compare-steps",
+        type=int,
+        help="run both trainers of the comparison at this many steps (the full-image trainer "
+        "takes ~10 s a step on a 2-core CPU; default: the training steps, one run of it)",
+    )
     parser.add_argument("--preset", default="fast", help="training preset (fast)")
     parser.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
@@ -320,6 +326,8 @@ def _bench_layouts(args: argparse.Namespace) -> int:
         unknown = [v for v in args.variants if v not in bench.VARIANTS]
         if unknown:
             raise ValueError(f"unknown variants {unknown}; known: {', '.join(bench.VARIANTS)}")
+        if args.compare_steps is not None and args.compare_steps < 1:
+            raise ValueError(f"--compare-steps must be at least 1, got {args.compare_steps}")
         if set(args.faces) & set(args.train_faces):
             raise ValueError("--faces and --train-faces overlap: held-out faces must be unseen")
         if max([*shots, args.variant_shots]) > len(args.train_faces):
@@ -342,7 +350,13 @@ def _bench_layouts(args: argparse.Namespace) -> int:
         return 1
     comparison = [name for name in args.compare_trainers if name in args.layouts]
     runs = bench.planned_runs(
-        args.layouts, args.variants, shots, args.seeds, args.variant_shots, comparison
+        args.layouts,
+        args.variants,
+        shots,
+        args.seeds,
+        args.variant_shots,
+        comparison,
+        args.compare_steps,
     )
     with tqdm(total=len(runs), desc="adapters", unit="run") as bar:
 
@@ -362,7 +376,9 @@ def _bench_layouts(args: argparse.Namespace) -> int:
         f"{train[0]}:{len(train)} --model {args.model} --layouts {','.join(args.layouts)} "
         f"--shots {args.shots} --variant-shots {args.variant_shots} --seeds {args.seeds} "
         f"--variants {','.join(args.variants)} --compare-trainers {','.join(comparison)} "
-        f"--preset {args.preset}" + (f" --steps {args.steps}" if args.steps else "")
+        + (f"--compare-steps {args.compare_steps} " if args.compare_steps else "")
+        + f"--preset {args.preset}"
+        + (f" --steps {args.steps}" if args.steps else "")
     )
     context = {
         "command": command,
@@ -384,7 +400,8 @@ def _bench_layouts(args: argparse.Namespace) -> int:
     for entry in document["summary"]:
         print(
             f"  {entry['layout']:7} {entry['variant']:12} N={entry['shots']:<3} "
-            f"{entry['trainer']:4}  mIoU {entry['miou'][0] * 100:5.1f}  "
+            f"{entry['trainer']:4} {entry['steps'] or config.steps:5} steps  "
+            f"mIoU {entry['miou'][0] * 100:5.1f}  "
             f"new {entry['new_miou'][0] * 100:5.1f}  {entry['seconds'][0]:6.1f} s"
         )
     if args.markdown:

@@ -155,7 +155,7 @@ def planned_runs(
 ) -> list[RunSpec]:
     """Every run: each variant at `variant_shots`, `full` at each other shot count, for each
     layout and seed; plus the full-image trainer (seed 0) for the comparison layouts, and
-    with `comparison_steps` (the full-image trainer is ~100× slower per step on a CPU) both
+    with `comparison_steps` (the full-image trainer is ~60× slower per step on a CPU) both
     trainers at that many steps instead, so the two are compared on the same schedule."""
     runs = []
     for layout in layouts:
@@ -495,14 +495,11 @@ def _ablation_lines(summary, layouts, variants, variant_shots) -> list[str]:
 def _trainer_lines(summary, layouts, variant_shots, default_steps: int) -> list[str]:
     rows = []
     for layout in layouts:
-        full = [e for e in summary if e["layout"] == layout and e["trainer"] == "full"]
-        if not full:
-            continue
-        steps = full[0]["steps"]
+        full = next((e for e in summary if (e["layout"], e["trainer"]) == (layout, "full")), None)
+        steps = None if full is None else full["steps"]
         fast = _find(summary, layout, "full", variant_shots, steps=steps)
-        if fast is None:
+        if full is None or fast is None:
             continue
-        full = full[0]
         for name, entry in (("fast (cached rays)", fast), ("full (whole images)", full)):
             seeds = "seed 0" if name.startswith("full") else f"{entry['seeds']} seeds"
             rows.append(

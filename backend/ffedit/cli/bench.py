@@ -234,7 +234,7 @@ def _register_bench_layouts(subparsers: argparse._SubParsersAction) -> None:
         "--compare-steps",
         type=int,
         help="run both trainers of the comparison at this many steps (the full-image trainer "
-        "takes ~10 s a step on a 2-core CPU; default: the training steps, one run of it)",
+        "takes ~5.5 s a step on a 2-core CPU; default: the training steps, one run of it)",
     )
     parser.add_argument("--preset", default="fast", help="training preset (fast)")
     parser.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")

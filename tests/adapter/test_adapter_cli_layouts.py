@@ -93,7 +93,9 @@ def test_bench_layouts_writes_json_and_its_markdown_section(tmp_path, model):
     assert 0 <= document["generator"]["base_miou"] <= 1
     body = read_markdown_section(markdown, "Few-shot layouts")
     assert "| eyes19 | no-injection |" in body
-    assert "| eyes19 | full (whole images) | 2 |" in body
+    full_row = next(row for row in body.splitlines() if "| full (whole images) |" in row)
+    assert full_row.startswith("| eyes19 | full (whole images) | 2 |")
+    assert "pupil" in full_row and "eyelid" in full_row  # per-class IoU of the new classes
     assert "| eyes19 | fast (cached rays) | 2 |" in body
     assert "--faces 0:2 --train-faces 100:3" in body
     assert read_markdown_section(markdown, "Other").strip() == "kept"

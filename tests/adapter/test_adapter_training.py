@@ -9,6 +9,7 @@ import torch
 from adapter_helpers import HAIR_LAYOUT, face_ws, hair_samples
 
 from ffedit.adapter import (
+    TRAINING_PRESETS,
     AdapterTrainingConfig,
     GeometryAdapter,
     LayoutSample,
@@ -199,3 +200,28 @@ def test_full_trainer_is_deterministic_for_a_seed(generator):
     assert first.loss_history == again.loss_history
     assert torch.equal(first.adapter[2].weight, again.adapter[2].weight)
     assert first.loss_history != other.loss_history
+
+
+def test_full_trainer_synthesises_planes_with_the_configured_backbone_noise(generator, monkeypatch):
+    samples = hair_samples(generator, range(2))
+    modes = []
+    original = generator.synthesize_planes
+
+    def recording(ws, noise_mode="const"):
+        modes.append(noise_mode)
+        return original(ws, noise_mode)
+
+    monkeypatch.setattr(generator, "synthesize_planes", recording)
+    config = AdapterTrainingConfig(
+        steps=2, batch_size=2, trainer="full", chunk_rays=512, lmta_probability=0
+    )
+    fit_adapter(generator, samples, HAIR_LAYOUT, config)
+    assert modes == ["const", "const"]  # as the app renders (the default)
+    modes.clear()
+    fit_adapter(
+        generator, samples, HAIR_LAYOUT, dataclasses.replace(config, backbone_noise="random")
+    )
+    assert modes == ["random", "random"]  # as the paper does with EG3D
+    assert TRAINING_PRESETS["paper"].backbone_noise == "random"
+    with pytest.raises(ValueError, match="unknown backbone noise 'loud'"):
+        AdapterTrainingConfig(backbone_noise="loud")

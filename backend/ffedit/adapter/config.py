@@ -1,10 +1,11 @@
 """`AdapterTrainingConfig`: every setting of `fit_adapter`, with the paper's and a fast preset.
 
 `TRAINING_PRESETS["paper"]` is FFaceNeRF's schedule (5000 steps, batch 4, CE + 0.1·Dice
-after step 1000, LMTA p = 0.5, OneCycle to 0.01, 96 + 96 samples per ray) with the
-straightforward trainer that renders whole images every step. `TRAINING_PRESETS["fast"]` is
-the project's CPU default: the same method with the cached, ray-sampled trainer and a shorter
-schedule (see docs/benchmarks.md, "Few-shot layouts", for what it costs in quality).
+after step 1000, LMTA p = 0.5, OneCycle to 0.01, 96 + 96 samples per ray, random backbone
+noise) with the straightforward trainer that renders whole images every step.
+`TRAINING_PRESETS["fast"]` is the project's CPU default: the same method with the cached,
+ray-sampled trainer and a shorter schedule (see docs/benchmarks.md, "Few-shot layouts", for
+what it costs in quality).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from ffedit.adapter.network import ADAPTER_HIDDEN, ADAPTER_VARIANTS, AdapterVariant
+from ffedit.generator.synthesis import NOISE_MODES, NoiseMode
 
 Trainer = Literal["fast", "full"]
 TRAINERS: tuple[str, ...] = get_args(Trainer)
@@ -57,6 +59,11 @@ class AdapterTrainingConfig:
     """fast: random mixing latents precomputed (each one cached for every sample)."""
     chunk_rays: int = 2048
     """full: rays per rendering pass (recomputed in the backward pass to bound memory)."""
+    backbone_noise: NoiseMode = "const"
+    """full: backbone noise of each step's planes. 'const' renders them as the app does (the
+    shipped model was distilled at constant noise: random noise changes 17 % of its `base15`
+    labels); 'random' draws it every step, as the paper does with EG3D, whose generator was
+    trained with random noise. The fast trainer caches planes at constant noise."""
     seed: int = 0
     """Seeds the adapter's initialisation and every random choice of the run."""
 
@@ -77,6 +84,10 @@ class AdapterTrainingConfig:
             raise ValueError(f"lmta_pool must not be negative, got {self.lmta_pool}")
         if self.variant not in ADAPTER_VARIANTS:
             raise ValueError(f"unknown variant {self.variant!r}; known: {ADAPTER_VARIANTS}")
+        if self.backbone_noise not in NOISE_MODES:
+            raise ValueError(
+                f"unknown backbone noise {self.backbone_noise!r}; known: {NOISE_MODES}"
+            )
         if self.trainer not in TRAINERS:
             raise ValueError(f"unknown trainer {self.trainer!r}; known: {TRAINERS}")
         if self.samples_per_ray is not None and (
@@ -117,6 +128,7 @@ TRAINING_PRESETS: dict[str, AdapterTrainingConfig] = {
         overlap_start_step=1000,
         trainer="full",
         samples_per_ray=(96, 96),
+        backbone_noise="random",
     ),
     "fast": AdapterTrainingConfig(),
 }

@@ -5,9 +5,10 @@ The method (FFaceNeRF §4): only the adapter trains; Adam with a OneCycle schedu
 `overlap_start_step` on; each batch latent-mixed (LMTA) with probability p, one random z per
 batch. Two trainers compute the same loss on the same model:
 
-- **full** (the paper's procedure): every step synthesises the batch's tri-planes (random
-  backbone noise, as the reference) and renders whole images with stochastic ray samples and
-  the adapter as the generator's seg head. Each chunk of rays is recomputed in the backward
+- **full** (the paper's procedure): every step synthesises the batch's tri-planes (backbone
+  noise `config.backbone_noise`: constant as the app renders, or random as the reference
+  does with EG3D) and renders whole images with stochastic ray samples and the adapter as the
+  generator's seg head. Each chunk of rays is recomputed in the backward
   pass (activation checkpointing), which bounds memory without changing any gradient.
 - **fast**: the generator is frozen, so each sample's adapter inputs along its rays are
   cached once (`adapter.cache`: deterministic samples, the `points_per_ray` heaviest kept),
@@ -325,7 +326,7 @@ def _full_step(
     if augmented:
         ws = _mixing_ws(generator, ws, layers, rng)
     with torch.no_grad():
-        planes = generator.synthesize_planes(ws, noise_mode="random")
+        planes = generator.synthesize_planes(ws, noise_mode=config.backbone_noise)
     cameras = torch.stack([sample.camera for sample in chosen]).to(device)
     logits = render_adapter_logits(
         generator,

@@ -8,8 +8,8 @@ batch. Two trainers compute the same loss on the same model:
 - **full** (the paper's procedure): every step synthesises the batch's tri-planes (backbone
   noise `config.backbone_noise`: constant as the app renders, or random as the reference
   does with EG3D) and renders whole images with stochastic ray samples and the adapter as the
-  generator's seg head. Each chunk of rays is recomputed in the backward
-  pass (activation checkpointing), which bounds memory without changing any gradient.
+  generator's seg head. Each chunk of rays is recomputed in the backward pass (activation
+  checkpointing), which bounds memory without changing any gradient.
 - **fast**: the generator is frozen, so each sample's adapter inputs along its rays are
   cached once (`adapter.cache`: deterministic samples, the `points_per_ray` heaviest kept),
   for a class-stratified pool of `pool_rays` rays per sample. LMTA draws from `lmta_pool`

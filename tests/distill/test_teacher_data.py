@@ -1,5 +1,7 @@
 """`ffedit train-generator`'s teacher data: shards built by worker processes, reused on resume."""
 
+import pytest
+
 from ffedit.cli.train import build_teacher_data
 from ffedit.io.tensors import load_tensors
 
@@ -17,3 +19,11 @@ def test_missing_shards_are_built_in_workers_and_existing_ones_kept(tmp_path):
     again = build_teacher_data(tmp_path, entries=3, shard_size=2, workers=1)
     assert again == paths and paths[1].exists()
     assert paths[0].stat().st_mtime_ns == stamp and paths[0].read_bytes() == first
+
+
+def test_shards_hold_the_requested_views_and_other_settings_are_refused(tmp_path):
+    (path,) = build_teacher_data(tmp_path, entries=1, shard_size=1, workers=1, views=1)
+    assert load_tensors(path)["rgb"].shape[:2] == (1, 1)
+    with pytest.raises(ValueError, match="views"):
+        build_teacher_data(tmp_path, entries=1, shard_size=1, workers=1, views=2)
+    assert load_tensors(path)["rgb"].shape[:2] == (1, 1)  # the stored shard is untouched

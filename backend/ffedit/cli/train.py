@@ -30,7 +30,13 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--preset", default="synthface-128", help="architecture to train")
     parser.add_argument("--run", required=True, help="run folder (data shards, train state)")
-    parser.add_argument("--entries", type=int, default=1024, help="teacher entries (face pairs)")
+    parser.add_argument("--entries", type=int, default=4096, help="teacher entries (face pairs)")
+    parser.add_argument(
+        "--views-per-entry",
+        type=int,
+        default=1,
+        help="teacher renders per entry, at random cameras (1: more faces for the same time)",
+    )
     parser.add_argument("--shard-size", type=int, default=16, help="entries per data shard")
     parser.add_argument(
         "--data-workers", type=int, default=2, help="processes building teacher data (2)"
@@ -62,7 +68,7 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_train_generator)
 
 
-def _teacher_shard_file(path: Path, start: int, count: int) -> Path:
+def _teacher_shard_file(path: Path, start: int, count: int, views: int) -> Path:
     """Write one teacher shard (in a worker process: one torch thread)."""
     import torch
 
@@ -70,18 +76,46 @@ def _teacher_shard_file(path: Path, start: int, count: int) -> Path:
     from ffedit.io.tensors import save_tensors
 
     torch.set_num_threads(1)
-    save_tensors(path, teacher_shard(start, count, TeacherSettings()))
+    save_tensors(path, teacher_shard(start, count, TeacherSettings(views=views)))
     return path
 
 
-def build_teacher_data(run: Path, entries: int, shard_size: int, workers: int) -> list[Path]:
-    """Write the missing teacher shards of RUN/data in `workers` processes; returns all
-    shard paths in entry order."""
+def _check_teacher_settings(run: Path, views: int) -> None:
+    """Record the teacher settings in RUN/data/teacher.json, or check them against the
+    record: shards built with other settings must not be mixed in. ValueError if they were."""
+    import dataclasses
+    import json
+
+    from ffedit.distill.teacher import TeacherSettings
+
+    settings = dataclasses.asdict(TeacherSettings(views=views))
+    record = run / "data" / "teacher.json"
+    if record.exists():
+        recorded = json.loads(record.read_text())
+        if recorded != settings:
+            changed = sorted(k for k in settings if recorded.get(k) != settings[k])
+            raise ValueError(
+                f"{run}/data was built with other teacher settings ({', '.join(changed)}: "
+                f"{[recorded.get(k) for k in changed]}); start a new --run or pass the same "
+                "settings"
+            )
+        return
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(settings, indent=2) + "\n")
+
+
+def build_teacher_data(
+    run: Path, entries: int, shard_size: int, workers: int, views: int = 1
+) -> list[Path]:
+    """Write the missing teacher shards of RUN/data (`views` renders per entry) in `workers`
+    processes; returns all shard paths in entry order. ValueError when RUN/data was built
+    with other teacher settings."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from tqdm import tqdm
 
+    _check_teacher_settings(run, views)
     shards = {
         run / "data" / f"shard-{start:07d}-{shard_size}.safetensors": start
         for start in range(0, entries, shard_size)
@@ -92,7 +126,9 @@ def build_teacher_data(run: Path, entries: int, shard_size: int, workers: int) -
     context = multiprocessing.get_context("spawn")  # no forked torch thread pools
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         jobs = [
-            pool.submit(_teacher_shard_file, path, start, min(shard_size, entries - start))
+            pool.submit(
+                _teacher_shard_file, path, start, min(shard_size, entries - start), views
+            )
             for path, start in missing.items()
         ]
         for job in as_completed(jobs):
@@ -167,10 +203,14 @@ def _train_generator(args: argparse.Namespace) -> int:
 
     run = Path(args.run)
     device = resolve_device(args.device)
-    shards = [
-        load_tensors(path)
-        for path in build_teacher_data(run, args.entries, args.shard_size, args.data_workers)
-    ]
+    try:
+        paths = build_teacher_data(
+            run, args.entries, args.shard_size, args.data_workers, args.views_per_entry
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    shards = [load_tensors(path) for path in paths]
     entries = {key: torch.cat([shard[key] for shard in shards]) for key in shards[0]}
     state_path = run / "train-state.pt"
     state = load_training_state(state_path) if state_path.exists() else None

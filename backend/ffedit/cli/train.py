@@ -126,9 +126,7 @@ def build_teacher_data(
     context = multiprocessing.get_context("spawn")  # no forked torch thread pools
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         jobs = [
-            pool.submit(
-                _teacher_shard_file, path, start, min(shard_size, entries - start), views
-            )
+            pool.submit(_teacher_shard_file, path, start, min(shard_size, entries - start), views)
             for path, start in missing.items()
         ]
         for job in as_completed(jobs):

@@ -30,12 +30,12 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--preset", default="synthface-128", help="architecture to train")
     parser.add_argument("--run", required=True, help="run folder (data shards, train state)")
-    parser.add_argument("--entries", type=int, default=4096, help="teacher entries (face pairs)")
+    parser.add_argument("--entries", type=int, default=1024, help="teacher entries (face pairs)")
     parser.add_argument(
         "--views-per-entry",
         type=int,
-        default=1,
-        help="teacher renders per entry, at random cameras (1: more faces for the same time)",
+        default=2,
+        help="teacher renders per entry, at random cameras (2)",
     )
     parser.add_argument("--shard-size", type=int, default=16, help="entries per data shard")
     parser.add_argument(
@@ -105,7 +105,7 @@ def _check_teacher_settings(run: Path, views: int) -> None:
 
 
 def build_teacher_data(
-    run: Path, entries: int, shard_size: int, workers: int, views: int = 1
+    run: Path, entries: int, shard_size: int, workers: int, views: int = 2
 ) -> list[Path]:
     """Write the missing teacher shards of RUN/data (`views` renders per entry) in `workers`
     processes; returns all shard paths in entry order. ValueError when RUN/data was built

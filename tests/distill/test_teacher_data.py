@@ -3,6 +3,7 @@
 import pytest
 
 from ffedit.cli.train import build_teacher_data
+from ffedit.distill.teacher import TeacherSettings
 from ffedit.io.tensors import load_tensors
 
 
@@ -22,8 +23,12 @@ def test_missing_shards_are_built_in_workers_and_existing_ones_kept(tmp_path):
 
 
 def test_shards_hold_the_requested_views_and_other_settings_are_refused(tmp_path):
-    (path,) = build_teacher_data(tmp_path, entries=1, shard_size=1, workers=1, views=1)
+    (path,) = build_teacher_data(
+        tmp_path, entries=1, shard_size=1, workers=1, settings=TeacherSettings(views=1)
+    )
     assert load_tensors(path)["rgb"].shape[:2] == (1, 1)
     with pytest.raises(ValueError, match="views"):
-        build_teacher_data(tmp_path, entries=1, shard_size=1, workers=1, views=2)
+        build_teacher_data(
+            tmp_path, entries=1, shard_size=1, workers=1, settings=TeacherSettings(views=2)
+        )
     assert load_tensors(path)["rgb"].shape[:2] == (1, 1)  # the stored shard is untouched

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ffedit.cli.common import (
     RENDER_CHUNK_RAYS,
@@ -17,6 +18,9 @@ from ffedit.cli.common import (
     set_torch_threads,
 )
 from ffedit.config import DEFAULT_MODEL_PATH
+
+if TYPE_CHECKING:
+    from ffedit.distill.teacher import TeacherSettings
 
 
 def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
@@ -34,8 +38,7 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--views-per-entry",
         type=int,
-        default=2,
-        help="teacher renders per entry, at random cameras (2)",
+        help="teacher renders per entry, at random cameras (default: TeacherSettings.views, 2)",
     )
     parser.add_argument("--shard-size", type=int, default=16, help="entries per data shard")
     parser.add_argument(
@@ -68,27 +71,25 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_train_generator)
 
 
-def _teacher_shard_file(path: Path, start: int, count: int, views: int) -> Path:
+def _teacher_shard_file(path: Path, start: int, count: int, settings: TeacherSettings) -> Path:
     """Write one teacher shard (in a worker process: one torch thread)."""
     import torch
 
-    from ffedit.distill.teacher import TeacherSettings, teacher_shard
+    from ffedit.distill.teacher import teacher_shard
     from ffedit.io.tensors import save_tensors
 
     torch.set_num_threads(1)
-    save_tensors(path, teacher_shard(start, count, TeacherSettings(views=views)))
+    save_tensors(path, teacher_shard(start, count, settings))
     return path
 
 
-def _check_teacher_settings(run: Path, views: int) -> None:
+def _check_teacher_settings(run: Path, teacher: TeacherSettings) -> None:
     """Record the teacher settings in RUN/data/teacher.json, or check them against the
     record: shards built with other settings must not be mixed in. ValueError if they were."""
     import dataclasses
     import json
 
-    from ffedit.distill.teacher import TeacherSettings
-
-    settings = dataclasses.asdict(TeacherSettings(views=views))
+    settings = dataclasses.asdict(teacher)
     record = run / "data" / "teacher.json"
     if record.exists():
         recorded = json.loads(record.read_text())
@@ -105,17 +106,20 @@ def _check_teacher_settings(run: Path, views: int) -> None:
 
 
 def build_teacher_data(
-    run: Path, entries: int, shard_size: int, workers: int, views: int = 2
+    run: Path, entries: int, shard_size: int, workers: int, settings: TeacherSettings | None = None
 ) -> list[Path]:
-    """Write the missing teacher shards of RUN/data (`views` renders per entry) in `workers`
-    processes; returns all shard paths in entry order. ValueError when RUN/data was built
-    with other teacher settings."""
+    """Write the missing teacher shards of RUN/data (`settings`, default `TeacherSettings()`)
+    in `workers` processes; returns all shard paths in entry order. ValueError when RUN/data
+    was built with other teacher settings."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from tqdm import tqdm
 
-    _check_teacher_settings(run, views)
+    from ffedit.distill.teacher import TeacherSettings
+
+    settings = settings or TeacherSettings()
+    _check_teacher_settings(run, settings)
     shards = {
         run / "data" / f"shard-{start:07d}-{shard_size}.safetensors": start
         for start in range(0, entries, shard_size)
@@ -126,7 +130,9 @@ def build_teacher_data(
     context = multiprocessing.get_context("spawn")  # no forked torch thread pools
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         jobs = [
-            pool.submit(_teacher_shard_file, path, start, min(shard_size, entries - start), views)
+            pool.submit(
+                _teacher_shard_file, path, start, min(shard_size, entries - start), settings
+            )
             for path, start in missing.items()
         ]
         for job in as_completed(jobs):
@@ -194,6 +200,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
+    from ffedit.distill.teacher import TeacherSettings
     from ffedit.distill.train import DistillConfig, Distiller, set_mean_w
     from ffedit.generator import TriplaneGenerator
     from ffedit.io.checkpoint import save_generator
@@ -201,9 +208,10 @@ def _train_generator(args: argparse.Namespace) -> int:
 
     run = Path(args.run)
     device = resolve_device(args.device)
+    views = {} if args.views_per_entry is None else {"views": args.views_per_entry}
     try:
         paths = build_teacher_data(
-            run, args.entries, args.shard_size, args.data_workers, args.views_per_entry
+            run, args.entries, args.shard_size, args.data_workers, TeacherSettings(**views)
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Distillation steps on the tiny preset with synthetic teacher entries."""
 
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -9,22 +10,28 @@ from ffedit.camera import cameras_from_angles
 from ffedit.distill.train import (
     DistillConfig,
     Distiller,
+    align_mapping_to_teacher,
     mixed_ws,
     sample_ray_indices,
     scheduled_learning_rate,
     set_mean_w,
 )
 from ffedit.generator import PRESETS, TriplaneGenerator
+from ffedit.synthface import LATENT_DIM, parameter_directions
 
 CONFIG = PRESETS["tiny"]
 
 
-def _entries(count=3, views=2, resolution=8, points=64):
+SYNTHFACE_Z = dataclasses.replace(CONFIG, z_dim=LATENT_DIM, c_gen_conditioning_zero=True)
+"""The tiny preset with synthface's z (what a teacher-aligned mapping needs)."""
+
+
+def _entries(count=3, views=2, resolution=8, points=64, z_dim=CONFIG.z_dim):
     rng = torch.Generator().manual_seed(0)
     labels = torch.randint(0, 15, (count, views, resolution, resolution), generator=rng)
     return {
-        "z_shape": torch.randn(count, CONFIG.z_dim, generator=rng),
-        "z_appearance": torch.randn(count, CONFIG.z_dim, generator=rng),
+        "z_shape": torch.randn(count, z_dim, generator=rng),
+        "z_appearance": torch.randn(count, z_dim, generator=rng),
         "cameras": cameras_from_angles(
             torch.full((count * views,), 1.5), torch.full((count * views,), 1.6)
         ).reshape(count, views, 25),
@@ -38,11 +45,18 @@ def _entries(count=3, views=2, resolution=8, points=64):
     }
 
 
-def _distiller(seed=0):
+def _distiller(seed=0, teacher_mapping=False):
     torch.manual_seed(seed)
-    generator = TriplaneGenerator(CONFIG)
-    config = DistillConfig(batch_size=2, rays_per_entry=16, points_per_entry=32, seed=seed)
-    return Distiller(generator, _entries(), config)
+    architecture = SYNTHFACE_Z if teacher_mapping else CONFIG
+    generator = TriplaneGenerator(architecture)
+    config = DistillConfig(
+        batch_size=2,
+        rays_per_entry=16,
+        points_per_entry=32,
+        seed=seed,
+        teacher_mapping=teacher_mapping,
+    )
+    return Distiller(generator, _entries(z_dim=architecture.z_dim), config)
 
 
 def test_mixed_ws_take_only_the_appearance_layers_from_the_second_latent():
@@ -135,3 +149,39 @@ def test_a_run_resumes_with_the_architecture_recorded_in_its_state():
     assert _run_generator_config(args(1.0), state) == fresh
     with pytest.raises(ValueError, match="another architecture"):
         _run_generator_config(args(0.5), state)
+
+
+def test_a_teacher_aligned_mapping_ignores_z_off_the_parameter_directions():
+    torch.manual_seed(0)
+    generator = TriplaneGenerator(SYNTHFACE_Z)
+    align_mapping_to_teacher(generator)
+    directions = parameter_directions()
+    z = torch.randn(3, LATENT_DIM)
+    along = z @ directions @ directions.T
+    off = z - along
+    other = torch.randn(3, LATENT_DIM)
+    other_off = other - other @ directions @ directions.T
+    rotated = along + other_off * (off.norm(dim=1) / other_off.norm(dim=1)).unsqueeze(1)
+    zeros = torch.zeros(1, SYNTHFACE_Z.c_dim)
+    ws = generator.mapping(z, zeros)
+    assert torch.allclose(generator.mapping(rotated, zeros), ws, atol=1e-4)  # same norm
+    moved = generator.mapping(z + directions[:, 0], zeros)
+    assert (moved - ws).abs().max() > 1e-2
+    with pytest.raises(ValueError, match="z_dim 512"):
+        align_mapping_to_teacher(TriplaneGenerator(CONFIG))
+
+
+def test_training_keeps_the_teacher_aligned_layer_fixed_and_resumes_only_with_it():
+    distiller = _distiller(teacher_mapping=True)
+    mapping = distiller.generator.backbone.mapping
+    fc0, fc1 = mapping.fc0.weight.clone(), mapping.fc1.weight.clone()
+    for _ in range(2):
+        distiller.step()
+    assert torch.equal(mapping.fc0.weight, fc0)
+    assert not torch.equal(mapping.fc1.weight, fc1)
+    state = copy.deepcopy(distiller.state_dict())
+    free = Distiller(
+        TriplaneGenerator(SYNTHFACE_Z), _entries(z_dim=LATENT_DIM), DistillConfig(batch_size=2)
+    )
+    with pytest.raises(ValueError, match="teacher_mapping=True"):
+        free.load_state_dict(state)

@@ -11,6 +11,7 @@ from ffedit.synthface import (
     face_from_latent,
     faces_from_seeds,
     latent_from_seed,
+    parameter_directions,
 )
 
 
@@ -40,6 +41,21 @@ def test_shape_comes_only_from_the_first_half_and_appearance_only_from_the_secon
     swapped = face.with_appearance_of(other_face)
     assert torch.equal(swapped.shape, face.shape)
     assert torch.equal(swapped.appearance, other_face.appearance)
+
+
+def test_faces_depend_on_z_only_through_the_parameter_directions():
+    directions = parameter_directions().double()
+    assert directions.shape == (LATENT_DIM, len(SHAPE_PARAMETERS) + len(APPEARANCE_PARAMETERS))
+    assert torch.allclose(directions.T @ directions, torch.eye(directions.shape[1]).double())
+    z = latent_from_seed(3).double()
+    noise = torch.randn(LATENT_DIM, generator=torch.Generator().manual_seed(0)).double()
+    off_directions = noise - directions @ (directions.T @ noise)
+    moved_off = face_from_latent((z + 2 * off_directions).float())
+    moved_along = face_from_latent((z + 0.5 * directions[:, 0]).float())
+    face = face_from_latent(z.float())
+    assert torch.allclose(moved_off.shape, face.shape, atol=1e-5)
+    assert torch.allclose(moved_off.appearance, face.appearance, atol=1e-5)
+    assert not torch.allclose(moved_along.shape, face.shape, atol=1e-3)
 
 
 def test_values_stay_in_their_valid_ranges_and_vary():

@@ -50,6 +50,12 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
         help="the mapping network's learning-rate multiplier (default: the preset's); a "
         "resumed run keeps the architecture recorded in its state",
     )
+    parser.add_argument(
+        "--free-mapping",
+        action="store_true",
+        help="train the mapping's first layer freely instead of fixing it to synthface's "
+        "parameter directions of z (the default; see DistillConfig.teacher_mapping)",
+    )
     parser.add_argument("--steps", type=int, default=8000, help="total optimisation steps")
     parser.add_argument("--batch-size", type=int, default=4, help="entries per step")
     parser.add_argument(
@@ -228,11 +234,18 @@ def _train_generator(args: argparse.Namespace) -> int:
     torch.manual_seed(0)
     generator = TriplaneGenerator(generator_config).to(device)
     config = DistillConfig(
-        batch_size=args.batch_size, learning_rate=args.learning_rate, total_steps=args.steps
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        total_steps=args.steps,
+        teacher_mapping=not args.free_mapping,
     )
     distiller = Distiller(generator, entries, config)
     if state is not None:
-        distiller.load_state_dict(state)
+        try:
+            distiller.load_state_dict(state)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     deadline = None if args.max_minutes is None else time.monotonic() + 60 * args.max_minutes
     signal.signal(signal.SIGTERM, _interrupt)  # a killed run saves its state too
     bar = tqdm(total=args.steps, initial=distiller.step_index, desc="training", unit="step")

@@ -12,6 +12,10 @@ appearance only. Losses:
   step (a sharp occupancy target), and label cross-entropy and colour L1 weighted by the
   teacher's occupancy.
 
+With `teacher_mapping`, the mapping's first layer reads z only through synthface's parameter
+directions (`align_mapping_to_teacher`): a thousand training faces cannot teach a 512-float
+z which few dozen directions matter, and a free first layer memorises the rest.
+
 `Distiller.step()` runs one optimisation step and returns the losses; the caller decides
 when to save (`state_dict` / `load_state_dict` resume exactly, RNG included).
 """
@@ -63,6 +67,30 @@ class DistillConfig:
     point_rgb_weight: float = 0.5
     seed: int = 0
     """Seeds batch, ray and point selection."""
+    teacher_mapping: bool = False
+    """Fix the mapping's first layer to read z through synthface's parameter directions only
+    (`align_mapping_to_teacher`); needs z_dim = synthface's LATENT_DIM."""
+
+
+def align_mapping_to_teacher(generator: TriplaneGenerator, seed: int = 0) -> None:
+    """Make the mapping's first layer a fixed random mix of z's coordinates along synthface's
+    parameter directions (`parameter_directions`), at the output scale of its random init,
+    and freeze its weight: w then depends on z only through what the teacher's faces depend
+    on. ValueError when z_dim is not synthface's LATENT_DIM."""
+    from ffedit.synthface import LATENT_DIM, parameter_directions
+
+    z_dim = generator.config.z_dim
+    if z_dim != LATENT_DIM:
+        raise ValueError(f"a teacher-aligned mapping needs z_dim {LATENT_DIM}; got {z_dim}")
+    directions = parameter_directions().to(next(generator.parameters()).device)
+    layer = generator.backbone.mapping.fc0
+    rng = torch.Generator().manual_seed(seed)
+    count = directions.shape[1]
+    mix = torch.randn(layer.out_features, count, generator=rng) * math.sqrt(z_dim / count)
+    effective = mix.to(directions) @ directions.T / math.sqrt(layer.in_features)
+    with torch.no_grad():
+        layer.weight[:, :z_dim] = effective / layer.weight_gain
+    layer.weight.requires_grad_(False)
 
 
 def mixed_ws(
@@ -158,9 +186,13 @@ class Distiller:
         self.generator = generator
         self.entries = entries
         self.config = config
+        if config.teacher_mapping:
+            align_mapping_to_teacher(generator)
         self.resolution = entries["labels"].shape[-1]
         self.optimizer = torch.optim.Adam(
-            generator.parameters(), lr=config.learning_rate, betas=(0.9, 0.99)
+            [p for p in generator.parameters() if p.requires_grad],
+            lr=config.learning_rate,
+            betas=(0.9, 0.99),
         )
         self.rng = torch.Generator().manual_seed(config.seed)
         self.step_index = 0
@@ -269,6 +301,14 @@ class Distiller:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Resume a state saved by `state_dict`; ValueError when it was trained with the
+        other `teacher_mapping` setting (the frozen layers would differ)."""
+        recorded = bool(state.get("config", {}).get("teacher_mapping", False))
+        if recorded != self.config.teacher_mapping:
+            raise ValueError(
+                f"the training state was saved with teacher_mapping={recorded}; resume it with "
+                "the same setting or start a new run"
+            )
         self.generator.load_state_dict(state["generator"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.rng.set_state(state["rng"])

@@ -25,6 +25,7 @@ from ffedit.synthface.params import (
     face_from_latent,
     faces_from_seeds,
     latent_from_seed,
+    parameter_directions,
 )
 from ffedit.synthface.render import SynthRender, render_face, render_face_marched
 from ffedit.synthface.sheet import contact_sheet
@@ -48,6 +49,7 @@ __all__ = [
     "faces_from_seeds",
     "get_edit_operator",
     "latent_from_seed",
+    "parameter_directions",
     "raw_density",
     "render_face",
     "render_face_marched",

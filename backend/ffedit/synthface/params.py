@@ -138,6 +138,20 @@ def _values_from_half(half: torch.Tensor, specs: tuple[ParameterSpec, ...], seed
     return values.to(torch.float32)
 
 
+def parameter_directions() -> torch.Tensor:
+    """(LATENT_DIM, P) float32: the unit directions of z whose projections drive the P shape
+    and appearance parameters (shape ones in z[:SHAPE_DIM], then appearance ones in the rest).
+    Every face parameter depends on z only through these P coordinates."""
+    directions = torch.zeros(LATENT_DIM, len(SHAPE_PARAMETERS) + len(APPEARANCE_PARAMETERS))
+    shape = _projection(_PROJECTION_SEEDS[0], len(SHAPE_PARAMETERS), SHAPE_DIM)
+    appearance = _projection(
+        _PROJECTION_SEEDS[1], len(APPEARANCE_PARAMETERS), LATENT_DIM - SHAPE_DIM
+    )
+    directions[:SHAPE_DIM, : len(SHAPE_PARAMETERS)] = shape.float()
+    directions[SHAPE_DIM:, len(SHAPE_PARAMETERS) :] = appearance.float()
+    return directions
+
+
 def _index(specs: tuple[ParameterSpec, ...], name: str) -> int:
     for index, spec in enumerate(specs):
         if spec.name == name:

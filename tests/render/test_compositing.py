@@ -58,6 +58,16 @@ def test_empty_ray_depth_is_clamped_to_the_far_end():
     assert expected_depth(weights, depths).item() == 3.0
 
 
+def test_an_empty_ray_sends_back_finite_gradients():
+    depths = torch.linspace(2.0, 3.0, 8).reshape(1, 2, 4, 1)
+    densities = torch.tensor([-200.0] * 4 + [5.0] * 4).reshape(1, 2, 4, 1).requires_grad_()
+    depth = expected_depth(compositing_weights(densities, depths), depths)
+    assert depth[0, 0].item() == 3.0  # the empty ray
+    (depth * torch.tensor([[[0.0], [1.0]]])).sum().backward()  # only the full ray supervised
+    assert torch.isfinite(densities.grad).all()
+    assert densities.grad[0, 1].abs().sum() > 0
+
+
 def test_gradcheck_of_compositing_in_float64():
     generator = torch.Generator().manual_seed(0)
     depths = torch.sort(torch.rand(1, 2, 6, 1, dtype=torch.float64, generator=generator), -2)[0]

@@ -4,7 +4,7 @@ Values, densities and depths are averaged between adjacent samples (midpoints);
 σ = softplus(σ_raw + density_shift) (EG3D: shift −1); α = 1 − exp(−σΔ);
 T = cumprod(1 − α + 1e-10) shifted by one; w = α·T. Composited values are Σ w·v — raw, with
 no rescaling, so segmentation logits are composited as logits. Depth is Σ w·d / Σ w,
-clamped to the sampled depth range (empty rays get the far end).
+clamped to the sampled depth range (empty rays get the far end, with finite gradients).
 
 Fast path: Σ_i w_i (v_i + v_{i+1})/2 = Σ_j u_j v_j with per-sample weights
 u_j = (w_{j−1} + w_j)/2 (`sample_weights`), one batched matrix product over the samples
@@ -45,10 +45,19 @@ def midpoints(values: torch.Tensor) -> torch.Tensor:
     return (values[:, :, :-1] + values[:, :, 1:]) / 2
 
 
+EMPTY_RAY_OPACITY = 1e-6
+"""Rays whose total weight is at most this have no depth to average: they get the far end."""
+
+
 def expected_depth(weights: torch.Tensor, depths: torch.Tensor) -> torch.Tensor:
-    """(B, R, 1) weighted mean of midpoint depths, clamped to [min, max] of `depths`."""
-    depth = (weights * midpoints(depths)).sum(-2) / weights.sum(2)
-    depth = torch.nan_to_num(depth, float("inf"))
+    """(B, R, 1) weighted mean of midpoint depths, clamped to [min, max] of `depths`; empty
+    rays (total weight ≤ `EMPTY_RAY_OPACITY`) get the far end. Gradients stay finite on
+    every ray: dividing by a zero total would send NaN back through the whole batch even
+    where the depth is not supervised."""
+    total = weights.sum(2)
+    occupied = total > EMPTY_RAY_OPACITY
+    depth = (weights * midpoints(depths)).sum(-2) / torch.where(occupied, total, 1.0)
+    depth = torch.where(occupied, depth, depths.max())
     return depth.clamp(depths.min(), depths.max())
 
 

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from ffedit.camera import unpack_cameras
 from ffedit.generator import TriplaneGenerator
 from ffedit.render import rays_from_cameras
+from ffedit.synthface import LATENT_DIM, parameter_directions
 
 RARE_CLASSES = (2, 3, 4, 5, 6, 7, 8, 9, 11, 14)
 """base15 classes that cover few pixels (eyebrow, eye, glasses, ear, earring, nose, mouth,
@@ -77,8 +78,6 @@ def align_mapping_to_teacher(generator: TriplaneGenerator, seed: int = 0) -> Non
     parameter directions (`parameter_directions`), at the output scale of its random init,
     and freeze its weight: w then depends on z only through what the teacher's faces depend
     on. ValueError when z_dim is not synthface's LATENT_DIM."""
-    from ffedit.synthface import LATENT_DIM, parameter_directions
-
     z_dim = generator.config.z_dim
     if z_dim != LATENT_DIM:
         raise ValueError(f"a teacher-aligned mapping needs z_dim {LATENT_DIM}; got {z_dim}")

@@ -78,6 +78,17 @@ def test_rare_pixels_get_their_share_of_rays():
     assert 0.45 <= rare <= 0.6
 
 
+def test_the_rare_share_is_split_evenly_between_the_small_classes_present():
+    labels = torch.zeros(1, 32, 32, dtype=torch.uint8)
+    labels[0, :16] = 7  # 512 'nose' pixels
+    labels[0, 20, 0] = 6  # one 'earring' pixel
+    indices = sample_ray_indices(labels, 4000, 0.5, torch.Generator().manual_seed(0))
+    picked = labels.reshape(-1)[indices]
+    earring, nose = float((picked == 6).float().mean()), float((picked == 7).float().mean())
+    assert 0.2 <= earring <= 0.3  # half of the rare half; a pixel-uniform draw gives ~0.1 %
+    assert 0.35 <= nose <= 0.55  # its rare quarter plus its share of the uniform half
+
+
 def test_training_steps_lower_the_loss():
     distiller = _distiller()
     batch = distiller._batch()

@@ -6,8 +6,9 @@ generator's ws take their coarse layers from mapping(z_A) and their appearance l
 appearance only. Losses:
 
 - rays (stochastic EG3D sampling) at teacher pixels, half of them drawn from the small
-  classes: L1 on raw RGB, cross-entropy on the composited `base15` logits, L1 on foreground
-  depth, binary cross-entropy of the opacity against the foreground;
+  classes (evenly between the small classes present): L1 on raw RGB, cross-entropy on the
+  composited `base15` logits, L1 on foreground depth, binary cross-entropy of the opacity
+  against the foreground;
 - 3D points: cross-entropy between the generator's and the teacher's opacity over a short
   step (a sharp occupancy target), and label cross-entropy and colour L1 weighted by the
   teacher's occupancy.
@@ -108,14 +109,23 @@ def mixed_ws(
 def sample_ray_indices(
     labels: torch.Tensor, count: int, rare_fraction: float, rng: torch.Generator
 ) -> torch.Tensor:
-    """Pixel indices (count,) into the flattened views (V·H·W) of labels (V, H, W)."""
-    flat = labels.reshape(-1)
-    rare = torch.isin(flat, torch.tensor(RARE_CLASSES, dtype=flat.dtype)).nonzero().squeeze(-1)
-    num_rare = int(count * rare_fraction) if len(rare) else 0
+    """Pixel indices (count,) into the flattened views (V·H·W) of labels (V, H, W).
+
+    The rare share is split evenly between the `RARE_CLASSES` present (each pixel weighted
+    by one over its class's pixel count): an earring of a few pixels gets as many rays as
+    the nose, and the uniform share covers the large classes.
+    """
+    flat = labels.reshape(-1).long()
+    counts = torch.bincount(flat, minlength=int(flat.max()) + 1).double()
+    rare_class = torch.zeros(len(counts), dtype=torch.bool)
+    rare_class[[c for c in RARE_CLASSES if c < len(counts)]] = True
+    weights = torch.where(rare_class[flat], 1.0 / counts[flat], 0.0)
+    present = bool(weights.sum() > 0)
+    num_rare = int(count * rare_fraction) if present else 0
     uniform = torch.randint(0, len(flat), (count - num_rare,), generator=rng)
     if num_rare == 0:
         return uniform
-    picked = rare[torch.randint(0, len(rare), (num_rare,), generator=rng)]
+    picked = torch.multinomial(weights, num_rare, replacement=True, generator=rng)
     return torch.cat([uniform, picked])
 
 

@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import shutil
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ from ffedit.distill.train import (
     DistillConfig,
     Distiller,
     align_mapping_to_teacher,
+    compile_for_training,
     mixed_ws,
     sample_ray_indices,
     scheduled_learning_rate,
@@ -108,6 +110,24 @@ def test_resuming_from_a_state_dict_repeats_the_next_step_exactly():
     resumed.load_state_dict(state)
     assert resumed.step_index == 1
     assert resumed.step() == expected
+
+
+@pytest.mark.skipif(
+    shutil.which("c++") is None, reason="torch.compile on CPU needs a C++ compiler (c++)"
+)
+def test_a_compiled_generator_gives_the_same_losses_and_weights_keys():
+    plain, compiled = _distiller(), _distiller()
+    keys = set(compiled.generator.state_dict())
+    compile_for_training(compiled.generator)
+    assert set(compiled.generator.state_dict()) == keys  # checkpoints stay loadable
+    batch = plain._batch()
+    compiled.rng.set_state(plain.rng.get_state())
+    torch.manual_seed(1)  # EG3D's stochastic ray sampling draws from the global generator
+    expected = plain.losses(batch)
+    torch.manual_seed(1)
+    got = compiled.losses(batch)
+    for name, value in expected.items():
+        assert torch.allclose(got[name], value, rtol=1e-4, atol=1e-5), name
 
 
 def test_learning_rate_decays_along_a_cosine_to_the_final_fraction():

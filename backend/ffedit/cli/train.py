@@ -62,6 +62,13 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
         "--learning-rate", type=float, default=4e-3, help="peak rate, cosine-decayed to --steps"
     )
     parser.add_argument("--save-every", type=int, default=100, help="steps between saves")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="compile the synthesis network and decoders with torch.compile: ~14%% faster "
+        "steps on a 2-core CPU after a compile of a minute or two (on CPU it needs a C++ "
+        "compiler, e.g. Debian's g++)",
+    )
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--export", default=None, help="checkpoint folder for the final weights")
@@ -207,7 +214,12 @@ def _train_generator(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ffedit.distill.teacher import TeacherSettings
-    from ffedit.distill.train import DistillConfig, Distiller, set_mean_w
+    from ffedit.distill.train import (
+        DistillConfig,
+        Distiller,
+        compile_for_training,
+        set_mean_w,
+    )
     from ffedit.generator import TriplaneGenerator
     from ffedit.io.checkpoint import save_generator
     from ffedit.io.tensors import load_tensors, load_training_state, save_training_state
@@ -240,6 +252,8 @@ def _train_generator(args: argparse.Namespace) -> int:
         teacher_mapping=not args.free_mapping,
     )
     distiller = Distiller(generator, entries, config)
+    if args.compile:
+        compile_for_training(generator)
     if state is not None:
         try:
             distiller.load_state_dict(state)

@@ -123,12 +123,9 @@ def sample_ray_indices(
     the nose, and the uniform share covers the large classes.
     """
     flat = labels.reshape(-1).long()
-    counts = torch.bincount(flat, minlength=int(flat.max()) + 1).double()
-    rare_class = torch.zeros(len(counts), dtype=torch.bool)
-    rare_class[[c for c in RARE_CLASSES if c < len(counts)]] = True
-    weights = torch.where(rare_class[flat], 1.0 / counts[flat], 0.0)
-    present = bool(weights.sum() > 0)
-    num_rare = int(count * rare_fraction) if present else 0
+    rare = torch.isin(flat, torch.tensor(RARE_CLASSES))
+    weights = torch.where(rare, 1.0 / torch.bincount(flat).double()[flat], 0.0)
+    num_rare = int(count * rare_fraction) if rare.any() else 0
     uniform = torch.randint(0, len(flat), (count - num_rare,), generator=rng)
     if num_rare == 0:
         return uniform

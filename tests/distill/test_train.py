@@ -19,7 +19,7 @@ from ffedit.distill.train import (
     set_mean_w,
 )
 from ffedit.generator import PRESETS, TriplaneGenerator
-from ffedit.synthface import LATENT_DIM, parameter_directions
+from ffedit.synthface import LATENT_DIM, parameter_directions, switch_points
 
 CONFIG = PRESETS["tiny"]
 
@@ -202,13 +202,33 @@ def test_a_teacher_aligned_mapping_ignores_z_off_the_parameter_directions():
         align_mapping_to_teacher(TriplaneGenerator(CONFIG))
 
 
+def test_a_teacher_aligned_mapping_steps_at_the_teacher_switches():
+    torch.manual_seed(0)
+    generator = TriplaneGenerator(SYNTHFACE_Z)
+    align_mapping_to_teacher(generator)
+    directions = parameter_directions()
+    columns, coordinates = switch_points()
+    z = torch.randn(LATENT_DIM, generator=torch.Generator().manual_seed(1))
+    zeros = torch.zeros(1, SYNTHFACE_Z.c_dim)
+    offsets = torch.tensor([-0.02, 0.12, -0.64, -0.5])  # across the switch, then beside it
+    for column, coordinate in zip(columns, coordinates, strict=True):
+        direction = directions[:, column]
+        base = z - direction * (direction @ z)
+        scale = base.norm() / LATENT_DIM**0.5  # the mapping normalises z
+        latents = base + ((coordinate + offsets) * scale)[:, None] * direction
+        ws = generator.mapping(latents, zeros)
+        across, beside = (ws[1] - ws[0]).norm(), (ws[3] - ws[2]).norm()
+        assert across > 5 * beside, (column, float(across), float(beside))
+
+
 def test_training_keeps_the_teacher_aligned_layer_fixed_and_resumes_only_with_it():
     distiller = _distiller(teacher_mapping=True)
     mapping = distiller.generator.backbone.mapping
     fc0, fc1 = mapping.fc0.weight.clone(), mapping.fc1.weight.clone()
+    bias = mapping.fc0.bias.clone()
     for _ in range(2):
         distiller.step()
-    assert torch.equal(mapping.fc0.weight, fc0)
+    assert torch.equal(mapping.fc0.weight, fc0) and torch.equal(mapping.fc0.bias, bias)
     assert not torch.equal(mapping.fc1.weight, fc1)
     state = copy.deepcopy(distiller.state_dict())
     free = Distiller(

@@ -3,16 +3,21 @@
 import pytest
 import torch
 
+from ffedit.camera import named_camera
 from ffedit.synthface import (
     APPEARANCE_PARAMETERS,
     LATENT_DIM,
     SHAPE_DIM,
     SHAPE_PARAMETERS,
+    albedo_table,
     face_from_latent,
     faces_from_seeds,
     latent_from_seed,
     parameter_directions,
+    render_face,
+    switch_points,
 )
+from ffedit.synthface.params import SWITCHES
 
 
 def test_latent_from_seed_is_a_fixed_gaussian_vector():
@@ -97,3 +102,36 @@ def test_with_shape_value_clamps_and_unknown_names_fail():
     )
     with pytest.raises(KeyError, match="unknown face parameter"):
         face.parameter("wings")
+
+
+def _faces_astride_switches(seed: int) -> list[tuple[str, float, object, object]]:
+    """For each switch: (parameter, value, face just below it, face just above it), the
+    faces differing from face `seed` only along the switch's parameter direction."""
+    directions = parameter_directions()
+    columns, coordinates = switch_points()
+    z = latent_from_seed(seed)
+    astride = []
+    for (name, value), column, coordinate in zip(SWITCHES, columns, coordinates, strict=True):
+        direction = directions[:, column]
+        base = z - direction * (direction @ z)
+        below, above = (
+            face_from_latent(base + (coordinate + d) * direction) for d in (-2e-3, 2e-3)
+        )
+        astride.append((name, value, below, above))
+    return astride
+
+
+def test_switch_points_are_where_the_values_cross_the_switches():
+    for name, value, below, above in _faces_astride_switches(4):
+        assert below.parameter(name) <= value < above.parameter(name), name
+
+
+def test_the_teacher_changes_abruptly_at_every_switch():
+    cameras = torch.stack([named_camera("front"), named_camera("left")])
+    for name, _, below, above in _faces_astride_switches(4):
+        if name == "metal":
+            change = (albedo_table(above) - albedo_table(below)).abs().amax()
+            assert change > 0.1, name
+            continue
+        labels = [render_face(face, cameras, 64).fine_labels for face in (below, above)]
+        assert (labels[0] != labels[1]).sum() >= 2, name

@@ -15,7 +15,9 @@ appearance only. Losses:
 
 With `teacher_mapping`, the mapping's first layer reads z only through synthface's parameter
 directions (`align_mapping_to_teacher`): a thousand training faces cannot teach a 512-float
-z which few dozen directions matter, and a free first layer memorises the rest.
+z which few dozen directions matter, and a free first layer memorises the rest. A few of its
+units make steps where the teacher switches (an accessory appears), which smooth layers
+would otherwise blur over the training faces near the switch.
 
 `Distiller.step()` runs one optimisation step and returns the losses; the caller decides
 when to save (`state_dict` / `load_state_dict` resume exactly, RNG included).
@@ -32,7 +34,7 @@ import torch.nn.functional as F
 from ffedit.camera import unpack_cameras
 from ffedit.generator import TriplaneGenerator
 from ffedit.render import rays_from_cameras
-from ffedit.synthface import LATENT_DIM, parameter_directions
+from ffedit.synthface import LATENT_DIM, parameter_directions, switch_points
 
 RARE_CLASSES = (2, 3, 4, 5, 6, 7, 8, 9, 11, 14)
 """base15 classes that cover few pixels (eyebrow, eye, glasses, ear, earring, nose, mouth,
@@ -74,23 +76,55 @@ class DistillConfig:
     (`align_mapping_to_teacher`); needs z_dim = synthface's LATENT_DIM."""
 
 
+SWITCH_SHARPNESS = 10.0
+"""Slope of a switch unit's pre-activation per unit of z along its parameter direction: the
+unit pair's difference rises from its low to its high value over 1/10 of a standard deviation."""
+SWITCH_STRENGTH = 4.0
+"""Initial weights (× a standard normal) of the next layer on a switch unit pair's
+difference: crossing one switch moves w by about a quarter of the distance between two
+random faces' w."""
+
+
 def align_mapping_to_teacher(generator: TriplaneGenerator, seed: int = 0) -> None:
-    """Make the mapping's first layer a fixed random mix of z's coordinates along synthface's
-    parameter directions (`parameter_directions`), at the output scale of its random init,
-    and freeze its weight: w then depends on z only through what the teacher's faces depend
-    on. ValueError when z_dim is not synthface's LATENT_DIM."""
+    """Fix the mapping's first layer (weights and biases) to read z only along synthface's
+    parameter directions (`parameter_directions`), and freeze it: w then depends on z only
+    through what the teacher's faces depend on. ValueError when z_dim is not synthface's
+    LATENT_DIM.
+
+    Its last two units per teacher switch (`switch_points`: an accessory appearing, the
+    hat's brim, the metal's colour) are a pair of leaky-ReLU kinks at the switch, one unit
+    apart, so their difference is a step there (a smooth network blurs a step over the few
+    training faces near it); the next layer starts with that difference along a random
+    direction (`SWITCH_STRENGTH`). The other units are a fixed random mix of the parameter
+    coordinates at the output scale of the layer's random init."""
     z_dim = generator.config.z_dim
     if z_dim != LATENT_DIM:
         raise ValueError(f"a teacher-aligned mapping needs z_dim {LATENT_DIM}; got {z_dim}")
-    directions = parameter_directions().to(next(generator.parameters()).device)
-    layer = generator.backbone.mapping.fc0
+    device = next(generator.parameters()).device
+    directions = parameter_directions()
+    columns, coordinates = switch_points()
+    mapping = generator.backbone.mapping
+    layer = mapping.fc0
     rng = torch.Generator().manual_seed(seed)
     count = directions.shape[1]
     mix = torch.randn(layer.out_features, count, generator=rng) * math.sqrt(z_dim / count)
-    effective = mix.to(directions) @ directions.T / math.sqrt(layer.in_features)
+    weight = mix @ directions.T / math.sqrt(layer.in_features)
+    bias = torch.zeros(layer.out_features)
+    kinks = torch.arange(layer.out_features - 2 * len(columns), layer.out_features)
+    weight[kinks] = SWITCH_SHARPNESS * directions[:, columns].T.repeat_interleave(2, 0)
+    offsets = torch.tensor([0.0, 1.0]).repeat(len(columns))
+    bias[kinks] = -SWITCH_SHARPNESS * coordinates.repeat_interleave(2) - offsets
     with torch.no_grad():
-        layer.weight[:, :z_dim] = effective / layer.weight_gain
+        layer.weight.zero_()
+        layer.weight[:, :z_dim] = weight.to(device) / layer.weight_gain
+        layer.bias.copy_(bias.to(device) / layer.bias_gain)
+        if mapping.num_layers > 1:
+            fc1 = mapping.fc1
+            step = SWITCH_STRENGTH * torch.randn(fc1.out_features, len(columns), generator=rng)
+            step = step / math.sqrt(fc1.in_features) / fc1.weight_gain  # effective → stored
+            fc1.weight[:, kinks] = torch.stack([step, -step], -1).flatten(1).to(device)
     layer.weight.requires_grad_(False)
+    layer.bias.requires_grad_(False)
 
 
 def compile_for_training(generator: TriplaneGenerator) -> None:

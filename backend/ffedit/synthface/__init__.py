@@ -26,6 +26,7 @@ from ffedit.synthface.params import (
     faces_from_seeds,
     latent_from_seed,
     parameter_directions,
+    switch_points,
 )
 from ffedit.synthface.render import SynthRender, render_face, render_face_marched
 from ffedit.synthface.sheet import contact_sheet
@@ -54,4 +55,5 @@ __all__ = [
     "render_face",
     "render_face_marched",
     "sample_points",
+    "switch_points",
 ]

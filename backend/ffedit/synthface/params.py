@@ -152,6 +152,33 @@ def parameter_directions() -> torch.Tensor:
     return directions
 
 
+SWITCHES: tuple[tuple[str, float], ...] = (
+    ("glasses", 0.0),
+    ("hat", 0.0),
+    ("hat", 0.5),
+    ("earrings", 0.0),
+    ("necklace", 0.0),
+    ("metal", 0.5),
+)
+"""(parameter, value) where a face changes abruptly as the value passes it: an accessory
+appears above 0 (geometry.py), the hat grows a brim above 0.5, the metal turns from silver
+to gold above 0.5 (field.py). Everywhere else faces change smoothly with their parameters."""
+
+
+def switch_points() -> tuple[list[int], torch.Tensor]:
+    """The `SWITCHES` on `parameter_directions`: for each, the column of its parameter and
+    the coordinate of z along that direction where the value crosses the switch (float32)."""
+    specs = SHAPE_PARAMETERS + APPEARANCE_PARAMETERS
+    columns, coordinates = [], []
+    for name, value in SWITCHES:
+        column = next(index for index, spec in enumerate(specs) if spec.name == name)
+        spec = specs[column]
+        uniform = torch.tensor((value - spec.low) / (spec.high - spec.low), dtype=torch.float64)
+        columns.append(column)
+        coordinates.append(math.sqrt(2) * torch.erfinv(2 * uniform - 1))
+    return columns, torch.stack(coordinates).float()
+
+
 def _index(specs: tuple[ParameterSpec, ...], name: str) -> int:
     for index, spec in enumerate(specs):
         if spec.name == name:

@@ -1,8 +1,8 @@
 """The shipped default model (models/synthface-128) and its adapters: they load, verified,
 from the committed folder, fit their budgets, and still reproduce synthface on a held-out
 face (a cheap regression guard; `ffedit bench generator` / `bench layouts` give the figures).
-The floors sit below what the current checkpoint measures on that face (mIoU 0.755, PSNR
-20.7 dB, depth MAE 0.0144; adapters 0.64–0.72) and far above a broken load (≈ 0.05): raise
+The floors sit below what the current checkpoint measures on that face (mIoU 0.717, PSNR
+20.5 dB, depth MAE 0.0162; adapters 0.57–0.64) and far above a broken load (≈ 0.05): raise
 them with each better checkpoint."""
 
 import pytest

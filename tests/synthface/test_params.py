@@ -9,6 +9,7 @@ from ffedit.synthface import (
     LATENT_DIM,
     SHAPE_DIM,
     SHAPE_PARAMETERS,
+    Face,
     albedo_table,
     face_from_latent,
     faces_from_seeds,
@@ -104,7 +105,7 @@ def test_with_shape_value_clamps_and_unknown_names_fail():
         face.parameter("wings")
 
 
-def _faces_astride_switches(seed: int) -> list[tuple[str, float, object, object]]:
+def _faces_astride_switches(seed: int) -> list[tuple[str, float, Face, Face]]:
     """For each switch: (parameter, value, face just below it, face just above it), the
     faces differing from face `seed` only along the switch's parameter direction."""
     directions = parameter_directions()

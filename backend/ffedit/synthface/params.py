@@ -171,7 +171,7 @@ def switch_points() -> tuple[list[int], torch.Tensor]:
     specs = SHAPE_PARAMETERS + APPEARANCE_PARAMETERS
     columns, coordinates = [], []
     for name, value in SWITCHES:
-        column = next(index for index, spec in enumerate(specs) if spec.name == name)
+        column = _index(specs, name)
         spec = specs[column]
         uniform = torch.tensor((value - spec.low) / (spec.high - spec.low), dtype=torch.float64)
         columns.append(column)

@@ -129,7 +129,8 @@ def align_mapping_to_teacher(generator: TriplaneGenerator, seed: int = 0) -> Non
 
 def compile_for_training(generator: TriplaneGenerator) -> None:
     """Compile the synthesis network and the decoders in place with `torch.compile` (state
-    dict keys unchanged): about 14 % faster distillation steps on a 2-core CPU."""
+    dict keys unchanged). On a 2-core CPU: 14 % faster steps in a profiling loop, no gain in
+    the full v6 distillation run (0.90 vs 0.89 s/step)."""
     generator.backbone.synthesis.compile()
     generator.decoder.compile()
 

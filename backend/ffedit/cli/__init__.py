@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ffedit.cli.allocator import tune_glibc_malloc
 from ffedit.cli.bench import register_bench
 from ffedit.cli.checkpoint import register_import_checkpoint
 from ffedit.cli.common import Registrar
@@ -47,6 +48,7 @@ def _registrars() -> list[Registrar]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(_registrars()).parse_args(argv)
+    tune_glibc_malloc()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

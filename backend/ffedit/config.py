@@ -71,9 +71,13 @@ class GeneratorConfig:
     plane_channels: int = 32
     """Channels per plane (the backbone outputs 3×plane_channels)."""
     channel_base: int = 32768
-    """Backbone channels at resolution r are min(channel_base // r, channel_max)."""
+    """Backbone channels at resolution r are min(channel_base // r, channel_max), raised to
+    channel_min."""
     channel_max: int = 512
     """Upper bound of backbone channels."""
+    channel_min: int = 0
+    """Lower bound of backbone channels (0: EG3D's rule alone): widens only the
+    high-resolution blocks, where channel_base // r is smallest."""
     backbone_conv_clamp: float | None = None
     """Activation clamp of the backbone layers (None for EG3D FFHQ)."""
     decoder_hidden: int = 64

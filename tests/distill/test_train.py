@@ -170,16 +170,21 @@ def test_a_run_resumes_with_the_architecture_recorded_in_its_state():
 
     from ffedit.cli.train import _run_generator_config
 
-    def args(multiplier=None):
-        return argparse.Namespace(preset="tiny", run="runs/x", mapping_lr_multiplier=multiplier)
+    def args(multiplier=None, channel_min=None):
+        return argparse.Namespace(
+            preset="tiny", run="runs/x", mapping_lr_multiplier=multiplier, channel_min=channel_min
+        )
 
-    fresh = _run_generator_config(args(1.0), None)
+    fresh = _run_generator_config(args(1.0, channel_min=16), None)
     assert fresh.mapping_lr_multiplier == 1.0 != PRESETS["tiny"].mapping_lr_multiplier
+    assert fresh.channel_min == 16 != PRESETS["tiny"].channel_min
     state = {"generator_config": fresh.to_dict()}
     assert _run_generator_config(args(), state) == fresh  # no flag needed to resume
-    assert _run_generator_config(args(1.0), state) == fresh
-    with pytest.raises(ValueError, match="another architecture"):
+    assert _run_generator_config(args(1.0, channel_min=16), state) == fresh
+    with pytest.raises(ValueError, match=r"another architecture.*mapping_lr_multiplier 1\.0"):
         _run_generator_config(args(0.5), state)
+    with pytest.raises(ValueError, match=r"channel_min 16.*--channel-min"):
+        _run_generator_config(args(channel_min=8), state)
 
 
 def test_a_teacher_aligned_mapping_ignores_z_off_the_parameter_directions():

@@ -123,3 +123,16 @@ def test_wrong_ws_shape_and_noise_mode_raise():
         network(torch.randn(1, 3, 8))
     with pytest.raises(ValueError, match="noise_mode"):
         network(torch.randn(1, network.num_ws, 8), "sometimes")
+
+
+def test_channel_min_widens_only_the_blocks_below_it():
+    def widths(network):
+        return [block.conv1.weight.shape[0] for block in network.blocks()]
+
+    plain = SynthesisNetwork(16, 64, 24, channel_base=512, channel_max=32)
+    wide = SynthesisNetwork(16, 64, 24, channel_base=512, channel_max=32, channel_min=24)
+    assert widths(plain) == [32, 32, 32, 16, 8]  # 512 // r, capped at 32: b4 … b64
+    assert widths(wide) == [32, 32, 32, 24, 24]
+    assert (plain.b64.conv0.weight.shape[1], wide.b64.conv0.weight.shape[1]) == (16, 24)
+    ws = torch.randn(2, wide.num_ws, 16)
+    assert wide(ws).shape == plain(ws).shape == (2, 24, 64, 64)

@@ -51,6 +51,19 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
         "resumed run keeps the architecture recorded in its state",
     )
     parser.add_argument(
+        "--channel-min",
+        type=int,
+        help="widen the backbone's high-resolution blocks to at least this many channels "
+        "(default: the preset's); a resumed run keeps the architecture recorded in its state",
+    )
+    parser.add_argument(
+        "--zoom-out",
+        type=float,
+        help="widen each teacher view's field of view by a factor drawn from [1, ZOOM_OUT], "
+        "so that the frame's edges (hair top, chest) are seen inside other views (default: "
+        "TeacherSettings.zoom_out_max, 1: no zoom)",
+    )
+    parser.add_argument(
         "--free-mapping",
         action="store_true",
         help="train the mapping's first layer freely instead of fixing it to synthface's "
@@ -105,7 +118,8 @@ def _check_teacher_settings(run: Path, teacher: TeacherSettings) -> None:
     settings = dataclasses.asdict(teacher)
     record = run / "data" / "teacher.json"
     if record.exists():
-        recorded = json.loads(record.read_text())
+        defaults = dataclasses.asdict(type(teacher)())  # settings added later keep defaults
+        recorded = defaults | json.loads(record.read_text())
         if recorded != settings:
             changed = sorted(k for k in settings if recorded.get(k) != settings[k])
             raise ValueError(
@@ -182,22 +196,27 @@ def _fit_superresolution(generator, faces: int, steps: int) -> None:
 
 def _run_generator_config(args: argparse.Namespace, state: dict | None):
     """The architecture to train: the one recorded in a resumed run's state, else --preset
-    with --mapping-lr-multiplier applied; ValueError when the two disagree."""
+    with --mapping-lr-multiplier and --channel-min applied; ValueError when the two disagree."""
     import dataclasses
 
     from ffedit.config import PRESETS, GeneratorConfig
 
-    requested = PRESETS[args.preset]
-    if args.mapping_lr_multiplier is not None:
-        requested = dataclasses.replace(requested, mapping_lr_multiplier=args.mapping_lr_multiplier)
+    overrides = {
+        "mapping_lr_multiplier": args.mapping_lr_multiplier,
+        "channel_min": args.channel_min,
+    }
+    overrides = {name: value for name, value in overrides.items() if value is not None}
+    requested = dataclasses.replace(PRESETS[args.preset], **overrides)
     if state is None or "generator_config" not in state:
         return requested
     recorded = GeneratorConfig.from_dict(state["generator_config"])
-    if args.mapping_lr_multiplier is not None and recorded != requested:
+    differing = [name for name in overrides if getattr(recorded, name) != overrides[name]]
+    if differing:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in differing)
+        values = ", ".join(f"{name} {getattr(recorded, name)}" for name in differing)
         raise ValueError(
-            f"{args.run} was started with another architecture (mapping lr multiplier "
-            f"{recorded.mapping_lr_multiplier}); resume it without --mapping-lr-multiplier or "
-            "start a new --run"
+            f"{args.run} was started with another architecture ({values}); resume it "
+            f"without {flags} or start a new --run"
         )
     return recorded
 
@@ -226,10 +245,11 @@ def _train_generator(args: argparse.Namespace) -> int:
 
     run = Path(args.run)
     device = resolve_device(args.device)
-    views = {} if args.views_per_entry is None else {"views": args.views_per_entry}
+    teacher = {"views": args.views_per_entry, "zoom_out_max": args.zoom_out}
+    teacher = {name: value for name, value in teacher.items() if value is not None}
     try:
         paths = build_teacher_data(
-            run, args.entries, args.shard_size, args.data_workers, TeacherSettings(**views)
+            run, args.entries, args.shard_size, args.data_workers, TeacherSettings(**teacher)
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ffedit.camera import cameras_from_angles, unpack_cameras
+from ffedit.camera import cameras_from_angles, pack_cameras, unpack_cameras
 from ffedit.layouts import get_layout, labels_from_fine
 from ffedit.render import rays_from_cameras
 from ffedit.synthface import face_from_latent, latent_from_seed, render_face, sample_points
@@ -43,8 +43,16 @@ class TeacherSettings:
     pitch_std: float = 0.12
     """Std of the camera pitch around the horizon (radians); clipped at ±pitch_limit."""
     pitch_limit: float = 0.35
+    zoom_out_max: float = 1.0
+    """Each view's focal length is divided by a factor drawn uniformly from [1, zoom_out_max]:
+    a wider view puts the edges of the benchmark frame (hair top, chest), which the standard
+    frame sees only in its outer rows, inside the picture. 1: the FFHQ field of view."""
     mix_probability: float = 0.5
     """Share of entries whose appearance comes from another face."""
+
+    def __post_init__(self) -> None:
+        if self.zoom_out_max < 1.0:
+            raise ValueError(f"zoom_out_max must be at least 1 (no zoom); got {self.zoom_out_max}")
 
 
 def entry_seeds(index: int, mix_probability: float) -> tuple[int, int]:
@@ -57,14 +65,22 @@ def entry_seeds(index: int, mix_probability: float) -> tuple[int, int]:
 
 
 def random_cameras(count: int, settings: TeacherSettings, rng: torch.Generator) -> torch.Tensor:
-    """(count, 25) cameras with yaw and pitch drawn around the front view."""
+    """(count, 25) cameras with yaw and pitch drawn around the front view, each zoomed out
+    by a factor in [1, zoom_out_max]."""
     yaw = (torch.randn(count, generator=rng) * settings.yaw_std).clamp(
         -settings.yaw_limit, settings.yaw_limit
     )
     pitch = (torch.randn(count, generator=rng) * settings.pitch_std).clamp(
         -settings.pitch_limit, settings.pitch_limit
     )
-    return cameras_from_angles(math.pi / 2 + yaw, math.pi / 2 + pitch)
+    cameras = cameras_from_angles(math.pi / 2 + yaw, math.pi / 2 + pitch)
+    if settings.zoom_out_max == 1.0:
+        return cameras  # the same random stream as before the option existed
+    zoom = 1 + (settings.zoom_out_max - 1) * torch.rand(count, generator=rng)
+    cam2world, intrinsics = unpack_cameras(cameras)
+    intrinsics = intrinsics.clone()
+    intrinsics[:, :2, :2] /= zoom[:, None, None]
+    return pack_cameras(cam2world, intrinsics)
 
 
 def teacher_entry(

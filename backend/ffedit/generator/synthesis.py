@@ -35,9 +35,12 @@ def check_noise_mode(noise_mode: str) -> None:
         raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)}; got {noise_mode!r}")
 
 
-def block_channels(resolution: int, channel_base: int, channel_max: int) -> int:
-    """Channels of the backbone block at `resolution`: min(channel_base // res, channel_max)."""
-    return min(channel_base // resolution, channel_max)
+def block_channels(
+    resolution: int, channel_base: int, channel_max: int, channel_min: int = 0
+) -> int:
+    """Channels of the backbone block at `resolution`: min(channel_base // res, channel_max),
+    raised to channel_min."""
+    return max(min(channel_base // resolution, channel_max), channel_min)
 
 
 def demodulation_coefficients(weight: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
@@ -187,6 +190,7 @@ class SynthesisNetwork(nn.Module):
         *,
         channel_base: int,
         channel_max: int,
+        channel_min: int = 0,
         conv_clamp: float | None = None,
     ) -> None:
         super().__init__()
@@ -194,11 +198,14 @@ class SynthesisNetwork(nn.Module):
         if self.block_resolutions[-1] != resolution:
             raise ValueError(f"synthesis resolution must be a power of two ≥ 4, got {resolution}")
         self.num_ws = 0
+        channels = {
+            res: block_channels(res, channel_base, channel_max, channel_min)
+            for res in self.block_resolutions
+        }
         for res in self.block_resolutions:
-            in_channels = block_channels(res // 2, channel_base, channel_max) if res > 4 else 0
             block = SynthesisBlock(
-                in_channels,
-                block_channels(res, channel_base, channel_max),
+                channels.get(res // 2, 0),
+                channels[res],
                 w_dim,
                 res,
                 img_channels,

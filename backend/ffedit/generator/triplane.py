@@ -109,6 +109,7 @@ class TriplaneBackbone(nn.Module):
             NUM_PLANES * config.plane_channels,
             channel_base=config.channel_base,
             channel_max=config.channel_max,
+            channel_min=config.channel_min,
             conv_clamp=config.backbone_conv_clamp,
         )
         self.mapping = MappingNetwork(

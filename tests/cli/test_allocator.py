@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from ffedit.cli.allocator import USER_SETTINGS
+
 pytestmark = pytest.mark.skipif(
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only"
 )
@@ -24,7 +26,7 @@ def _tune(env: dict[str, str]) -> str:
 def test_glibc_accepts_every_setting():
     """mallopt answers 0 to a parameter or value it does not take."""
     env = dict(os.environ)
-    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"):
+    for name in USER_SETTINGS:
         env.pop(name, None)
     assert _tune(env) == "True"
 

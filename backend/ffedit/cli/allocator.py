@@ -11,7 +11,6 @@ preset on a 2-core CPU took 0.63 s instead of 0.70 s (three interleaved runs of 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 M_TRIM_THRESHOLD = -1
@@ -32,12 +31,9 @@ USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP
 def tune_glibc_malloc() -> bool:
     """Apply `ALLOCATOR_SETTINGS` with mallopt; False (nothing changed) without glibc or
     when the user set glibc's own malloc variables."""
-    if any(name in os.environ for name in USER_SETTINGS):
+    if os.name != "posix" or any(name in os.environ for name in USER_SETTINGS):
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    libc = ctypes.CDLL(name)
+    libc = ctypes.CDLL(None)  # the process's own symbols: no library search at start-up
     if not hasattr(libc, "mallopt") or not hasattr(libc, "gnu_get_libc_version"):
         return False
     return all(libc.mallopt(option, value) == 1 for option, value in ALLOCATOR_SETTINGS.items())

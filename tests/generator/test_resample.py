@@ -1,13 +1,14 @@
 """FIR up-sampling: analytic properties and brute-force loop references of EG3D's ops."""
 
+import pytest
 import torch
 
 from ffedit.generator.resample import (
     conv2d_upsample,
     fir_filter2d,
     fir_kernel,
+    fir_matrix,
     upsample2d,
-    zero_insert2d,
 )
 
 KERNEL = fir_kernel()
@@ -35,12 +36,27 @@ def test_kernel_is_the_normalised_outer_product_of_1_3_3_1():
     assert KERNEL.sum().item() == 1.0
 
 
-def test_zero_insertion_puts_each_pixel_top_left_of_its_2x2_cell():
-    x = torch.arange(6.0).reshape(1, 1, 2, 3)
-    up = zero_insert2d(x)
-    assert up.shape == (1, 1, 4, 6)
-    assert torch.equal(up[..., ::2, ::2], x)
-    assert up.sum() == x.sum()
+def test_axis_matrix_inserts_zeros_pads_and_convolves():
+    taps = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64)
+    x = torch.randn(5, dtype=torch.float64)
+    inserted = torch.zeros(10, dtype=torch.float64)
+    inserted[::2] = x
+    padded = torch.cat(
+        [torch.zeros(2, dtype=torch.float64), inserted, torch.zeros(1, dtype=torch.float64)]
+    )
+    expected = torch.stack(
+        [(padded[j : j + 3] * taps.flip(0)).sum() for j in range(len(padded) - 2)]
+    )
+    matrix = fir_matrix(taps, 5, 2, 1, up=2)
+    assert matrix.shape == (11, 5)
+    assert torch.allclose(matrix @ x, expected, atol=1e-12)
+
+
+def test_a_filter_that_is_not_an_outer_product_is_refused():
+    kernel = KERNEL.clone()
+    kernel[0, 0] += 0.1
+    with pytest.raises(ValueError, match="separable"):
+        upsample2d(torch.zeros(1, 1, 4, 4), kernel)
 
 
 def test_upsample_of_a_constant_is_constant_in_the_interior():

@@ -29,8 +29,9 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
         help="distil synthface into a tri-plane generator (the shipped default model)",
         description="Build synthface teacher data (face pairs, renders, labelled points) in "
         "RUN/data, then train the generator with ray and point losses and style mixing. "
-        "Resumable: data shards and RUN/train-state.pt are reused; stopping (Ctrl-C or "
-        "--max-minutes) saves the state. The final weights go to --export.",
+        "Resumable: data shards and RUN/train-state.pt are reused; stopping (Ctrl-C, SIGTERM "
+        "or --max-minutes) saves the state. The final weights go to --export: after the "
+        "last step or --max-minutes, not after Ctrl-C or SIGTERM (exit code 130).",
     )
     parser.add_argument("--preset", default="synthface-128", help="architecture to train")
     parser.add_argument("--run", required=True, help="run folder (data shards, train state)")
@@ -196,11 +197,20 @@ def _fit_superresolution(generator, faces: int, steps: int) -> None:
 
 def _run_generator_config(args: argparse.Namespace, state: dict | None):
     """The architecture to train: the one recorded in a resumed run's state, else --preset
-    with --mapping-lr-multiplier and --channel-min applied; ValueError when the two disagree."""
+    with --mapping-lr-multiplier and --channel-min applied; ValueError when the two disagree,
+    or when the preset is unknown or its z is not synthface's (the teacher data's)."""
     import dataclasses
 
     from ffedit.config import PRESETS, GeneratorConfig
+    from ffedit.synthface import LATENT_DIM
 
+    if args.preset not in PRESETS:
+        raise ValueError(f"unknown preset {args.preset!r}; choose one of {', '.join(PRESETS)}")
+    if PRESETS[args.preset].z_dim != LATENT_DIM:
+        raise ValueError(
+            f"preset {args.preset} has a {PRESETS[args.preset].z_dim}-float z; distilling "
+            f"synthface needs its {LATENT_DIM}-float latent (e.g. --preset synthface-128)"
+        )
     overrides = {
         "mapping_lr_multiplier": args.mapping_lr_multiplier,
         "channel_min": args.channel_min,
@@ -247,7 +257,10 @@ def _train_generator(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     teacher = {"views": args.views_per_entry, "zoom_out_max": args.zoom_out}
     teacher = {name: value for name, value in teacher.items() if value is not None}
+    state_path = run / "train-state.pt"
+    state = load_training_state(state_path) if state_path.exists() else None
     try:
+        generator_config = _run_generator_config(args, state)
         paths = build_teacher_data(
             run, args.entries, args.shard_size, args.data_workers, TeacherSettings(**teacher)
         )
@@ -256,13 +269,6 @@ def _train_generator(args: argparse.Namespace) -> int:
         return 1
     shards = [load_tensors(path) for path in paths]
     entries = {key: torch.cat([shard[key] for shard in shards]) for key in shards[0]}
-    state_path = run / "train-state.pt"
-    state = load_training_state(state_path) if state_path.exists() else None
-    try:
-        generator_config = _run_generator_config(args, state)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     torch.manual_seed(0)
     generator = TriplaneGenerator(generator_config).to(device)
     config = DistillConfig(
@@ -283,6 +289,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     deadline = None if args.max_minutes is None else time.monotonic() + 60 * args.max_minutes
     signal.signal(signal.SIGTERM, _interrupt)  # a killed run saves its state too
     bar = tqdm(total=args.steps, initial=distiller.step_index, desc="training", unit="step")
+    interrupted = False
     try:
         while distiller.step_index < args.steps:
             losses = distiller.step()
@@ -293,10 +300,17 @@ def _train_generator(args: argparse.Namespace) -> int:
             if deadline is not None and time.monotonic() > deadline:
                 break
     except KeyboardInterrupt:
-        print("interrupted: saving the training state", file=sys.stderr)
+        interrupted = True
     finally:
         bar.close()
         save_training_state(state_path, distiller.state_dict())
+    if interrupted:  # the user stopped it: no half-trained export
+        print(
+            f"interrupted at step {distiller.step_index}: the training state is saved in "
+            f"{state_path}; the same command resumes it",
+            file=sys.stderr,
+        )
+        return 130
     if args.export:
         set_mean_w(generator)
         _fit_superresolution(generator, args.superres_faces, args.superres_steps)

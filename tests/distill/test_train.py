@@ -165,19 +165,24 @@ def test_set_mean_w_centres_truncation_on_the_mean_w():
     assert torch.allclose(truncated, mean.expand_as(truncated))
 
 
-def test_a_run_resumes_with_the_architecture_recorded_in_its_state():
+def test_a_run_resumes_with_the_architecture_recorded_in_its_state(monkeypatch):
     import argparse
 
     from ffedit.cli.train import _run_generator_config
 
+    monkeypatch.setitem(PRESETS, "tiny-synthface", SYNTHFACE_Z)
+
     def args(multiplier=None, channel_min=None):
         return argparse.Namespace(
-            preset="tiny", run="runs/x", mapping_lr_multiplier=multiplier, channel_min=channel_min
+            preset="tiny-synthface",
+            run="runs/x",
+            mapping_lr_multiplier=multiplier,
+            channel_min=channel_min,
         )
 
     fresh = _run_generator_config(args(1.0, channel_min=16), None)
-    assert fresh.mapping_lr_multiplier == 1.0 != PRESETS["tiny"].mapping_lr_multiplier
-    assert fresh.channel_min == 16 != PRESETS["tiny"].channel_min
+    assert fresh.mapping_lr_multiplier == 1.0 != SYNTHFACE_Z.mapping_lr_multiplier
+    assert fresh.channel_min == 16 != SYNTHFACE_Z.channel_min
     state = {"generator_config": fresh.to_dict()}
     assert _run_generator_config(args(), state) == fresh  # no flag needed to resume
     assert _run_generator_config(args(1.0, channel_min=16), state) == fresh

@@ -44,6 +44,7 @@ def separable_taps(kernel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return vertical, horizontal
 
 
+@torch.compiler.disable  # built from sizes: torch.compile's symbolic shapes choke on it
 def fir_matrix(taps: torch.Tensor, size: int, pad0: int, pad1: int, up: int = 1) -> torch.Tensor:
     """(size·up + pad0 + pad1 − K + 1, size) matrix of one axis: insert up − 1 zeros after
     every sample, zero-pad by (pad0, pad1), convolve with taps (K,), 'valid'."""

@@ -77,7 +77,9 @@ class GeneratorConfig:
     """Upper bound of backbone channels."""
     channel_min: int = 0
     """Lower bound of backbone channels (0: EG3D's rule alone): widens only the
-    high-resolution blocks, where channel_base // r is smallest."""
+    high-resolution blocks, where channel_base // r is smallest. Tried at 64 for synthface-128
+    (v9c in the model card): no better per distillation step, and every step and render
+    costs more."""
     backbone_conv_clamp: float | None = None
     """Activation clamp of the backbone layers (None for EG3D FFHQ)."""
     decoder_hidden: int = 64

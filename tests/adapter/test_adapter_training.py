@@ -18,7 +18,7 @@ from ffedit.adapter import (
     predict_masks,
 )
 from ffedit.adapter import training as training_module
-from ffedit.adapter.cache import cache_rays, cached_logits
+from ffedit.adapter.cache import cache_rays, cached_inputs, cached_logits
 from ffedit.adapter.training import one_cycle_schedule, sampling_settings
 from ffedit.camera import named_camera
 from ffedit.layouts import InvalidMask
@@ -56,6 +56,10 @@ def _front_rays(generator):
     return ws, camera, origins[0], directions[0]
 
 
+def _cached_logits(adapter, cache):
+    return cached_logits(adapter, cached_inputs(adapter, cache)[None], cache.point_weights[None])
+
+
 def test_cached_fast_path_equals_the_recomputed_render_on_the_same_rays(generator):
     ws, camera, origins, directions = _front_rays(generator)
     adapter = GeometryAdapter.for_generator(generator.config, 6)
@@ -65,7 +69,7 @@ def test_cached_fast_path_equals_the_recomputed_render_on_the_same_rays(generato
         reference = reference.flatten(2).transpose(1, 2)  # (1, R, K), rays row-major
         planes = generator.synthesize_planes(ws)
         cache = cache_rays(generator, planes, origins, directions, settings, None)
-        fast = cached_logits(adapter, *(t[None] for t in cache[:4]))
+        fast = _cached_logits(adapter, cache)
     assert cache.point_weights.shape == (32 * 32, 24)
     assert torch.allclose(fast, reference, atol=1e-5, rtol=1e-5)
     assert torch.allclose(cache.point_weights.sum(-1), cache.total_weight)
@@ -79,8 +83,8 @@ def test_pruned_cache_error_is_bounded_by_the_weight_it_drops(generator):
         planes = generator.synthesize_planes(ws)
         full = cache_rays(generator, planes, origins, directions, settings, None)
         pruned = cache_rays(generator, planes, origins, directions, settings, 8)
-        exact = cached_logits(adapter, *(t[None] for t in full[:4]))[0]
-        approx = cached_logits(adapter, *(t[None] for t in pruned[:4]))[0]
+        exact = _cached_logits(adapter, full)[0]
+        approx = _cached_logits(adapter, pruned)[0]
         largest = adapter(
             full.normalized_features, full.geo_output, directions[:, None].expand(-1, 24, -1)
         )

@@ -12,7 +12,8 @@ so a ray is stored as its samples' inputs and point weights u_j. Only the `point
 samples with the largest u_j are kept (the rest carry almost no weight on a crisp surface);
 `total_weight` records Σ_j u_j over all samples, to measure the share kept. With every
 sample kept, `cached_logits` equals the generator's own composited `seg_head` logits on the
-same rays (the reference twin, tested).
+same rays (the reference twin, tested). The adapter's first-layer inputs at the kept samples
+do not depend on its weights either, so the trainer computes them once (`cached_inputs`).
 """
 
 from __future__ import annotations
@@ -108,20 +109,18 @@ def cache_rays(
     return RayCache(*(torch.cat(tensors) for tensors in zip(*parts, strict=True)))
 
 
+def cached_inputs(adapter: GeometryAdapter, cache: RayCache) -> torch.Tensor:
+    """The adapter's first-layer inputs (R, M, in) at a cache's kept samples: constants of the
+    cache (they depend on the adapter's variant, not on its weights)."""
+    directions = cache.directions.unsqueeze(1).expand(-1, cache.point_weights.shape[1], -1)
+    return adapter.inputs(cache.normalized_features, cache.geo_output, directions)
+
+
 def cached_logits(
-    adapter: GeometryAdapter,
-    normalized_features: torch.Tensor,
-    geo_output: torch.Tensor,
-    point_weights: torch.Tensor,
-    directions: torch.Tensor,
+    adapter: GeometryAdapter, inputs: torch.Tensor, point_weights: torch.Tensor
 ) -> torch.Tensor:
-    """Composited adapter logits (B, R, K) from cached inputs: features (B, R, M, C),
-    geometry output (B, R, M, 1 + L), point weights (B, R, M), directions (B, R, 3)."""
-    batch, rays, points, _ = normalized_features.shape
-    point_directions = directions.unsqueeze(2).expand(-1, -1, points, -1)
-    logits = adapter(
-        normalized_features.reshape(batch, rays * points, -1),
-        geo_output.reshape(batch, rays * points, -1),
-        point_directions.reshape(batch, rays * points, -1),
-    ).reshape(batch, rays, points, -1)
-    return (point_weights.unsqueeze(-1) * logits).sum(2)
+    """Composited adapter logits (B, R, K) from cached first-layer inputs (B, R, M, in)
+    (`cached_inputs`) and point weights (B, R, M)."""
+    batch, rays, points, _ = inputs.shape
+    logits = adapter.logits_from_inputs(inputs.reshape(batch, rays * points, -1))
+    return (point_weights.unsqueeze(-1) * logits.reshape(batch, rays, points, -1)).sum(2)

@@ -110,7 +110,12 @@ class GeometryAdapter(nn.Sequential):
     ) -> torch.Tensor:
         """Logits (B, N, K) at points with normalised features (B, N, C), geometry-decoder
         output (B, N, 1 + L) and ray directions (B, N, 3)."""
-        x = self.inputs(normalized_features, geo_output, directions)
+        return self.logits_from_inputs(self.inputs(normalized_features, geo_output, directions))
+
+    def logits_from_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Logits (B, N, K) from first-layer inputs (B, N, in) made by `inputs` (the fast
+        trainer computes them once: they do not depend on the adapter's weights)."""
+        x = inputs
         for layer in self:
             x = layer(x)
         return x

@@ -33,7 +33,7 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from ffedit.adapter.augment import mix_appearance_ws, random_mixing_ws
-from ffedit.adapter.cache import RayCache, cache_rays, cached_logits
+from ffedit.adapter.cache import cache_rays, cached_inputs, cached_logits
 from ffedit.adapter.config import AdapterTrainingConfig
 from ffedit.adapter.errors import TooFewSamples
 from ffedit.adapter.geometry import geometry_sampler
@@ -152,14 +152,10 @@ def epoch_batches(
 class _FastData(NamedTuple):
     """Every sample's cache, for the unmixed latents (variant 0) and each mixing latent."""
 
-    normalized_features: torch.Tensor
-    """(V, N, P, M, C)."""
-    geo_output: torch.Tensor
-    """(V, N, P, M, 1 + L)."""
+    inputs: torch.Tensor
+    """(V, N, P, M, in) the adapter's first-layer inputs (`cached_inputs`)."""
     point_weights: torch.Tensor
     """(V, N, P, M)."""
-    directions: torch.Tensor
-    """(N, P, 3)."""
     labels: torch.Tensor
     """(N, P) int64."""
     pixel_weights: torch.Tensor
@@ -179,8 +175,30 @@ def _mixing_ws(
     return mix_appearance_ws(ws, random_mixing_ws(generator, z), layers)
 
 
+def _cached_variant(
+    generator: TriplaneGenerator,
+    adapter: GeometryAdapter,
+    ws: torch.Tensor,
+    rays: list[tuple[torch.Tensor, torch.Tensor]],
+    settings: RaySamplingSettings,
+    points_per_ray: int | None,
+) -> tuple[torch.Tensor, torch.Tensor, float, float]:
+    """Adapter inputs (N, P, M, in) and point weights (N, P, M) along each sample's pool rays
+    for latents ws (N, num_ws, w_dim), with the kept and total compositing weight."""
+    inputs, weights, kept, total = [], [], 0.0, 0.0
+    for sample_ws, (origins, directions) in zip(ws.split(1), rays, strict=True):
+        planes = generator.synthesize_planes(sample_ws)
+        cache = cache_rays(generator, planes, origins, directions, settings, points_per_ray)
+        inputs.append(cached_inputs(adapter, cache))
+        weights.append(cache.point_weights)
+        kept += float(cache.point_weights.sum())
+        total += float(cache.total_weight.sum())
+    return torch.stack(inputs), torch.stack(weights), kept, total
+
+
 def _fast_data(
     generator: TriplaneGenerator,
+    adapter: GeometryAdapter,
     samples: list[LayoutSample],
     config: AdapterTrainingConfig,
     layers: tuple[int, ...],
@@ -198,34 +216,15 @@ def _fast_data(
         rays.append((origins[0, pool.indices], directions[0, pool.indices]))
     mixing = config.lmta_pool if config.lmta_probability > 0 else 0
     variants = [ws] + [_mixing_ws(generator, ws, layers, rng) for _ in range(mixing)]
-    caches: list[list[RayCache]] = []
     with torch.no_grad():
-        for variant_ws in variants:
-            caches.append(
-                [
-                    cache_rays(
-                        generator,
-                        generator.synthesize_planes(variant_ws[i : i + 1]),
-                        origins,
-                        directions,
-                        settings,
-                        config.points_per_ray,
-                    )
-                    for i, (origins, directions) in enumerate(rays)
-                ]
-            )
-
-    def stacked(field: str) -> torch.Tensor:
-        return torch.stack([torch.stack([getattr(c, field) for c in row]) for row in caches])
-
-    unmixed = caches[0]
-    kept = sum(float(c.point_weights.sum()) for c in unmixed)
-    total = sum(float(c.total_weight.sum()) for c in unmixed)
+        cached = [
+            _cached_variant(generator, adapter, variant_ws, rays, settings, config.points_per_ray)
+            for variant_ws in variants
+        ]
+    kept, total = cached[0][2:]
     return _FastData(
-        normalized_features=stacked("normalized_features"),
-        geo_output=stacked("geo_output"),
-        point_weights=stacked("point_weights"),
-        directions=torch.stack([c.directions for c in unmixed]),
+        inputs=torch.stack([inputs for inputs, *_ in cached]),
+        point_weights=torch.stack([weights for _, weights, *_ in cached]),
         labels=torch.stack(
             [
                 s.labels.reshape(-1).to(device)[p.indices]
@@ -257,11 +256,7 @@ def _fast_step(
     rows = batch.to(data.labels.device)[:, None]
     indices = torch.stack([selection.indices for selection in selections])  # (B, R)
     logits = cached_logits(
-        adapter,
-        data.normalized_features[variant][rows, indices],
-        data.geo_output[variant][rows, indices],
-        data.point_weights[variant][rows, indices],
-        data.directions[rows, indices],
+        adapter, data.inputs[variant][rows, indices], data.point_weights[variant][rows, indices]
     )
     pixel_weights = torch.stack([selection.pixel_weights for selection in selections])
     return segmentation_losses(logits, data.labels[rows, indices], overlap_weight, pixel_weights)
@@ -367,7 +362,7 @@ def fit_adapter(
             generator.config, layout.num_classes, variant=config.variant, hidden=config.hidden
         ).to(device)
         data = (
-            _fast_data(generator, samples, config, layers, rng)
+            _fast_data(generator, adapter, samples, config, layers, rng)
             if config.trainer == "fast"
             else None
         )

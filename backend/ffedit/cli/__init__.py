@@ -15,6 +15,7 @@ from ffedit.cli.allocator import tune_glibc_malloc
 from ffedit.cli.bench import register_bench
 from ffedit.cli.checkpoint import register_import_checkpoint
 from ffedit.cli.common import Registrar
+from ffedit.cli.denormals import flush_denormals
 from ffedit.cli.edit import register_edit
 from ffedit.cli.render import register_render
 from ffedit.cli.serve import register_serve
@@ -49,6 +50,7 @@ def _registrars() -> list[Registrar]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(_registrars()).parse_args(argv)
     tune_glibc_malloc()
+    flush_denormals()  # before torch's thread pool starts: its threads inherit it
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -144,6 +144,7 @@ def build_teacher_data(
 
     from tqdm import tqdm
 
+    from ffedit.cli.denormals import flush_denormals
     from ffedit.distill.teacher import TeacherSettings
 
     settings = settings or TeacherSettings()
@@ -156,7 +157,7 @@ def build_teacher_data(
     bar = tqdm(total=len(shards), initial=len(shards) - len(missing), desc="teacher data",
                unit="shard")  # fmt: skip
     context = multiprocessing.get_context("spawn")  # no forked torch thread pools
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, context, initializer=flush_denormals) as pool:
         jobs = [
             pool.submit(
                 _teacher_shard_file, path, start, min(shard_size, entries - start), settings

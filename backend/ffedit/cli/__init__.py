@@ -22,7 +22,7 @@ from ffedit.cli.serve import register_serve
 from ffedit.cli.synthface import register_synthface
 from ffedit.cli.train import register_train_generator, register_train_layout
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 
 def build_parser(registrars: list[Registrar]) -> argparse.ArgumentParser:
@@ -48,11 +48,20 @@ def _registrars() -> list[Registrar]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and run the subcommand (in-process callers, tests among them,
+    keep their process-wide settings: see `run`)."""
     args = build_parser(_registrars()).parse_args(argv)
-    tune_glibc_malloc()
-    flush_denormals()  # before torch's thread pool starts: its threads inherit it
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The `ffedit` command's entry point: the process-wide CPU settings (glibc's malloc,
+    denormals flushed, before torch's thread pool starts so that its threads inherit it),
+    then `main`."""
+    tune_glibc_malloc()
+    flush_denormals()
+    return main(argv)

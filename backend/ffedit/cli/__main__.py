@@ -2,6 +2,6 @@
 
 import sys
 
-from ffedit.cli import main
+from ffedit.cli import run
 
-sys.exit(main())
+sys.exit(run())

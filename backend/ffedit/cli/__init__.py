@@ -47,10 +47,7 @@ def _registrars() -> list[Registrar]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse the arguments and run the subcommand (in-process callers, tests among them,
-    keep their process-wide settings: see `run`)."""
-    args = build_parser(_registrars()).parse_args(argv)
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -58,10 +55,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and run the subcommand (in-process callers, tests among them,
+    keep their process-wide settings: see `run`)."""
+    return _dispatch(build_parser(_registrars()).parse_args(argv))
+
+
 def run(argv: list[str] | None = None) -> int:
-    """The `ffedit` command's entry point: the process-wide CPU settings (glibc's malloc,
-    denormals flushed, before torch's thread pool starts so that its threads inherit it),
-    then `main`."""
+    """The `ffedit` command's entry point: `main` with the process-wide CPU settings (glibc's
+    malloc, denormals flushed) made once the arguments are parsed (`--help` needs no torch)
+    and before the subcommand starts torch's thread pool, whose threads inherit them."""
+    args = build_parser(_registrars()).parse_args(argv)
     tune_glibc_malloc()
     flush_denormals()
-    return main(argv)
+    return _dispatch(args)

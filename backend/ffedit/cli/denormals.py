@@ -10,7 +10,8 @@ only values below 1.2·10⁻³⁸, which rendering, training and editing never r
 
 The setting lives in each thread's MXCSR register and a new thread copies its creator's, so
 it must be made before torch starts its intra-op thread pool (its first parallel operation):
-the `ffedit` command does it first thing, as it tunes the allocator.
+the `ffedit` command (`ffedit.cli.run`) does it before any subcommand runs, as it tunes the
+allocator.
 """
 
 from __future__ import annotations

@@ -53,3 +53,34 @@ def test_a_preset_without_synthface_latent_or_unknown_is_refused_before_building
     assert main(_command(tmp_path / "b", tmp_path / "x", preset="nope")) == 1
     assert "unknown preset 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_init_from_starts_from_the_checkpoint_weights_with_a_fresh_schedule(
+    tmp_path, monkeypatch
+):
+    from ffedit.io.checkpoint import load_generator
+
+    tiny = dataclasses.replace(PRESETS["tiny"], z_dim=LATENT_DIM, c_gen_conditioning_zero=True)
+    monkeypatch.setitem(PRESETS, "tiny-synthface", tiny)
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(_command(tmp_path / "run1", first)) == 0
+    seen = {}
+    real_step = Distiller.step
+
+    def record_first_step(self):
+        if self.step_index == 0:
+            seen["weights"] = {k: v.clone() for k, v in self.generator.state_dict().items()}
+        return real_step(self)
+
+    monkeypatch.setattr(Distiller, "step", record_first_step)
+    command = [*_command(tmp_path / "run2", second), "--init-from", str(first)]
+    assert main(command) == 0
+    start = load_generator(first).state_dict()
+    assert all((seen["weights"][key] == value).all() for key, value in start.items())
+    assert load_training_state(tmp_path / "run2" / "train-state.pt")["step"] == 4
+
+
+def test_init_from_a_folder_that_is_not_a_checkpoint_is_refused(tmp_path, capsys):
+    command = [*_command(tmp_path / "run", tmp_path / "x"), "--init-from", str(tmp_path)]
+    assert main(command) == 1
+    assert "error:" in capsys.readouterr().err

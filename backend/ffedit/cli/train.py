@@ -70,6 +70,12 @@ def register_train_generator(subparsers: argparse._SubParsersAction) -> None:
         help="train the mapping's first layer freely instead of fixing it to synthface's "
         "parameter directions of z (the default; see DistillConfig.teacher_mapping)",
     )
+    parser.add_argument(
+        "--init-from",
+        help="warm restart: start from this checkpoint folder's weights and architecture "
+        "(e.g. models/synthface-128) with a fresh optimiser and learning-rate schedule; "
+        "ignored when RUN already has a training state (that resumes)",
+    )
     parser.add_argument("--steps", type=int, default=8000, help="total optimisation steps")
     parser.add_argument("--batch-size", type=int, default=4, help="entries per step")
     parser.add_argument(
@@ -196,10 +202,11 @@ def _fit_superresolution(generator, faces: int, steps: int) -> None:
     print(f"super-resolution head fitted: L1 {final:.4f} over the last steps")
 
 
-def _run_generator_config(args: argparse.Namespace, state: dict | None):
-    """The architecture to train: the one recorded in a resumed run's state, else --preset
-    with --mapping-lr-multiplier and --channel-min applied; ValueError when the two disagree,
-    or when the preset is unknown or its z is not synthface's (the teacher data's)."""
+def _run_generator_config(args: argparse.Namespace, state: dict | None, initial=None):
+    """The architecture to train: the one recorded in a resumed run's state, else the
+    --init-from checkpoint's (`initial`), else --preset with --mapping-lr-multiplier and
+    --channel-min applied; ValueError when the two disagree, or when the preset is unknown or
+    its z is not synthface's (the teacher data's)."""
     import dataclasses
 
     from ffedit.config import PRESETS, GeneratorConfig
@@ -218,18 +225,31 @@ def _run_generator_config(args: argparse.Namespace, state: dict | None):
     }
     overrides = {name: value for name, value in overrides.items() if value is not None}
     requested = dataclasses.replace(PRESETS[args.preset], **overrides)
-    if state is None or "generator_config" not in state:
+    if state is not None and "generator_config" in state:
+        recorded = GeneratorConfig.from_dict(state["generator_config"])
+    elif initial is not None:
+        recorded = initial
+    else:
         return requested
-    recorded = GeneratorConfig.from_dict(state["generator_config"])
     differing = [name for name in overrides if getattr(recorded, name) != overrides[name]]
     if differing:
         flags = ", ".join(f"--{name.replace('_', '-')}" for name in differing)
         values = ", ".join(f"{name} {getattr(recorded, name)}" for name in differing)
         raise ValueError(
-            f"{args.run} was started with another architecture ({values}); resume it "
+            f"{args.run} (or --init-from) has another architecture ({values}); run it "
             f"without {flags} or start a new --run"
         )
     return recorded
+
+
+def _initial_generator(path: str | None):
+    """The --init-from checkpoint's generator (CPU), or None without one; CheckpointError
+    for a folder that is not a checkpoint."""
+    if path is None:
+        return None
+    from ffedit.io.checkpoint import load_generator
+
+    return load_generator(path)
 
 
 def _interrupt(signum, frame) -> None:
@@ -252,6 +272,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     )
     from ffedit.generator import TriplaneGenerator
     from ffedit.io.checkpoint import save_generator
+    from ffedit.io.errors import CheckpointError
     from ffedit.io.tensors import load_tensors, load_training_state, save_training_state
 
     run = Path(args.run)
@@ -261,11 +282,13 @@ def _train_generator(args: argparse.Namespace) -> int:
     state_path = run / "train-state.pt"
     state = load_training_state(state_path) if state_path.exists() else None
     try:
-        generator_config = _run_generator_config(args, state)
+        initial = _initial_generator(args.init_from) if state is None else None
+        initial_config = None if initial is None else initial.config
+        generator_config = _run_generator_config(args, state, initial_config)
         paths = build_teacher_data(
             run, args.entries, args.shard_size, args.data_workers, TeacherSettings(**teacher)
         )
-    except ValueError as error:
+    except (ValueError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     shards = [load_tensors(path) for path in paths]
@@ -279,6 +302,8 @@ def _train_generator(args: argparse.Namespace) -> int:
         teacher_mapping=not args.free_mapping,
     )
     distiller = Distiller(generator, entries, config)
+    if initial is not None:  # after the Distiller has frozen the aligned mapping layer
+        generator.load_state_dict(initial.state_dict())
     if args.compile:
         compile_for_training(generator)
     if state is not None:

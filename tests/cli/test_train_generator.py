@@ -55,9 +55,7 @@ def test_a_preset_without_synthface_latent_or_unknown_is_refused_before_building
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
-def test_init_from_starts_from_the_checkpoint_weights_with_a_fresh_schedule(
-    tmp_path, monkeypatch
-):
+def test_init_from_starts_from_the_checkpoint_weights_with_a_fresh_schedule(tmp_path, monkeypatch):
     from ffedit.io.checkpoint import load_generator
 
     tiny = dataclasses.replace(PRESETS["tiny"], z_dim=LATENT_DIM, c_gen_conditioning_zero=True)

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ffedit.api.app import create_app
 from ffedit.api.settings import Settings
-from ffedit.service.loadtest import LOOPBACK, free_loopback_port
+from ffedit.bench.api import LOOPBACK, free_loopback_port
 
 pytestmark = pytest.mark.slow
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from ffedit.bench import edits as bench
 from ffedit.camera import named_camera
 from ffedit.edit import EditConfig
-from ffedit.edit import benchmark as bench
 from ffedit.generator import ws_from_seed
 from ffedit.layouts import FINE_LABEL_IDS, colors_from_labels, get_layout
 

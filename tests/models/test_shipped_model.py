@@ -11,7 +11,7 @@ import torch
 from ffedit.adapter import predict_masks
 from ffedit.camera import named_camera
 from ffedit.config import PRESETS
-from ffedit.distill.evaluate import face_fidelity
+from ffedit.bench.generator import face_fidelity
 from ffedit.io.adapters import load_adapter
 from ffedit.io.checkpoint import load_generator
 from ffedit.layouts import BUILTIN_LAYOUTS, labels_from_fine

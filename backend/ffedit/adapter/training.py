@@ -204,7 +204,7 @@ def _fast_data(
     layers: tuple[int, ...],
     rng: torch.Generator,
 ) -> _FastData:
-    device = next(generator.parameters()).device
+    device = generator.device
     settings = sampling_settings(generator, config.samples_per_ray)
     resolution = generator.config.neural_rendering_resolution
     ws = _stack_ws(samples, device)
@@ -316,7 +316,7 @@ def _full_step(
     rng: torch.Generator,
 ) -> SegmentationLosses:
     chosen = [samples[i] for i in batch.tolist()]
-    device = next(generator.parameters()).device
+    device = generator.device
     ws = _stack_ws(chosen, device)
     if augmented:
         ws = _mixing_ws(generator, ws, layers, rng)
@@ -352,7 +352,7 @@ def fit_adapter(
     """
     check_samples(generator, samples, layout)
     start = time.perf_counter()
-    device = next(generator.parameters()).device
+    device = generator.device
     layers = config.lmta_layers or generator.config.appearance_ws
     forked = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=forked, device_type=device.type):

@@ -2,8 +2,9 @@
 
 Subcommands parse arguments, call the core, and turn `on_step` callbacks into tqdm progress
 bars; they hold no model logic of their own. One module per command family registers its
-subcommands (checkpoint, render, synthface, train, edit, serve, bench); `common` holds what
-several of them share.
+subcommands (checkpoint, render, synthface, train, edit, serve); `ffedit bench …` is
+registered by the `ffedit.bench` package, one module per benchmark; `common` holds what
+several commands share.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ffedit.bench import register_bench
 from ffedit.cli.allocator import tune_glibc_malloc
-from ffedit.cli.bench import register_bench
 from ffedit.cli.checkpoint import register_import_checkpoint
 from ffedit.cli.common import Registrar
 from ffedit.cli.denormals import flush_denormals

@@ -1,5 +1,6 @@
-"""What several `ffedit` subcommands share: argparse types, device and thread settings, and
-loading the generator a command works on (with friendly errors)."""
+"""What several `ffedit` subcommands (and the benchmarks) share: argparse types, thread
+settings, and loading the generator a command works on (with friendly errors). The device
+rule is `ffedit.device.resolve_device`, imported where a command runs (it loads torch)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,6 @@ DEFAULT_RENDER_PRESET = "tiny"
 RENDER_CHUNK_RAYS = 1024
 """Rays per volume-rendering pass in the CLI: bounds memory (same result); on CPU small
 chunks that stay in cache are also fastest (1024 ≈ 3× faster than all 16384 rays at once)."""
-
-
-def resolve_device(name: str):
-    """'auto' → cuda if available, else cpu; any other name is passed to torch.device."""
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def seed_range(text: str) -> list[int]:
@@ -110,6 +102,6 @@ def front_ws(generator, latents):
             f"the latents have {latents.shape[-1]} values but the model's z has "
             f"{generator.config.z_dim}: the samples were made for another model"
         )
-    device = next(generator.parameters()).device
+    device = generator.device
     with torch.no_grad():
         return generator.mapping(latents.to(device), named_camera("front")[None].to(device))

@@ -9,7 +9,6 @@ from pathlib import Path
 from ffedit.cli.common import (
     RENDER_CHUNK_RAYS,
     layout_generator,
-    resolve_device,
     set_torch_threads,
 )
 from ffedit.config import DEFAULT_MODEL_PATH
@@ -66,27 +65,30 @@ def register_edit(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _edit_adapter(model: str, layout_name: str, folder: str | None, generator):
-    """(adapter or None, layout) for an edit: the adapter checkpoint of the layout, or the
-    generator's own segmentation for `base15` when no adapter folder exists."""
-    from ffedit.io.adapters import load_adapter
+    """(adapter or None, layout, adapter folder or None) for an edit: the adapter checkpoint
+    of the layout (--adapter, or the model's), or the generator's own segmentation for its
+    base layout when the model has no adapter of it (`seg_head_folder`)."""
+    from ffedit.io.adapters import NoSegHead, layout_adapter_folder, load_adapter, seg_head_folder
     from ffedit.io.errors import CheckpointError
-    from ffedit.layouts import get_layout
+    from ffedit.layouts import BASE_LAYOUT, get_layout
 
-    path = Path(folder) if folder else Path(model) / "adapters" / layout_name
-    if not path.exists():
-        if folder is None and layout_name == "base15" and generator.config.seg_classes == 15:
-            return None, get_layout("base15")
+    path = Path(folder) if folder else layout_adapter_folder(model, layout_name)
+    base_classes = get_layout(BASE_LAYOUT).num_classes if folder is None else None
+    try:
+        found = seg_head_folder(path, layout_name, base_classes, generator.config)
+    except NoSegHead:
         raise CheckpointError(
             f"no adapter for layout {layout_name!r} at {path}: train one with `ffedit "
             f"train-layout --layout {layout_name} --samples … --out {path}` or pass --adapter"
-        )
-    device = next(generator.parameters()).device
-    saved = load_adapter(path, device, generator.config)
+        ) from None
+    if found is None:
+        return None, get_layout(BASE_LAYOUT), None
+    saved = load_adapter(found, generator.device, generator.config)
     if saved.layout.name != layout_name:
         raise CheckpointError(
-            f"the adapter at {path} predicts layout {saved.layout.name!r}, not {layout_name!r}"
+            f"the adapter at {found} predicts layout {saved.layout.name!r}, not {layout_name!r}"
         )
-    return saved.adapter, saved.layout
+    return saved.adapter, saved.layout, found
 
 
 def _edit_source(face: str, generator):
@@ -103,7 +105,7 @@ def _edit_source(face: str, generator):
     path = Path(face)
     if not path.is_file():
         raise ValueError(f"--face {face!r} is neither a seed nor an existing file")
-    device = next(generator.parameters()).device
+    device = generator.device
     if path.suffix == ".npy":
         z = torch.from_numpy(np.load(path, allow_pickle=False)).float().reshape(-1)
         if len(z) != generator.config.z_dim:
@@ -129,6 +131,7 @@ def _edit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ffedit.camera import NAMED_VIEWS, named_camera
+    from ffedit.device import resolve_device
     from ffedit.edit import EditConfig, optimize_latent
     from ffedit.edit import views as edit_views
     from ffedit.edit.lpips import load_lpips
@@ -155,7 +158,9 @@ def _edit(args: argparse.Namespace) -> int:
         if config.lpips_weights is not None:
             load_lpips(config.lpips_weights)  # fail before the model loads, not mid-bar
         generator = layout_generator(args.model, device)
-        adapter, layout = _edit_adapter(args.model, args.layout, args.adapter, generator)
+        adapter, layout, adapter_folder = _edit_adapter(
+            args.model, args.layout, args.adapter, generator
+        )
         resolution = generator.config.neural_rendering_resolution
         labels = labels_from_png(Path(args.target).read_bytes(), layout)
         target = check_target(torch.from_numpy(labels), resolution, layout.num_classes)
@@ -212,9 +217,7 @@ def _edit(args: argparse.Namespace) -> int:
             "layout": layout.name,
             "target": str(args.target),
             "model": str(args.model),
-            "adapter": None
-            if adapter is None
-            else str(args.adapter or Path(args.model) / "adapters" / layout.name),
+            "adapter": None if adapter_folder is None else str(adapter_folder),
             "config": config.to_dict(),
             "steps": result.steps,
             "seconds": result.seconds,

@@ -9,7 +9,6 @@ from ffedit.cli.common import (
     DEFAULT_RENDER_PRESET,
     RENDER_CHUNK_RAYS,
     load_cli_generator,
-    resolve_device,
 )
 
 
@@ -40,6 +39,7 @@ def _render(args: argparse.Namespace) -> int:
     import torch
 
     from ffedit.camera import named_camera
+    from ffedit.device import resolve_device
     from ffedit.generator import uint8_image
     from ffedit.io.errors import CheckpointError
     from ffedit.io.images import save_png

@@ -14,7 +14,6 @@ from ffedit.cli.common import (
     front_ws,
     layout_generator,
     name_list,
-    resolve_device,
     set_torch_threads,
 )
 from ffedit.config import DEFAULT_MODEL_PATH
@@ -263,6 +262,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
+    from ffedit.device import resolve_device
     from ffedit.distill.teacher import TeacherSettings
     from ffedit.distill.train import (
         DistillConfig,
@@ -418,6 +418,7 @@ def _train_layout(args: argparse.Namespace) -> int:
 
     from ffedit.adapter import TRAINING_PRESETS, TooFewSamples, fit_adapter, predict_masks
     from ffedit.adapter.config import with_steps
+    from ffedit.device import resolve_device
     from ffedit.io.adapters import SampleFolderError, save_adapter
     from ffedit.io.errors import CheckpointError
     from ffedit.layouts import InvalidMask, UnknownLayout

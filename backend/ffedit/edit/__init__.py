@@ -6,7 +6,6 @@
 - `regions`, `losses`, `ssim`, `lpips` (optional, user-supplied weights): its pieces.
 - `render_views`, `orbit_frames`, `overlay_image` (`views`): the edited face at
   front/left/right and along an orbit.
-- `benchmark`: `ffedit bench edits` against synthface's exact edits.
 """
 
 from ffedit.edit.config import EditConfig

@@ -24,7 +24,7 @@ def ws_from_latent(generator: TriplaneGenerator, z: torch.Tensor) -> torch.Tenso
     """(num_ws, w_dim) ws of z (z_dim,) on the generator's device (no truncation)."""
     if z.shape != (generator.config.z_dim,):
         raise ValueError(f"a latent z has {generator.config.z_dim} values, got {tuple(z.shape)}")
-    device = next(generator.parameters()).device
+    device = generator.device
     with torch.no_grad():
         camera = named_camera("front")[None].to(device)
         return generator.mapping(z[None].to(device), camera)[0]

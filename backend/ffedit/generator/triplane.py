@@ -153,6 +153,11 @@ class TriplaneGenerator(nn.Module):
         )
 
     @property
+    def device(self) -> torch.device:
+        """The device of the weights (every parameter lives on one device)."""
+        return next(self.parameters()).device
+
+    @property
     def sampling_settings(self) -> RaySamplingSettings:
         render = self.config.render
         return RaySamplingSettings(

@@ -10,6 +10,11 @@ Our adapter checkpoint is a manifest folder (`ffedit.io.manifest`) holding
 FFaceNeRF's `ckpt_*.pth` adapters are read through `ffedit.io.eg3d.read_ffacenerf_adapter`
 and loaded as they are into a `GeometryAdapter` sized for the generator.
 
+Where a layout's masks come from is decided here once, for the CLI and the service:
+`layout_adapter_folder` is the adapter shipped with a model (`<model>/adapters/<layout>/`),
+and `seg_head_folder` says whether an adapter folder or the generator's own logits (its
+base layout, `base15`) segment a layout.
+
 `read_layout_samples` reads the annotated views of a dataset folder written by
 `ffedit synthface export` (docs/synthface.md): latent, camera and mask of every face and
 view that has a mask for the layout.
@@ -42,6 +47,7 @@ from ffedit.io.manifest import (
 )
 from ffedit.io.tensors import cpu_copies
 from ffedit.layouts import (
+    BASE_LAYOUT,
     BUILTIN_LAYOUTS,
     InvalidLayout,
     Layout,
@@ -58,6 +64,30 @@ TRAINING_FILE = "training.json"
 ADAPTER_KIND = "geometry-adapter"
 DATASET_MANIFEST = "manifest.json"
 DATASET_FORMAT = "ffedit-synthface-dataset"
+ADAPTERS_FOLDER = "adapters"
+"""The adapters shipped with a model folder: `<model>/adapters/<layout name>/`."""
+
+
+class NoSegHead(LookupError):
+    """A layout has no adapter folder and is not the generator's own base layout."""
+
+
+def layout_adapter_folder(model: str | os.PathLike, layout_name: str) -> Path:
+    """`<model>/adapters/<layout_name>`: where a model keeps the adapter of a layout."""
+    return Path(model) / ADAPTERS_FOLDER / layout_name
+
+
+def seg_head_folder(
+    folder: Path | None, layout_name: str, num_classes: int | None, config: GeneratorConfig
+) -> Path | None:
+    """Where the segmentation head of a layout comes from: `folder` when it exists (an
+    adapter checkpoint), None when the generator's own logits are the layout's masks (the
+    base layout with the generator's class count); `NoSegHead` otherwise."""
+    if folder is not None and folder.exists():
+        return folder
+    if layout_name == BASE_LAYOUT and config.seg_classes == num_classes:
+        return None
+    raise NoSegHead(f"layout {layout_name!r} has no adapter at {folder}")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ffedit.layouts.codecs import (
 )
 from ffedit.layouts.errors import InvalidLayout, InvalidMask, UnknownLayout
 from ffedit.layouts.layout import (
+    BASE_LAYOUT,
     BUILTIN_LAYOUTS,
     COLOR_TOLERANCE,
     Layout,
@@ -32,6 +33,7 @@ from ffedit.layouts.layout import (
 )
 
 __all__ = [
+    "BASE_LAYOUT",
     "BUILTIN_LAYOUTS",
     "COLOR_TOLERANCE",
     "FINE_LABELS",

@@ -141,8 +141,11 @@ def _builtin(name: str, base: Layout | None, classes: list[tuple[str, Color, tup
     return Layout(name, new) if base is None else extend_layout(base, name, new)
 
 
+BASE_LAYOUT = "base15"
+"""The layout of a generator's own segmentation logits (every other layout extends it)."""
+
 BASE15 = _builtin(
-    "base15",
+    BASE_LAYOUT,
     None,
     [
         ("background", (0, 0, 0), ("background",)),

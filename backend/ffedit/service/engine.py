@@ -34,6 +34,7 @@ from ffedit.adapter import MIN_SAMPLES, TRAINING_PRESETS, AdapterTrainingConfig,
 from ffedit.adapter.config import with_steps
 from ffedit.camera import NAMED_VIEWS, camera_from_angles
 from ffedit.config import TRAIN_DEFAULT_MODEL
+from ffedit.device import resolve_device
 from ffedit.edit.views import overlay_image
 from ffedit.generator import (
     GeneratorOutput,
@@ -44,10 +45,11 @@ from ffedit.generator import (
     ws_from_seed,
 )
 from ffedit.generator.planes import PlaneStatistics
-from ffedit.io.adapters import load_adapter
+from ffedit.io.adapters import NoSegHead, layout_adapter_folder, load_adapter, seg_head_folder
 from ffedit.io.checkpoint import load_generator
 from ffedit.io.images import png_bytes
 from ffedit.layouts import (
+    BASE_LAYOUT,
     BUILTIN_LAYOUTS,
     Layout,
     LayoutClass,
@@ -60,10 +62,6 @@ from ffedit.service.errors import InvalidRequest, ModelMissing, NoAdapter
 from ffedit.service.jobs import JobRunner
 from ffedit.service.storage import FaceRecord, LayoutRecord, NotFound, Storage
 
-BASE_LAYOUT = "base15"
-"""The layout of the generator's own segmentation logits."""
-ADAPTERS_FOLDER = "adapters"
-"""Shipped adapters of a model folder: `<model>/adapters/<layout name>/`."""
 PLANE_MEAN_KEY = "plane_mean"
 PLANE_STD_KEY = "plane_std"
 RENDER_KINDS = ("rgb", "mask", "overlay")
@@ -207,13 +205,6 @@ class FairLock:
         self.release()
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' → cuda when available, else cpu; anything else as torch reads it."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def layout_of(record: LayoutRecord) -> Layout:
     return layout_from_json(record.definition)
 
@@ -311,7 +302,7 @@ class Engine:
         return self.storage.add_layout(name, layout_to_json(layout))
 
     def shipped_adapter_path(self, record: LayoutRecord) -> Path | None:
-        path = Path(self.config.model) / ADAPTERS_FOLDER / record.name
+        path = layout_adapter_folder(self.config.model, record.name)
         return path if record.builtin and path.is_dir() else None
 
     def can_predict(self, record: LayoutRecord) -> bool:
@@ -334,17 +325,19 @@ class Engine:
             return self.seg_head(self.find_layout(base), fall_back_to_base=True)
 
     def _own_seg_head(self, record: LayoutRecord) -> SegHead | None:
-        folder = record.adapter_path or self.shipped_adapter_path(record)
-        if folder is not None:
-            return self._adapter(folder)
-        if record.name == BASE_LAYOUT and self.generator.config.seg_classes == len(
-            record.definition["classes"]
-        ):
-            return None
-        raise NoAdapter(
-            f"layout {record.name!r} has no trained adapter yet: add annotated samples and "
-            "train it first"
-        )
+        try:
+            folder = seg_head_folder(
+                record.adapter_path or self.shipped_adapter_path(record),
+                record.name,
+                len(record.definition["classes"]),
+                self.generator.config,
+            )
+        except NoSegHead:
+            raise NoAdapter(
+                f"layout {record.name!r} has no trained adapter yet: add annotated samples and "
+                "train it first"
+            ) from None
+        return None if folder is None else self._adapter(folder)
 
     def _adapter(self, folder: Path) -> GeometryAdapter:
         with self._cache_lock:

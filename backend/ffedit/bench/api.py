@@ -1,9 +1,10 @@
-"""Loopback load benchmark of the API (`ffedit bench api`): the real `ffedit serve` in a
+"""`ffedit bench api`: the loopback load benchmark of the API: the real `ffedit serve` in a
 subprocess on 127.0.0.1, concurrent clients dragging the view, and the 64² preview round trip.
 
 An HTTP client only (standard library: `http.client`, one keep-alive connection per client
-thread); it loads neither torch nor the web stack. Every run is bounded: the clients stop at
-their deadline, the server is stopped when `served_api` exits, and each request has a timeout.
+thread); it loads neither torch nor the web stack, and imports nothing of `service` or `api`.
+Every run is bounded: the clients stop at their deadline, the server is stopped when
+`served_api` exits, and each request has a timeout.
 
 A client repeats what the page does while the user drags the view sliders: `PREVIEWS_PER_DRAG`
 raw 64² previews at successive yaws, then on release the full view (super-resolved RGB) and
@@ -12,14 +13,16 @@ the predicted mask at the last angle.
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import http.client
 import json
 import math
 import os
-import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +30,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
+
+from ffedit.bench import report
+from ffedit.config import DEFAULT_MODEL_PATH
 
 SECTION_TITLE = "API load"
 LOOPBACK = "127.0.0.1"
@@ -305,14 +311,6 @@ def run_load_benchmark(
     return load_report(clients, seconds, timings, previews)
 
 
-def describe_client_machine() -> str:
-    """OS, architecture, CPU count and 1-minute load average of this machine."""
-    return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"load {os.getloadavg()[0]:.1f}"
-    )
-
-
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}"
 
@@ -348,3 +346,58 @@ def load_section(report: LoadReport, model: str, machine: str, date: str, comman
             f"Command: `{command}`",
         ]
     )
+
+
+DESCRIPTION = (
+    "Start `ffedit serve` on 127.0.0.1 (free port, temporary data folder), create a face, "
+    "run CLIENTS concurrent clients dragging the view (64² previews, then the full view and "
+    "mask) for SECONDS, then time single-client 64² preview round trips. Reports count, "
+    "errors and p50/p95/p99 latency; stops the server by itself."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=DEFAULT_MODEL_PATH, help="checkpoint folder")
+    parser.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="load duration (30)")
+    parser.add_argument(
+        "--previews", type=int, default=50, help="sequential single-client previews (50)"
+    )
+    parser.add_argument("--device", default="cpu", help="device of the server (default cpu)")
+    parser.add_argument("--threads", type=int, help="torch threads of the server (default all)")
+    parser.add_argument("--json", help="write the figures as JSON here")
+    parser.add_argument("--markdown", help="Markdown file whose section to update")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not Path(args.model).exists():
+        print(f"error: the model {args.model} does not exist", file=sys.stderr)
+        return 1
+    if args.clients < 1 or args.seconds <= 0 or args.previews < 1:
+        print("error: --clients, --seconds and --previews must be positive", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="ffedit-bench-api-") as data_dir:
+        try:
+            load = run_load_benchmark(
+                Path(args.model),
+                Path(data_dir),
+                args.clients,
+                args.seconds,
+                args.previews,
+                args.device,
+                args.threads,
+            )
+        except LoadTestError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    run_stamp = report.stamp("api", args, torch_threads=False)
+    body = load_section(load, args.model, run_stamp.machine, run_stamp.date, run_stamp.command)
+    print(body)
+    if args.json:
+        payload = dataclasses.asdict(load) | {
+            "requests_per_second": load.requests_per_second,
+            "command": run_stamp.command,
+        }
+        report.write_json(args.json, payload, indent=2, strict=False)
+    report.publish(body, args.markdown, SECTION_TITLE, echo=False)
+    return 0 if load.overall.errors == 0 and load.single_preview.errors == 0 else 1

@@ -16,23 +16,37 @@ that mask. Measured per edit:
 
 Variants: the fast path with each overlap weight λ, and the full-frame twin (λ of the first)
 on the first few faces, so that target IoU and time of both can be compared on the same
-edits. Ground truth comes in as fine-label maps (`TeacherViews`), so this module needs no
-synthface import.
+edits. Ground truth comes in as fine-label maps (`TeacherViews`); only the command (`run`)
+renders them with synthface.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import statistics
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
+from ffedit.bench import report
 from ffedit.camera import named_camera
+from ffedit.cli.common import (
+    RENDER_CHUNK_RAYS,
+    layout_generator,
+    load_cli_generator,
+    name_list,
+    seed_range,
+    set_torch_threads,
+)
+from ffedit.config import DEFAULT_MODEL_PATH
+from ffedit.device import resolve_device
 from ffedit.edit.config import EditConfig
 from ffedit.edit.optimize import EditResult, optimize_latent
 from ffedit.edit.regions import dilate
@@ -409,3 +423,225 @@ def markdown_section(summary: list[dict[str, Any]], comparison: dict | None, con
     if context.get("note"):
         lines += ["", context["note"]]
     return "\n".join(lines) + "\n"
+
+
+DESCRIPTION = (
+    "Edit held-out synthface faces toward the teacher's edited mask at the front view, for "
+    "each edit operator in the layout holding its classes, with each overlap weight and (on "
+    "the first faces) the full-frame twin; measure target IoU, 3D consistency at left/right, "
+    "preservation PSNR and time (benchmarks.md §3). Writes JSON, before/after contact "
+    "sheets and optionally the 'Mask-driven edits' section."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--faces", type=seed_range, default="0:10", help="held-out faces (0:10)")
+    parser.add_argument("--json", required=True, help="JSON file to write")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model", help=f"generator checkpoint ({DEFAULT_MODEL_PATH})")
+    source.add_argument(
+        "--preset", help="random weights of a preset with fresh adapters (speed/pipeline check)"
+    )
+    parser.add_argument("--adapters", help="folder of adapters per layout (MODEL/adapters)")
+    parser.add_argument("--lambdas", default="0.5,0", help="overlap weights λ (0.5,0)")
+    parser.add_argument(
+        "--operators", type=name_list, help="edit operators (default: the six of benchmarks.md §3)"
+    )
+    parser.add_argument(
+        "--full-frame-faces", type=int, default=2, help="faces also edited full-frame (2)"
+    )
+    parser.add_argument("--steps", type=int, default=100, help="optimisation steps (100)")
+    parser.add_argument(
+        "--region-rays",
+        type=int,
+        help="fast path: at most this many edit-region rays per step (EditConfig's default; "
+        "0: all)",
+    )
+    parser.add_argument(
+        "--context-rays",
+        type=int,
+        help="fast path: rays drawn outside the edit region per step (EditConfig's default)",
+    )
+    parser.add_argument("--sheet-faces", type=int, default=3, help="faces per contact sheet (3)")
+    parser.add_argument(
+        "--paint-on-prediction",
+        action="store_true",
+        help="target = the model's own mask with the edit's pixels painted in (default: the "
+        "teacher's edited mask); keeps edit regions realistic for untrained models (timing)",
+    )
+    parser.add_argument(
+        "--images", default="docs/images/edits", help="contact sheet folder ('' for none)"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument(
+        "--markdown", help="Markdown file whose 'Mask-driven edits' section to update"
+    )
+
+
+def _edit_models(args: argparse.Namespace, layouts: list[str], device):
+    """(generator, {layout: (adapter, layout)}) of --model (adapters from their folders) or
+    --preset (random weights, freshly initialised adapters)."""
+    from ffedit.adapter import GeometryAdapter
+    from ffedit.io.adapters import layout_adapter_folder, load_adapter
+    from ffedit.io.errors import CheckpointError
+    from ffedit.layouts import get_layout
+
+    if args.preset is not None:
+        generator = load_cli_generator(args.preset, None, device)
+        torch.manual_seed(0)
+        return generator, {
+            name: (
+                GeometryAdapter.for_generator(generator.config, get_layout(name).num_classes)
+                .to(device)
+                .eval(),
+                get_layout(name),
+            )
+            for name in layouts
+        }
+    model = args.model or DEFAULT_MODEL_PATH
+    generator = layout_generator(model, device)
+    adapters = {}
+    for name in layouts:
+        folder = Path(args.adapters) / name if args.adapters else layout_adapter_folder(model, name)
+        if not folder.exists():
+            raise CheckpointError(
+                f"no adapter for layout {name!r} at {folder}: train one with "
+                f"`ffedit train-layout --layout {name} … --out {folder}` or pass --adapters"
+            )
+        saved = load_adapter(folder, device, generator.config)
+        adapters[name] = (saved.adapter, saved.layout)
+    return generator, adapters
+
+
+def _checked_config(args: argparse.Namespace, known: dict[str, EditCase]):
+    """(lambdas, operators, EditConfig) of the arguments; ValueError when they are wrong."""
+    from ffedit.synthface.edits import EDIT_OPERATORS
+
+    lambdas = [float(value) for value in args.lambdas.split(",")]
+    operators = args.operators or list(known)
+    unknown = [name for name in operators if name not in known]
+    if unknown:
+        raise ValueError(
+            f"no benchmark case for {unknown}; cases: {', '.join(known)} (operators: "
+            f"{', '.join(EDIT_OPERATORS)})"
+        )
+    config = EditConfig(steps=args.steps)
+    if args.region_rays is not None:
+        config = dataclasses.replace(config, region_rays=args.region_rays or None)
+    if args.context_rays is not None:
+        config = dataclasses.replace(config, context_rays=args.context_rays)
+    return lambdas, operators, config
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    from tqdm import tqdm
+
+    from ffedit.generator import ws_from_seed
+    from ffedit.io.errors import CheckpointError
+    from ffedit.io.images import save_png
+    from ffedit.synthface import face_from_latent, latent_from_seed, render_face
+    from ffedit.synthface.edits import apply_edit, edit_classes
+
+    set_torch_threads(args.threads)
+    known = {case.operator: case for case in EDIT_CASES}
+    try:
+        lambdas, operators, config = _checked_config(args, known)
+    except ValueError as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    cases = [known[name] for name in operators]
+    device = resolve_device(args.device)
+    try:
+        generator, adapters = _edit_models(args, sorted({case.layout for case in cases}), device)
+    except (CheckpointError, KeyError) as error:
+        print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
+        return 1
+    cameras = torch.stack([named_camera(view) for view in VIEWS])
+    resolution = generator.config.neural_rendering_resolution
+    faces, sources = {}, {}
+
+    def face_source(seed: int, case):
+        if seed not in faces:
+            faces[seed] = face_from_latent(latent_from_seed(seed))
+            sources[seed] = render_face(faces[seed], cameras, resolution).fine_labels
+        edited = apply_edit(faces[seed], case.operator, case.amount)
+        teacher = TeacherViews(sources[seed], render_face(edited, cameras, resolution).fine_labels)
+        return ws_from_seed(generator, seed), teacher
+
+    run_variants = variants(lambdas, lambdas[0] if args.full_frame_faces > 0 else None)
+    per_case = len(args.faces) * len(lambdas) + min(args.full_frame_faces, len(args.faces))
+    with tqdm(total=len(cases) * per_case, desc="edits", unit="edit") as bar:
+
+        def on_edit(figures):
+            bar.update(1)
+            bar.set_postfix(
+                edit=figures["operator"],
+                iou=f"{figures['target_iou']:.2f}",
+                s=f"{figures['seconds']:.0f}",
+            )
+
+        runs, sheets = run_edit_benchmark(
+            generator,
+            adapters,
+            cases,
+            args.faces,
+            face_source,
+            lambda case, layout: edit_classes(case.operator, layout),
+            config,
+            run_variants,
+            args.full_frame_faces,
+            args.sheet_faces if args.images else 0,
+            on_edit,
+            RENDER_CHUNK_RAYS,
+            args.paint_on_prediction,
+        )
+    summary = summarize(runs)
+    comparison = fast_vs_full(runs)
+    model = (
+        f"preset {args.preset} (random weights, fresh adapters)"
+        if args.preset
+        else args.model or DEFAULT_MODEL_PATH
+    )
+    resolved = {} if args.preset else {"model": args.model or DEFAULT_MODEL_PATH}
+    run_stamp = report.stamp("edits", args, operators=operators, **resolved)
+    context = {
+        "command": run_stamp.command,
+        "model": model,
+        "device": report.describe_device(device),
+        "machine": run_stamp.machine,
+        "date": run_stamp.date,
+        "faces": f"{args.faces[0]}:{len(args.faces)}",
+        "steps": args.steps,
+        "target": "the model's own mask with the edit painted in"
+        if args.paint_on_prediction
+        else "the teacher's edited mask",
+        "cases": [dataclasses.asdict(case) for case in cases],
+        "config": config.to_dict(),
+    }
+    if args.preset:
+        context["note"] = (
+            "Random weights and untrained adapters: these rows check the pipeline and its "
+            "speed only; their IoU and PSNR say nothing about edit quality. Quality figures "
+            f"come from a run on the trained model (`--model {DEFAULT_MODEL_PATH}` and its "
+            "adapters), which replaces this section."
+        )
+    written = {
+        operator: save_png(Path(args.images) / f"{operator.replace('.', '-')}.png", sheet)
+        for operator, sheet in sheets.items()
+    }
+    relative_to = Path(args.markdown).parent if args.markdown else Path(".")
+    context["sheets"] = {
+        operator: os.path.relpath(path, relative_to) for operator, path in written.items()
+    }
+    document = {**context, "summary": summary, "fast_vs_full": comparison, "runs": runs}
+    report.write_json(args.json, document)
+    print(
+        f"wrote {args.json} ({len(runs)} edits)"
+        + (f" and {len(sheets)} sheets in {args.images}" if sheets else "")
+    )
+    body = markdown_section(summary, comparison, context)
+    report.publish(body, args.markdown, SECTION_TITLE)
+    return 0

@@ -1,5 +1,5 @@
-"""Render latency of a generator: median wall-clock seconds after a warm-up, and the
-Markdown rows `ffedit bench render` keeps in the "Render latency" section of
+"""`ffedit bench render`: render latency of a generator, median wall-clock seconds after a
+warm-up, and the Markdown rows it keeps in the "Render latency" section of
 docs/benchmarks.md (one row per preset, device, resolution and sample count).
 
 Three timings per configuration, all deterministic renders from fixed ws: the tri-planes
@@ -10,19 +10,23 @@ peak resident set (model included) on the CPU.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
-import os
 import platform
 import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
+from ffedit.bench import report
 from ffedit.camera import named_camera
+from ffedit.cli.common import RENDER_CHUNK_RAYS
 from ffedit.config import GeneratorConfig
+from ffedit.device import resolve_device
 from ffedit.generator.triplane import TriplaneGenerator
 
 SECTION_TITLE = "Render latency"
@@ -107,22 +111,6 @@ def measure_render_latency(
     return RenderLatency(planes, volume, full, _peak_memory_bytes(device))
 
 
-def describe_machine() -> str:
-    """OS, architecture, CPU count, torch threads and the 1-minute load average (other
-    processes competing for the CPUs inflate CPU timings), e.g. 'Linux x86_64, 2 CPUs, …'."""
-    return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
-        f"load {os.getloadavg()[0]:.1f}"
-    )
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return device.type
-
-
 def latency_row(
     *,
     preset: str,
@@ -189,3 +177,77 @@ def _peak_memory_bytes(device: torch.device) -> int:
     # ru_maxrss is in KiB on Linux (bytes on macOS).
     scale = 1 if platform.system() == "Darwin" else 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+DESCRIPTION = (
+    "Time the tri-planes, the volume render and the super-resolved render of one face "
+    "(random weights of a preset; median after a warm-up), print them, and optionally "
+    "replace this configuration's row in the 'Render latency' section of a Markdown file."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default="nerffaceediting-ffhq512", help="generator preset")
+    parser.add_argument(
+        "--resolution", type=int, help="neural rendering resolution (default: the preset's)"
+    )
+    parser.add_argument(
+        "--samples", help="coarse,importance samples per ray, e.g. 48,48 (default: the preset's)"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs (default 5)")
+    parser.add_argument(
+        "--chunk-rays", type=int, default=RENDER_CHUNK_RAYS, help="rays per rendering pass"
+    )
+    parser.add_argument("--markdown", help="Markdown file whose 'Render latency' section to update")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ffedit.generator import PRESETS
+
+    if args.preset not in PRESETS:
+        known = ", ".join(PRESETS)
+        print(f"error: unknown preset {args.preset!r}; known presets: {known}", file=sys.stderr)
+        return 1
+    config = PRESETS[args.preset]
+    coarse, importance = config.render.depth_resolution, config.render.depth_resolution_importance
+    if args.samples is not None:
+        try:
+            coarse, importance = (int(part) for part in args.samples.split(","))
+        except ValueError:
+            message = f"error: --samples takes two integers like 48,48, not {args.samples!r}"
+            print(message, file=sys.stderr)
+            return 1
+    config = with_samples(config, coarse, importance)
+    resolution = args.resolution or config.neural_rendering_resolution
+    device = resolve_device(args.device)
+    latency = measure_render_latency(
+        config, device, resolution=resolution, repeats=args.repeats, chunk_rays=args.chunk_rays
+    )
+    described = report.describe_device(device)
+    print(f"{args.preset} on {described}, {resolution}², {coarse}+{importance}")
+    print(f"  planes:      {latency.planes_seconds:.3f} s")
+    print(f"  volume:      {latency.volume_seconds:.3f} s (planes + volume rendering)")
+    print(f"  + SR:        {latency.full_seconds:.3f} s (whole render, super-resolved)")
+    print(f"  peak memory: {latency.peak_memory_bytes / 2**30:.2f} GiB")
+    if args.markdown:
+        from ffedit.io.markdown import read_markdown_section
+
+        run_stamp = report.stamp(
+            "render", args, resolution=resolution, samples=f"{coarse},{importance}"
+        )
+        row = latency_row(
+            preset=args.preset,
+            device=described,
+            resolution=resolution,
+            samples=(coarse, importance),
+            chunk_rays=args.chunk_rays,
+            latency=latency,
+            machine=run_stamp.machine,
+            date=run_stamp.date,
+            command=run_stamp.command,
+        )
+        previous = read_markdown_section(args.markdown, SECTION_TITLE)
+        body = latency_section(previous, row)
+        report.publish(body, args.markdown, SECTION_TITLE, echo=False)
+    return 0

@@ -1,4 +1,5 @@
-"""Fidelity of a distilled generator against its synthface teacher (benchmarks.md §1).
+"""`ffedit bench generator`: fidelity of a distilled generator against its synthface teacher
+(benchmarks.md §1), and the latency of the renders the app serves.
 
 On held-out faces (seeds below the training range) × named views, deterministic rendering
 at the generator's neural rendering resolution:
@@ -13,13 +14,21 @@ at the generator's neural rendering resolution:
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from ffedit.bench import report
+from ffedit.bench.render import median_seconds
 from ffedit.camera import named_camera
+from ffedit.cli.common import name_list, seed_range
+from ffedit.config import DEFAULT_MODEL_PATH
+from ffedit.device import resolve_device
 from ffedit.distill.train import mixed_ws
 from ffedit.generator import SERVING_APPEARANCE_THRESHOLD, TriplaneGenerator
 from ffedit.layouts import colors_from_labels, get_layout, labels_from_fine
@@ -66,7 +75,7 @@ def face_fidelity(
     generator: TriplaneGenerator, seed: int, partner_seed: int, views: list[str]
 ) -> FaceFidelity:
     """Compare the generator with the teacher on face `seed`; mixing uses `partner_seed`."""
-    device = next(generator.parameters()).device
+    device = generator.device
     cameras = torch.stack([named_camera(view) for view in views])
     resolution = generator.config.neural_rendering_resolution
     z = latent_from_seed(seed)
@@ -104,7 +113,7 @@ def comparison_sheet(
 ) -> np.ndarray:
     """(H, W, 3) uint8 contact sheet: per face a teacher row and a model row, each with the
     raw RGB at every view, then the `base15` masks (deterministic renders)."""
-    device = next(generator.parameters()).device
+    device = generator.device
     cameras = torch.stack([named_camera(view) for view in views])
     resolution = generator.config.neural_rendering_resolution
     layout = get_layout("base15")
@@ -180,9 +189,7 @@ class ServingLatency:
 def serving_latency(generator: TriplaneGenerator, repeats: int = 5) -> ServingLatency:
     """Median wall-clock latencies (after a warm-up) of one face's renders, as the app
     serves them (appearance decoded only where it shows: colours within 2e-3)."""
-    from ffedit.generator.benchmark import median_seconds
-
-    device = next(generator.parameters()).device
+    device = generator.device
     z = latent_from_seed(0)[None].to(device)
     ws = generator.mapping(z, torch.zeros(1, generator.config.c_dim, device=device))
     front = named_camera("front")[None].to(device)
@@ -301,3 +308,56 @@ def fidelity_section(
         verdict = _verdict(value, ("≤", target)) if target else "—"
         lines.append(f"| {label} | {value:.3f} | {verdict} |")
     return "\n".join(lines) + "\n"
+
+
+DESCRIPTION = (
+    "Render held-out faces START … START+COUNT−1 at the views with the model and the "
+    "synthface teacher; report base15 mIoU, RGB PSNR, depth MAE, mixing stability and "
+    "serving latency (benchmarks.md §1)."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=DEFAULT_MODEL_PATH, help="checkpoint folder")
+    parser.add_argument("--faces", type=seed_range, default="0:50", help="START:COUNT (0:50)")
+    parser.add_argument("--views", type=name_list, default="front,left,right", help="named views")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per latency figure")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--json", help="write the figures as JSON here")
+    parser.add_argument("--markdown", help="Markdown file whose section to update")
+    parser.add_argument(
+        "--contact-sheet", help="write a teacher-vs-model PNG of the first three faces here"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ffedit.io.checkpoint import load_generator
+    from ffedit.io.errors import CheckpointError
+
+    try:
+        generator = load_generator(args.model, resolve_device(args.device))
+    except CheckpointError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    seeds = args.faces
+    results = [
+        face_fidelity(generator, seed, seeds[(i + 1) % len(seeds)], args.views)
+        for i, seed in enumerate(tqdm(seeds, desc="faces", unit="face"))
+    ]
+    summary = summarize(results, args.views)
+    if args.contact_sheet:
+        from ffedit.io.images import save_png
+
+        save_png(args.contact_sheet, comparison_sheet(generator, seeds[:3], args.views))
+    latency = serving_latency(generator, args.repeats)
+    run_stamp = report.stamp("generator", args)
+    if args.json:
+        payload = summary | {"latency": dataclasses.asdict(latency), "command": run_stamp.command}
+        report.write_json(args.json, payload, indent=2, strict=False)
+    body = fidelity_section(
+        summary, latency, args.model, run_stamp.machine, run_stamp.date, run_stamp.command
+    )
+    report.publish(body, args.markdown, SECTION_TITLE)
+    return 0

@@ -20,16 +20,19 @@ Every configuration runs with several training seeds (mean ± std). Training goe
 interrupted benchmark without retraining them. All adapters of a layout
 are evaluated in one deterministic render per view: they share the generator's density, so
 their heads are stacked into one seg head. Ground truth comes in as synthface fine-label maps
-(`BenchFaces`), so this module needs no synthface import.
+(`BenchFaces`); only the command (`run`) renders them with synthface.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import statistics
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
@@ -37,7 +40,18 @@ import torch
 from ffedit.adapter.config import AdapterTrainingConfig, with_steps
 from ffedit.adapter.network import GeometryAdapter
 from ffedit.adapter.training import AdapterFit, LayoutSample, fit_adapter
+from ffedit.bench import report
 from ffedit.camera import named_camera
+from ffedit.cli.common import (
+    RENDER_CHUNK_RAYS,
+    front_ws,
+    layout_generator,
+    name_list,
+    seed_range,
+    set_torch_threads,
+)
+from ffedit.config import DEFAULT_MODEL_PATH
+from ffedit.device import resolve_device
 from ffedit.generator import TriplaneGenerator
 from ffedit.layouts import FINE_LABEL_IDS, Layout, class_of_fine_label, get_layout, labels_from_fine
 from ffedit.layouts.metrics import class_ious, iou_table, mean_iou
@@ -525,12 +539,193 @@ def _trainer_lines(summary, layouts, variant_shots, default_steps: int) -> list[
     ]
 
 
-def json_ready(value: Any) -> Any:
-    """`value` with every NaN float replaced by None (strict JSON has no NaN)."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {key: json_ready(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(item) for item in value]
-    return value
+DESCRIPTION = (
+    "Train geometry adapters for each layout on N annotated synthface samples (training "
+    "faces), predict masks for held-out faces × front/left/right, and measure mIoU, "
+    "new-class mIoU, per-class and per-view IoU and training time, over several seeds, for "
+    "the method, its ablations, several N and both trainers (benchmarks.md §2). Writes JSON "
+    "and optionally the 'Few-shot layouts' section of a Markdown file."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--faces", type=seed_range, default="0:40", help="held-out faces (0:40)")
+    parser.add_argument(
+        "--train-faces", type=seed_range, default="10000:20", help="training faces (10000:20)"
+    )
+    parser.add_argument("--json", required=True, help="JSON file to write")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL_PATH, help=f"generator ({DEFAULT_MODEL_PATH})"
+    )
+    parser.add_argument("--layouts", type=name_list, default="base17,eyes19,nose19,chin20")
+    parser.add_argument("--shots", default="1,5,10,20", help="shot counts N (1,5,10,20)")
+    parser.add_argument("--variant-shots", type=int, default=10, help="N of the variants (10)")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds per setting (3)")
+    parser.add_argument(
+        "--variants",
+        type=name_list,
+        default="full,no-injection,no-lmta,no-overlap,front-only",
+        help="full, no-injection, no-lmta, no-overlap, front-only",
+    )
+    parser.add_argument(
+        "--compare-trainers",
+        type=name_list,
+        default="eyes19",
+        help="layouts where the full-image trainer also runs ('' for none; default eyes19)",
+    )
+    parser.add_argument(
+        "--compare-steps",
+        type=int,
+        help="run both trainers of the comparison at this many steps (the full-image trainer "
+        "takes ~5.5 s a step on a 2-core CPU; default: the training steps, one run of it)",
+    )
+    parser.add_argument("--preset", default="fast", help="training preset (fast)")
+    parser.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument(
+        "--store",
+        help="keep every trained adapter in this folder and reuse it when the benchmark runs "
+        "again (an interrupted run resumes; figures are the same)",
+    )
+    parser.add_argument(
+        "--markdown", help="Markdown file whose 'Few-shot layouts' section to update"
+    )
+
+
+def stored_fit_run(store: Path) -> FitRun:
+    """A `FitRun` that keeps each trained adapter (and its time and losses) in
+    `store`/<run name>/ and loads it instead of training when it is already there."""
+    from ffedit.io.adapters import load_adapter, save_adapter
+
+    def fit_run(generator, spec, samples, layout, config):
+        folder = store / run_name(spec)
+        if (folder / "manifest.json").is_file():
+            saved = load_adapter(folder, generator.device, generator.config)
+            record = saved.metrics
+            return AdapterFit(
+                saved.adapter,
+                record["steps"],
+                False,
+                record["seconds"],
+                record["final_losses"],
+                (),
+                record["kept_weight"],
+            )
+        fit = train_run(generator, spec, samples, layout, config)
+        record = {
+            "steps": fit.steps,
+            "seconds": fit.seconds,
+            "final_losses": fit.final_losses,
+            "kept_weight": fit.kept_weight,
+        }
+        save_adapter(folder, fit.adapter.cpu(), layout, config, record)
+        fit.adapter.to(generator.device)
+        return fit
+
+    return fit_run
+
+
+def synthface_bench_faces(generator: TriplaneGenerator, seeds: list[int]) -> BenchFaces:
+    """`BenchFaces` of synthface seeds: ws from their latents, fine labels at the views."""
+    from ffedit.synthface import face_from_latent, latent_from_seed, render_face
+
+    latents = torch.stack([latent_from_seed(seed) for seed in seeds])
+    cameras = torch.stack([named_camera(view) for view in VIEWS])
+    resolution = generator.config.neural_rendering_resolution
+    fine = torch.stack(
+        [render_face(face_from_latent(z), cameras, resolution).fine_labels for z in latents]
+    )
+    return BenchFaces(tuple(seeds), front_ws(generator, latents), fine)
+
+
+def _checked_settings(args: argparse.Namespace) -> tuple[list[int], AdapterTrainingConfig]:
+    """(shot counts, training config) of the arguments; ValueError, UnknownLayout, KeyError."""
+    from ffedit.adapter import TRAINING_PRESETS
+
+    shots = [int(n) for n in args.shots.split(",")]
+    for name in args.layouts:
+        get_layout(name)
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+    if args.compare_steps is not None and args.compare_steps < 1:
+        raise ValueError(f"--compare-steps must be at least 1, got {args.compare_steps}")
+    if set(args.faces) & set(args.train_faces):
+        raise ValueError("--faces and --train-faces overlap: held-out faces must be unseen")
+    if max([*shots, args.variant_shots]) > len(args.train_faces):
+        raise ValueError(f"N up to {max([*shots, args.variant_shots])} needs as many --train-faces")
+    config = TRAINING_PRESETS[args.preset]
+    return shots, with_steps(config, args.steps) if args.steps else config
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ffedit.io.errors import CheckpointError
+    from ffedit.layouts import UnknownLayout
+
+    set_torch_threads(args.threads)
+    try:
+        shots, config = _checked_settings(args)
+    except (ValueError, UnknownLayout, KeyError) as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    device = resolve_device(args.device)
+    try:
+        generator = layout_generator(args.model, device)
+        train_faces = synthface_bench_faces(generator, args.train_faces)
+        test_faces = synthface_bench_faces(generator, args.faces)
+    except (CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    comparison = [name for name in args.compare_trainers if name in args.layouts]
+    runs = planned_runs(
+        args.layouts,
+        args.variants,
+        shots,
+        args.seeds,
+        args.variant_shots,
+        comparison,
+        args.compare_steps,
+    )
+    with tqdm(total=len(runs), desc="adapters", unit="run") as bar:
+
+        def on_run(index, total, spec, fit):
+            bar.update(1)
+            bar.set_postfix(
+                layout=spec.layout, variant=spec.variant, n=spec.shots, s=f"{fit.seconds:.0f}"
+            )
+
+        fit_run = stored_fit_run(Path(args.store)) if args.store else train_run
+        results = run_layout_benchmark(
+            generator, train_faces, test_faces, runs, config, on_run, RENDER_CHUNK_RAYS, fit_run
+        )
+    faces, train = args.faces, args.train_faces
+    run_stamp = report.stamp("layouts", args, compare_trainers=comparison)
+    context = {
+        "command": run_stamp.command,
+        "model": str(args.model),
+        "device": report.describe_device(device),
+        "machine": run_stamp.machine,
+        "date": run_stamp.date,
+        "faces": f"{faces[0]}:{len(faces)}",
+        "train_faces": f"{train[0]}:{len(train)}",
+        "seeds": args.seeds,
+        "variant_shots": args.variant_shots,
+        "training": f"preset {args.preset}, {config.steps} steps",
+        "config": config.to_dict(),
+    }
+    document = {**context, **results, "summary": summarize(results["runs"])}
+    report.write_json(args.json, document)
+    print(f"wrote {args.json} ({len(runs)} adapters)")
+    for entry in document["summary"]:
+        print(
+            f"  {entry['layout']:7} {entry['variant']:12} N={entry['shots']:<3} "
+            f"{entry['trainer']:4} {entry['steps'] or config.steps:5} steps  "
+            f"mIoU {entry['miou'][0] * 100:5.1f}  "
+            f"new {entry['new_miou'][0] * 100:5.1f}  {entry['seconds'][0]:6.1f} s"
+        )
+    if args.markdown:
+        report.publish(markdown_section(results, context), args.markdown, SECTION_TITLE, False)
+    return 0

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import torch
 
-from ffedit.distill.evaluate import (
+from ffedit.bench.generator import (
     comparison_sheet,
     face_fidelity,
     fidelity_section,

@@ -5,7 +5,7 @@ import math
 import torch
 
 from ffedit.adapter import TRAINING_PRESETS
-from ffedit.adapter.benchmark import (
+from ffedit.bench.layouts import (
     BenchFaces,
     RunSpec,
     base_class_table,

@@ -1,5 +1,5 @@
 """`ffedit bench api`: the loopback load run end to end on the tiny model (2 clients, 2 s),
-and the pure parts of `ffedit.service.loadtest` (percentiles, the requests of a drag)."""
+and the pure parts of `ffedit.bench.api` (percentiles, the requests of a drag)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from ffedit.bench import api as loadtest
 from ffedit.cli import main
 from ffedit.io.markdown import read_markdown_section
-from ffedit.service import loadtest
 
 
 def test_percentiles_interpolate_between_ranks():

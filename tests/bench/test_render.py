@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from ffedit.generator import PRESETS, uint8_image
-from ffedit.generator.benchmark import (
+from ffedit.bench.render import (
     RenderLatency,
     latency_row,
     latency_section,
     median_seconds,
     with_samples,
 )
+from ffedit.generator import PRESETS, uint8_image
 
 LATENCY = RenderLatency(0.5, 1.25, 3.0, 3 * 2**30)
 

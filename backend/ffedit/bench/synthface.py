@@ -1,14 +1,16 @@
-"""The synthface population benchmark behind `ffedit bench synthface`.
+"""`ffedit bench synthface`: the synthface population benchmark.
 
 Over a seed range × views: how often each fine label appears and what share of the pixels
 it covers, per-class pixel shares in layouts (next to the FFaceNeRF data's shares from
 method.md §2), accessory rates, that nothing leaves the [-0.5, 0.5]³ box, and the render
-time of one view. Pure computation; the CLI writes the Markdown section.
+time of one view, and the Markdown section of it.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +18,9 @@ from typing import NamedTuple
 
 import torch
 
+from ffedit.bench import report
 from ffedit.camera import named_camera, unpack_cameras
+from ffedit.cli.common import name_list, seed_range, synthface_setup
 from ffedit.layouts import FINE_LABEL_IDS, FINE_LABELS, Layout, labels_from_fine
 from ffedit.render import rays_from_cameras
 from ffedit.synthface.field import sample_points
@@ -251,3 +255,47 @@ def synthface_section(
                 row += f" {REFERENCE_EYES19_PIXELS.get(name, '')} |"
             lines.append(row)
     return "\n".join(lines) + "\n"
+
+
+DESCRIPTION = (
+    "Render faces START … START+COUNT−1 at the views, gather fine-label and layout pixel "
+    "shares, accessory rates and the box check, time one view, print a summary and "
+    "optionally replace the 'synthface' section of a Markdown file."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--faces", type=seed_range, default="0:200", help="START:COUNT (0:200)")
+    parser.add_argument("--views", type=name_list, default="front,left,right", help="named views")
+    parser.add_argument(
+        "--layouts", type=name_list, default="base17,eyes19,nose19,chin20", help="layouts"
+    )
+    parser.add_argument("--resolution", type=int, default=128, help="image side (128)")
+    parser.add_argument("--timing-faces", type=int, default=10, help="faces timed (10)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--markdown", help="Markdown file whose 'synthface' section to update")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ffedit.layouts import UnknownLayout
+
+    try:
+        layouts = synthface_setup(args.views, args.layouts, args.threads)
+    except (KeyError, UnknownLayout) as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    faces = args.faces
+    timing_seeds = faces[: args.timing_faces]
+    seconds = median_render_seconds(timing_seeds, "front", args.resolution)
+    with tqdm(total=len(faces), desc="faces", unit="face") as progress:
+        stats = population_statistics(
+            faces, args.views, args.resolution, layouts, on_face=lambda _: progress.update()
+        )
+    run_stamp = report.stamp("synthface", args)
+    body = synthface_section(
+        stats, seconds, len(timing_seeds), run_stamp.machine, run_stamp.date, run_stamp.command
+    )
+    report.publish(body, args.markdown, SECTION_TITLE)
+    return 0

@@ -1,5 +1,8 @@
-"""The dependency rule of architecture.md: the ML core never loads the web stack."""
+"""The dependency rule of docs/architecture.md: the ML core never loads the web stack, and
+every package imports only the packages the rule allows (read from every import statement,
+those inside functions too)."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +20,30 @@ CORE_MODULES = [
     "ffedit.synthface",
 ]
 WEB_MODULES = ["fastapi", "starlette", "pydantic", "uvicorn"]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "backend" / "ffedit"
+LEAVES = {"config", "device", "camera", "render", "layouts"}
+"""Settings, the device rule, cameras, pure tensor functions, layouts as data: no other
+ffedit package."""
+CORE = LEAVES | {"generator", "synthface", "adapter", "edit", "io", "distill"}
+ALLOWED_IMPORTS = {
+    "config": set(),
+    "device": set(),
+    "camera": set(),
+    "render": set(),
+    "layouts": set(),
+    "generator": {"render", "camera", "config"},
+    "synthface": {"render", "camera", "layouts"},
+    "adapter": {"generator", "render", "camera", "layouts", "config"},
+    "edit": {"adapter", "generator", "render", "camera", "layouts", "config"},
+    "io": {"generator", "adapter", "edit", "render", "camera", "layouts", "config"},
+    "distill": {"generator", "synthface", "render", "camera", "layouts", "config"},
+    "bench": CORE | {"cli.common"},
+    "service": set(CORE),
+    "api": {"service", "layouts", "config"},
+}
+"""Package (or top-level module) → the other ffedit packages it may import (a dotted entry
+allows one module of a package). `cli` may import anything; nothing imports `cli` but
+`bench` (the argument types every command shares)."""
 
 
 @pytest.mark.parametrize("module", CORE_MODULES)
@@ -67,3 +94,41 @@ def test_the_api_does_no_torch_math():
         )
     ]
     assert offenders == [], f"api modules importing torch: {offenders}"
+
+
+def _imported_ffedit_modules(path: Path) -> set[str]:
+    """Every `ffedit.…` module an import statement of `path` names, at any depth."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return {name for name in names if name.startswith("ffedit.")}
+
+
+def _package_files(package: str) -> list[Path]:
+    single = PACKAGE_ROOT / f"{package}.py"
+    return [single] if single.is_file() else sorted((PACKAGE_ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED_IMPORTS))
+def test_every_package_imports_only_what_the_dependency_rule_allows(package):
+    allowed = ALLOWED_IMPORTS[package] | {package}
+    offenders = []
+    for path in _package_files(package):
+        for module in _imported_ffedit_modules(path):
+            parts = module.split(".")
+            if parts[1] not in allowed and ".".join(parts[1:3]) not in allowed:
+                offenders.append(f"{path.relative_to(PACKAGE_ROOT)} imports {module}")
+    assert offenders == [], f"{package} breaks the dependency rule: {offenders}"
+
+
+def test_the_rule_covers_every_package():
+    packages = {
+        path.stem if path.is_file() else path.name
+        for path in PACKAGE_ROOT.iterdir()
+        if (path.is_dir() and (path / "__init__.py").is_file())
+        or (path.suffix == ".py" and path.stem != "__init__")
+    }
+    assert packages - {"cli"} == set(ALLOWED_IMPORTS)

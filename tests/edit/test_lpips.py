@@ -3,7 +3,8 @@ import torch
 from safetensors.torch import save_file
 
 from ffedit.edit import EditConfig, LpipsWeightsError, optimize_latent
-from ffedit.edit.lpips import VGG_BLOCKS, LpipsVgg, load_lpips
+from ffedit.edit.lpips import VGG_BLOCKS, LpipsVgg
+from ffedit.io.lpips import load_lpips
 
 WIDTHS = (2, 3, 4, 5, 5)
 """A narrow VGG16 (the real one has 64…512 channels): the weights decide the widths."""
@@ -87,5 +88,8 @@ def test_an_edit_with_lpips_optimises_and_reports_it(generator, tmp_path):
             ws_from_seed(generator, 1)[None], camera[None], super_resolve=False
         )
     config = EditConfig(steps=2, lpips_weights=str(path), full_frame=True, dilation=0)
-    result = optimize_latent(generator, None, ws, camera, target.seg_logits[0].argmax(0), config)
+    target_mask = target.seg_logits[0].argmax(0)
+    result = optimize_latent(
+        generator, None, ws, camera, target_mask, config, lpips=load_lpips(path)
+    )
     assert result.losses[-1]["lpips"] > 0

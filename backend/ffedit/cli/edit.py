@@ -134,11 +134,11 @@ def _edit(args: argparse.Namespace) -> int:
     from ffedit.device import resolve_device
     from ffedit.edit import EditConfig, optimize_latent
     from ffedit.edit import views as edit_views
-    from ffedit.edit.lpips import load_lpips
     from ffedit.edit.optimize import check_target
     from ffedit.io.errors import CheckpointError
     from ffedit.io.files import atomic_folder, atomic_write_bytes
     from ffedit.io.images import save_png
+    from ffedit.io.lpips import load_lpips
     from ffedit.io.tensors import save_tensors
     from ffedit.io.video import write_video
     from ffedit.layouts import InvalidMask, UnknownLayout, indexed_png_from_labels, labels_from_png
@@ -155,8 +155,8 @@ def _edit(args: argparse.Namespace) -> int:
             full_frame=args.full_frame or args.lpips_weights is not None,
             lpips_weights=args.lpips_weights,
         )
-        if config.lpips_weights is not None:
-            load_lpips(config.lpips_weights)  # fail before the model loads, not mid-bar
+        # LPIPS loads before the model, so that a bad weights file fails at once
+        lpips = None if config.lpips_weights is None else load_lpips(config.lpips_weights)
         generator = layout_generator(args.model, device)
         adapter, layout, adapter_folder = _edit_adapter(
             args.model, args.layout, args.adapter, generator
@@ -184,6 +184,7 @@ def _edit(args: argparse.Namespace) -> int:
             config,
             on_step,
             plane_stats=plane_stats,
+            lpips=lpips,
         )
     renders = edit_views.render_views(
         generator, adapter, result.ws, result.plane_stats, layout, chunk_rays=RENDER_CHUNK_RAYS

@@ -1,9 +1,10 @@
-"""LPIPS-VGG (Zhang et al. 2018, v0.1) from weights already on disk; an optional edit loss.
+"""LPIPS-VGG (Zhang et al. 2018, v0.1), an optional edit loss, built from a state dict.
 
 FFaceNeRF's edit uses LPIPS-VGG as a preservation term. Its weights (torchvision's ImageNet
 VGG16 and LPIPS's linear heads) cannot be downloaded on the machines this project targets,
 so LPIPS is opt-in: `EditConfig.lpips_weights` names one file (safetensors, or a PyTorch
-state dict read without running code) holding
+state dict read without running code; `ffedit.io.lpips.load_lpips` reads it and the caller
+hands the network to `optimize_latent`) holding
 
 - `features.{0,2,5,7,10,12,14,17,19,21,24,26,28}.{weight,bias}`: torchvision `vgg16().features`
   convolutions (the keys of its state dict that start with `features.`), and
@@ -16,9 +17,6 @@ square the differences, weigh the channels by the heads, average over space, sum
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -92,27 +90,3 @@ class LpipsVgg(nn.Module):
             weighted = F.conv2d((nx - ny).square(), head)
             distance = distance + weighted.mean(dim=(1, 2, 3))
         return distance
-
-
-def load_lpips(path: str | os.PathLike) -> LpipsVgg:
-    """The LPIPS network of a weights file (module doc); `LpipsWeightsError` when the file
-    is missing, unreadable or incomplete."""
-    from ffedit.io.errors import CheckpointError
-    from ffedit.io.tensors import load_tensors, load_training_state
-
-    source = Path(path)
-    if not source.is_file():
-        raise LpipsWeightsError(
-            f"LPIPS weights not found at {source}; they cannot be downloaded here. Put a file "
-            "with torchvision's vgg16 `features.*` and lpips' `lin0`…`lin4` tensors there "
-            "(see ffedit.edit.lpips), or edit without LPIPS (MSE + SSIM, the default)."
-        )
-    try:
-        state = (
-            load_tensors(source) if source.suffix == ".safetensors" else load_training_state(source)
-        )
-    except CheckpointError as error:
-        raise LpipsWeightsError(f"cannot read LPIPS weights {source}: {error}") from error
-    if not isinstance(state, dict):
-        raise LpipsWeightsError(f"{source} holds no state dict (got {type(state).__name__})")
-    return LpipsVgg(state)

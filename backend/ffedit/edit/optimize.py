@@ -34,8 +34,9 @@ import torch
 from torch import nn
 
 from ffedit.edit.config import EditConfig
+from ffedit.edit.errors import LpipsWeightsError
 from ffedit.edit.losses import EditReference, edit_losses
-from ffedit.edit.lpips import LpipsVgg, load_lpips
+from ffedit.edit.lpips import LpipsVgg
 from ffedit.edit.regions import (
     EditRays,
     edit_region,
@@ -210,6 +211,7 @@ def optimize_latent(
     should_stop: StopCheck | None = None,
     *,
     plane_stats: PlaneStatistics | None = None,
+    lpips: LpipsVgg | None = None,
 ) -> EditResult:
     """Edit ws (num_ws, w_dim) so that its mask at camera (25,) becomes target_mask (H, W).
 
@@ -217,7 +219,9 @@ def optimize_latent(
     target_mask: class ids of the adapter's layout at the neural rendering resolution
     (`InvalidMask` otherwise). plane_stats: the appearance to lock, mean and std (1, 3·C);
     default: the source ws's own (pass a previous `EditResult.plane_stats` when chaining
-    edits, so the appearance stays that of the original face). See the module doc.
+    edits, so the appearance stays that of the original face). lpips: the LPIPS network of
+    `config.lpips_weights`, loaded by the caller (`ffedit.io.lpips.load_lpips`). See the
+    module doc.
     """
     config = config or EditConfig()
     start = time.perf_counter()
@@ -225,7 +229,12 @@ def optimize_latent(
     resolution = generator.config.neural_rendering_resolution
     check_target(target_mask, resolution)
     layers = moving_layers(config.layers, generator.config.num_ws)
-    lpips = load_lpips(config.lpips_weights).to(device) if config.lpips_weights else None
+    if config.lpips_weights and lpips is None:
+        raise LpipsWeightsError(
+            f"the edit names LPIPS weights ({config.lpips_weights}): load them with "
+            "ffedit.io.lpips.load_lpips and pass the network as `lpips`"
+        )
+    lpips = lpips.to(device) if config.lpips_weights else None
     source_ws = ws.detach().clone()
     cameras = camera.reshape(1, -1).to(device)
     with _frozen(generator, adapter if isinstance(adapter, nn.Module) else None):

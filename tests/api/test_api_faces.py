@@ -44,11 +44,11 @@ def test_uploaded_latents_z_or_ws_make_faces(client):
     z = np.random.default_rng(0).standard_normal(32).astype(np.float32)
     from_z = client.post("/api/v1/faces", files={"latent": ("z.npy", _npy(z))})
     assert from_z.status_code == 201 and from_z.json()["origin"] == {"upload": "z.npy"}
-    ws = engine.storage.load_face_latent(from_z.json()["id"])
+    ws = engine.storage.load_face_ws(from_z.json()["id"])
     assert ws.shape == (8, 32)
     from_ws = client.post("/api/v1/faces", files={"latent": ("w.npy", _npy(ws[None]))})
     assert from_ws.status_code == 201
-    np.testing.assert_array_equal(engine.storage.load_face_latent(from_ws.json()["id"]), ws)
+    np.testing.assert_array_equal(engine.storage.load_face_ws(from_ws.json()["id"]), ws)
 
 
 def test_bad_latents_and_bodies_are_422_and_store_nothing(client):

@@ -331,7 +331,7 @@ def test_killed_server_leaves_data_intact_and_a_new_training_succeeds(tmp_path: 
         assert killed.status == JobStatus.FAILED and killed.error == INTERRUPTED_REASON
         assert killed.progress["losses"] == {"ce": 0.9}
         [face] = storage.list_faces()
-        assert storage.load_face_latent(face.id).tolist() == [0, 1, 2, 3, 4, 5]
+        assert storage.load_face_ws(face.id).tolist() == [0, 1, 2, 3, 4, 5]
 
         runner = JobRunner(storage)
         try:

@@ -43,11 +43,11 @@ def test_face_round_trip_keeps_latent_origin_and_parent(storage: Storage):
     assert storage.get_face(root.id) == root
     assert root.origin == {"seed": 3} and root.parent_id is None
     assert child.parent_id == root.id and child.origin == {"edit": "job1"}
-    loaded = storage.load_face_latent(root.id)
+    loaded = storage.load_face_ws(root.id)
     assert loaded.dtype == np.float32 and loaded.shape == (14, 512)
     np.testing.assert_allclose(loaded, latent.astype(np.float32))
     assert [face.id for face in storage.list_faces()] == [root.id, child.id]
-    assert root.latent_path == storage.data_dir / "faces" / root.id / "latent.safetensors"
+    assert root.ws_path == storage.data_dir / "faces" / root.id / "latent.safetensors"
     assert len(root.id) == 11 and root.id != child.id
 
 
@@ -188,7 +188,7 @@ def test_restart_keeps_everything_and_fails_interrupted_jobs(tmp_path: Path):
 
     with Storage(data_dir) as second:
         assert second.get_face(face.id) == face
-        np.testing.assert_array_equal(second.load_face_latent(face.id), np.full(16, 2.5))
+        np.testing.assert_array_equal(second.load_face_ws(face.id), np.full(16, 2.5))
         assert second.list_samples(layout.id) == [sample]
         assert sample.mask_path.read_bytes() == MASK_PNG
         assert second.mark_interrupted_jobs() == sorted([queued.id, running.id])
@@ -268,7 +268,7 @@ def test_half_written_temporaries_and_orphans_are_removed_at_startup(tmp_path: P
 
     with Storage(data_dir) as reopened:
         assert reopened.list_samples(layout.id) == [sample]
-        assert reopened.load_face_latent(face.id).shape == (4,)
+        assert reopened.load_face_ws(face.id).shape == (4,)
     assert _files_under(data_dir / "layouts") == [f"{layout.id}/samples/{sample.id}.png"]
     assert [p.name for p in (data_dir / "faces").iterdir()] == [face.id]
     assert list((data_dir / "jobs").iterdir()) == []
@@ -301,7 +301,7 @@ def test_threads_share_one_storage(storage: Storage):
     )
     assert len({face.id for face in faces}) == 40
     for face in faces:
-        assert storage.load_face_latent(face.id)[0] == face.origin["seed"] // 100
+        assert storage.load_face_ws(face.id)[0] == face.origin["seed"] // 100
     assert storage.get_job(job.id).progress["step"] == 9
 
 
@@ -311,6 +311,6 @@ def test_face_extra_arrays_are_stored_with_the_latent(storage: Storage):
     arrays = storage.load_face_arrays(face.id)
     assert sorted(arrays) == ["latent", "mean", "std"]
     np.testing.assert_array_equal(arrays["std"], std.astype(np.float32))
-    np.testing.assert_array_equal(storage.load_face_latent(face.id), np.ones((3, 4), np.float32))
+    np.testing.assert_array_equal(storage.load_face_ws(face.id), np.ones((3, 4), np.float32))
     with pytest.raises(ValueError, match="latent"):
         storage.add_face(np.ones(2), {"seed": 1}, extra_arrays={"latent": np.ones(2)})

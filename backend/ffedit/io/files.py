@@ -3,6 +3,8 @@
 A write goes to a temporary sibling first (same directory, so the same file system) and is
 moved into place with `os.replace`, which is atomic on POSIX and Windows. A crash or a full
 disk therefore leaves either the old content or the new one, never half a file.
+`flush_to_disk` makes a finished write durable (fsync of the file or folder tree and of the
+folder that holds it), for what must survive a power cut (the web app's stored records).
 """
 
 from __future__ import annotations
@@ -75,3 +77,24 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def flush_to_disk(path: str | os.PathLike) -> None:
+    """fsync the file `path`, or the folder `path` with everything in it, and its parent."""
+    path = Path(path)
+    if path.is_dir():
+        for folder, _, files in os.walk(path):
+            for name in files:
+                _fsync(Path(folder) / name)
+            _fsync(Path(folder))
+    else:
+        _fsync(path)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,9 +1,10 @@
 """Domain errors of the service layer; `ffedit.api.errors` maps each to one HTTP status.
 
-The core's own errors (`InvalidMask`, `TooFewSamples`, `UnknownLayout`, the storage's
-`NotFound` and `Conflict`, ...) pass through unchanged and are re-exported here, so that the
-API maps every error from one import; the classes defined here cover what only the service
-knows: requests that do not fit the loaded model or the layout's state.
+The core's own errors (`InvalidMask`, `TooFewSamples`, `UnknownLayout`, ...) pass through
+unchanged and are re-exported here, so that the API maps every error from one import; the
+classes defined here cover what only the service knows: the storage's (`NotFound`,
+`Conflict`, ...), the job queue's (`QueueFull`), and requests that do not fit the loaded
+model or the layout's state. This module imports no other module of the service.
 """
 
 from __future__ import annotations
@@ -11,8 +12,31 @@ from __future__ import annotations
 from ffedit.adapter import TooFewSamples
 from ffedit.io.images import InvalidImage
 from ffedit.layouts import InvalidLayout, InvalidMask, UnknownLayout
-from ffedit.service.jobs import QueueFull
-from ffedit.service.storage import Conflict, NotFound
+
+
+class StorageError(Exception):
+    """Base of the storage's domain errors."""
+
+
+class NotFound(StorageError):
+    """No record of this kind has this id."""
+
+    def __init__(self, kind: str, id: str) -> None:
+        super().__init__(f"no {kind} with id {id!r}")
+        self.kind = kind
+        self.id = id
+
+
+class Conflict(StorageError):
+    """The request contradicts what is stored (a face still used, a finished job, a taken name)."""
+
+
+class InvalidFileName(StorageError, ValueError):
+    """A job file name that is not a plain file name (empty, hidden, or with a path separator)."""
+
+
+class QueueFull(Exception):
+    """The job queue holds `max_queue` jobs already; try again when one has started."""
 
 
 class InvalidRequest(ValueError):
@@ -34,6 +58,7 @@ class ModelMissing(FileNotFoundError):
 __all__ = [
     "AlreadyTraining",
     "Conflict",
+    "InvalidFileName",
     "InvalidImage",
     "InvalidLayout",
     "InvalidMask",
@@ -42,6 +67,7 @@ __all__ = [
     "NoAdapter",
     "NotFound",
     "QueueFull",
+    "StorageError",
     "TooFewSamples",
     "UnknownLayout",
 ]

@@ -38,6 +38,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 
+from ffedit.service.errors import QueueFull
 from ffedit.service.storage import JobRecord, JobStatus, Storage
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,6 @@ SHUTDOWN_REASON = "the server shut down before the job finished"
 
 Event = dict
 """One message to subscribers, JSON-ready (see the module docstring)."""
-
-
-class QueueFull(Exception):
-    """The job queue holds `max_queue` jobs already; try again when one has started."""
 
 
 class RunnerStopped(RuntimeError):

@@ -107,7 +107,7 @@ def _layout_samples(engine: Engine, record: LayoutRecord) -> list[LayoutSample]:
     layout = layout_of(record)
     samples = []
     for sample in engine.storage.list_samples(record.id):
-        ws = torch.from_numpy(engine.storage.load_face_latent(sample.face_id))
+        ws = torch.from_numpy(engine.storage.load_face_ws(sample.face_id))
         labels = labels_from_png(sample.mask_path.read_bytes(), layout)
         camera = ViewSpec.from_dict(sample.view).camera()
         samples.append(

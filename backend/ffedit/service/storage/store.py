@@ -1,9 +1,9 @@
-"""Persistent records and files of the web app: faces, layouts with their samples, and jobs.
+"""`Storage`: the web app's persistent records and files (faces, layouts with samples, jobs).
 
 One SQLite database (``ffedit.sqlite3``, WAL mode) under the data directory holds the records;
 their files live next to it:
 
-    faces/<face_id>/latent.safetensors        the face's latent (float32, key "latent") and any
+    faces/<face_id>/latent.safetensors        the face's ws (float32, key "latent") and any
                                               extra arrays stored with it (edits: the
                                               appearance lock)
     layouts/<layout_id>/samples/<id>.png      a training sample's mask, as uploaded or painted
@@ -34,213 +34,52 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import shutil
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 import safetensors.numpy
 
-from ffedit.io.files import atomic_folder, atomic_write_bytes
+from ffedit.io.files import atomic_folder, atomic_write_bytes, flush_to_disk
+from ffedit.service.errors import Conflict, InvalidFileName, NotFound
+from ffedit.service.storage.records import (
+    _ALLOWED_TRANSITIONS,
+    FaceRecord,
+    JobRecord,
+    JobStatus,
+    LayoutRecord,
+    SampleRecord,
+    new_id,
+)
+from ffedit.service.storage.schema import (
+    ADAPTER_DIR_PREFIX,
+    DATABASE_NAME,
+    WS_FILE_NAME,
+    WS_KEY,
+    create_schema,
+)
 
 log = logging.getLogger(__name__)
 
 INTERRUPTED_REASON = "server restarted while the job was running"
-DATABASE_NAME = "ffedit.sqlite3"
-LATENT_FILE_NAME = "latent.safetensors"
-LATENT_KEY = "latent"
-ADAPTER_DIR_PREFIX = "adapter-"
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE faces (
-    id TEXT PRIMARY KEY,
-    origin TEXT NOT NULL,
-    parent_id TEXT REFERENCES faces(id) ON DELETE SET NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE layouts (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    definition TEXT NOT NULL,
-    builtin INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    adapter_dir TEXT,
-    training_report TEXT
-);
-CREATE TABLE samples (
-    id TEXT PRIMARY KEY,
-    layout_id TEXT NOT NULL REFERENCES layouts(id) ON DELETE CASCADE,
-    face_id TEXT NOT NULL REFERENCES faces(id) ON DELETE RESTRICT,
-    view TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX samples_by_layout ON samples(layout_id);
-CREATE INDEX samples_by_face ON samples(face_id);
-CREATE TABLE jobs (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    params TEXT NOT NULL,
-    progress TEXT NOT NULL,
-    result TEXT,
-    error TEXT,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL
-);
-"""
-
-
-class StorageError(Exception):
-    """Base of the storage's domain errors."""
-
-
-class NotFound(StorageError):
-    """No record of this kind has this id."""
-
-    def __init__(self, kind: str, id: str) -> None:
-        super().__init__(f"no {kind} with id {id!r}")
-        self.kind = kind
-        self.id = id
-
-
-class Conflict(StorageError):
-    """The request contradicts what is stored (a face still used, a finished job, a taken name)."""
-
-
-class InvalidFileName(StorageError, ValueError):
-    """A job file name that is not a plain file name (empty, hidden, or with a path separator)."""
-
-
-class JobStatus(StrEnum):
-    """Where a job is in its life; the last three are terminal."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-_ALLOWED_TRANSITIONS = {
-    JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED},
-    JobStatus.RUNNING: {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED},
-}
-
-
-@dataclass(frozen=True)
-class FaceRecord:
-    """A face: its latent file and where it came from."""
-
-    id: str
-    latent_path: Path
-    """The latent file (safetensors, one array under the key "latent")."""
-    origin: dict
-    """How it was made: {"seed": 3}, {"upload": "me.npy"} or {"edit": job_id}."""
-    parent_id: str | None
-    """The face this one was edited from (edit chains); None for a root or a deleted parent."""
-    created_at: float
-    """Seconds since the epoch."""
-
-
-@dataclass(frozen=True)
-class LayoutRecord:
-    """A part layout: its definition (JSON), and the adapter once one is trained."""
-
-    id: str
-    name: str
-    definition: dict
-    """Label names, colours and derivation, as the layouts package describes them (JSON)."""
-    builtin: bool
-    """Shipped with the app (base15, base17, ...): cannot be deleted."""
-    created_at: float
-    adapter_path: Path | None
-    """Folder holding the trained adapter; None until training succeeds."""
-    training_report: dict | None
-    """What the training that made the adapter reported (losses, steps, time)."""
-
-
-@dataclass(frozen=True)
-class SampleRecord:
-    """A few-shot training sample: a face seen from a view, with its painted mask."""
-
-    id: str
-    layout_id: str
-    face_id: str
-    view: dict
-    """The camera: {"name": "front"} or {"yaw": 0.3, "pitch": -0.1}."""
-    mask_path: Path
-    """The mask as an indexed PNG."""
-    created_at: float
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    """A long-running piece of work and its state."""
-
-    id: str
-    kind: str
-    """What it does: "train-layout", "edit", "export-video", ..."""
-    status: JobStatus
-    params: dict
-    progress: dict
-    """The last persisted progress report ({} before the first)."""
-    result: dict | None
-    error: str | None
-    """A plain sentence for the user when the job failed; never a traceback."""
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-
-
-def new_id() -> str:
-    """A short random URL-safe id (11 characters, 64 random bits)."""
-    return secrets.token_urlsafe(8)
-
-
-def _flush_to_disk(path: Path) -> None:
-    """fsync the file `path`, or the folder `path` with everything in it, and its parent."""
-    if path.is_dir():
-        for folder, _, files in os.walk(path):
-            for name in files:
-                _fsync(Path(folder) / name)
-            _fsync(Path(folder))
-    else:
-        _fsync(path)
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _place_folder(path: Path, fill: Callable[[Path], None]) -> None:
     """Create the folder `path` whole (`fill` fills a staging folder) and flush it to disk."""
     with atomic_folder(path) as staging:
         fill(staging)
-    _flush_to_disk(path)
+    flush_to_disk(path)
 
 
 def _place_file(path: Path, data: bytes) -> None:
     """Create or replace the file `path` whole and flush it to disk."""
     atomic_write_bytes(path, data)
-    _flush_to_disk(path)
+    flush_to_disk(path)
 
 
 def _remove_path(path: Path) -> None:
@@ -295,26 +134,26 @@ class Storage:
 
     def add_face(
         self,
-        latent: np.ndarray,
+        ws: np.ndarray,
         origin: dict,
         parent_id: str | None = None,
         extra_arrays: Mapping[str, np.ndarray] | None = None,
     ) -> FaceRecord:
-        """Store a latent (any shape, kept as float32), optional named `extra_arrays` (float32,
+        """Store a face's ws (any shape, kept as float32), optional named `extra_arrays` (float32,
         e.g. an edit's appearance lock) in the same file, and its record."""
         if parent_id is not None:
             self.get_face(parent_id)
         extra_arrays = dict(extra_arrays or {})
-        if LATENT_KEY in extra_arrays:
-            raise ValueError(f"{LATENT_KEY!r} is the latent's own name, not an extra array")
+        if WS_KEY in extra_arrays:
+            raise ValueError(f"{WS_KEY!r} is the ws array's own name, not an extra array")
         face_id = new_id()
-        arrays = {LATENT_KEY: latent, **extra_arrays}
-        latent_bytes = safetensors.numpy.save(
+        arrays = {WS_KEY: ws, **extra_arrays}
+        ws_bytes = safetensors.numpy.save(
             {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in arrays.items()}
         )
 
         def fill(folder: Path) -> None:
-            (folder / LATENT_FILE_NAME).write_bytes(latent_bytes)
+            (folder / WS_FILE_NAME).write_bytes(ws_bytes)
 
         folder = self._faces_dir / face_id
         _place_folder(folder, fill)
@@ -342,14 +181,14 @@ class Storage:
             rows = db.execute("SELECT * FROM faces ORDER BY rowid").fetchall()
         return [self._face_from_row(row) for row in rows]
 
-    def load_face_latent(self, face_id: str) -> np.ndarray:
-        """The face's latent as stored (float32)."""
-        return self.load_face_arrays(face_id)[LATENT_KEY]
+    def load_face_ws(self, face_id: str) -> np.ndarray:
+        """The face's ws as stored (float32)."""
+        return self.load_face_arrays(face_id)[WS_KEY]
 
     def load_face_arrays(self, face_id: str) -> dict[str, np.ndarray]:
-        """The face's latent (under "latent") and its extra arrays, as stored (float32)."""
+        """The face's ws (under `WS_KEY`) and its extra arrays, as stored (float32)."""
         face = self.get_face(face_id)
-        return safetensors.numpy.load(face.latent_path.read_bytes())
+        return safetensors.numpy.load(face.ws_path.read_bytes())
 
     def delete_face(self, face_id: str) -> None:
         """Delete a face; refused while training samples use it (see the module docstring)."""
@@ -659,17 +498,7 @@ class Storage:
 
     def _create_schema(self) -> None:
         with self._transaction() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StorageError(
-                    f"{self.data_dir} was written by a newer ffedit (schema {version},"
-                    f" this one reads {SCHEMA_VERSION})"
-                )
-            if version == 0:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            create_schema(db, self.data_dir)
 
     def _remove_leftovers(self) -> None:
         """Delete temporaries and files without a record (what a crash can leave behind)."""
@@ -707,7 +536,7 @@ class Storage:
     def _face_from_row(self, row: sqlite3.Row) -> FaceRecord:
         return FaceRecord(
             id=row["id"],
-            latent_path=self._faces_dir / row["id"] / LATENT_FILE_NAME,
+            ws_path=self._faces_dir / row["id"] / WS_FILE_NAME,
             origin=json.loads(row["origin"]),
             parent_id=row["parent_id"],
             created_at=row["created_at"],

@@ -1,0 +1,38 @@
+"""The web app's persistent state: records in SQLite and their files under the data folder.
+
+- `records`: what a face, a layout, a sample and a job are (frozen dataclasses, `JobStatus`);
+- `schema`: the SQLite tables and the data folder's file names;
+- `store`: `Storage`, which writes and reads them crash-safely (its docstring has the rules).
+
+Its errors (`NotFound`, `Conflict`, `InvalidFileName`, `StorageError`) live with the other
+service errors in `ffedit.service.errors` and are re-exported here.
+"""
+
+from ffedit.service.errors import Conflict, InvalidFileName, NotFound, StorageError
+from ffedit.service.storage.records import (
+    FaceRecord,
+    JobRecord,
+    JobStatus,
+    LayoutRecord,
+    SampleRecord,
+    new_id,
+)
+from ffedit.service.storage.schema import DATABASE_NAME, SCHEMA_VERSION
+from ffedit.service.storage.store import INTERRUPTED_REASON, Storage
+
+__all__ = [
+    "DATABASE_NAME",
+    "INTERRUPTED_REASON",
+    "SCHEMA_VERSION",
+    "Conflict",
+    "FaceRecord",
+    "InvalidFileName",
+    "JobRecord",
+    "JobStatus",
+    "LayoutRecord",
+    "NotFound",
+    "SampleRecord",
+    "Storage",
+    "StorageError",
+    "new_id",
+]

@@ -1,0 +1,100 @@
+"""The storage's records: what a face, a layout, a training sample and a job are, as the
+rest of the service sees them (frozen dataclasses; `Storage` builds them from rows)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life; the last three are terminal."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+_ALLOWED_TRANSITIONS = {
+    JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED},
+    JobStatus.RUNNING: {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED},
+}
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """A face: its latent file and where it came from."""
+
+    id: str
+    ws_path: Path
+    """The ws file (safetensors: ws (num_ws, w_dim) under the key "latent", and any extra
+    arrays stored with it)."""
+    origin: dict
+    """How it was made: {"seed": 3}, {"upload": "me.npy"} or {"edit": job_id}."""
+    parent_id: str | None
+    """The face this one was edited from (edit chains); None for a root or a deleted parent."""
+    created_at: float
+    """Seconds since the epoch."""
+
+
+@dataclass(frozen=True)
+class LayoutRecord:
+    """A part layout: its definition (JSON), and the adapter once one is trained."""
+
+    id: str
+    name: str
+    definition: dict
+    """Label names, colours and derivation, as the layouts package describes them (JSON)."""
+    builtin: bool
+    """Shipped with the app (base15, base17, ...): cannot be deleted."""
+    created_at: float
+    adapter_path: Path | None
+    """Folder holding the trained adapter; None until training succeeds."""
+    training_report: dict | None
+    """What the training that made the adapter reported (losses, steps, time)."""
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    """A few-shot training sample: a face seen from a view, with its painted mask."""
+
+    id: str
+    layout_id: str
+    face_id: str
+    view: dict
+    """The camera: {"name": "front"} or {"yaw": 0.3, "pitch": -0.1}."""
+    mask_path: Path
+    """The mask as an indexed PNG."""
+    created_at: float
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A long-running piece of work and its state."""
+
+    id: str
+    kind: str
+    """What it does: "train-layout", "edit", "export-video", ..."""
+    status: JobStatus
+    params: dict
+    progress: dict
+    """The last persisted progress report ({} before the first)."""
+    result: dict | None
+    error: str | None
+    """A plain sentence for the user when the job failed; never a traceback."""
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+
+def new_id() -> str:
+    """A short random URL-safe id (11 characters, 64 random bits)."""
+    return secrets.token_urlsafe(8)

@@ -126,7 +126,7 @@ def test_delete_face(client):
     assert client.get(f"/api/v1/faces/{face}").status_code == 404
 
 
-def test_export_zip_holds_views_video_latent_and_layout(client):
+def test_export_zip_holds_views_video_ws_and_layout(client):
     face = _face(client)["id"]
     answer = client.get(f"/api/v1/faces/{face}/export", params={"layout": "base17"})
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
@@ -134,8 +134,8 @@ def test_export_zip_holds_views_video_latent_and_layout(client):
     names = set(archive.namelist())
     for view in ("front", "left", "right"):
         assert {f"views/{view}.png", f"views/{view}-mask.png", f"views/{view}-overlay.png"} <= names
-    assert {"latent.npy", "layout.json", "face.json", "adapter/weights.safetensors"} <= names
+    assert {"ws.npy", "layout.json", "face.json", "adapter/weights.safetensors"} <= names
     assert names & {"orbit.mp4", "orbit.gif"}
-    latent = np.load(io.BytesIO(archive.read("latent.npy")))
-    assert latent.shape == (8, 32)
+    ws = np.load(io.BytesIO(archive.read("ws.npy")))
+    assert ws.shape == (8, 32)
     assert b'"base17"' in archive.read("layout.json")

@@ -201,7 +201,7 @@ def test_download_is_a_zip_with_the_expected_files(page):
         for view in ("front", "left", "right")
         for suffix in ("", "-mask", "-overlay")
     }
-    assert views | {"latent.npy", "layout.json", "face.json"} <= names
+    assert views | {"ws.npy", "layout.json", "face.json"} <= names
     assert any(re.fullmatch(r"[\w-]+\.(mp4|gif)", name) for name in names), names
     assert b"skin" in layout
     assert "Downloaded face-" in page.locator("#download-status").inner_text()

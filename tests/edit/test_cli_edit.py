@@ -54,10 +54,13 @@ def test_edit_writes_views_video_latent_and_record(model, target_png, tmp_path, 
     assert _edit(model, target_png, out, "--face", "0") == 0
     assert "wrote" in capsys.readouterr().out
     for view in ("front", "left", "right"):
-        with Image.open(out / f"{view}_rgb.png") as image:
+        with Image.open(out / "views" / f"{view}.png") as image:
             assert image.size == (64, 64)
-        assert labels_from_png((out / f"{view}_mask.png").read_bytes(), BASE15).shape == (32, 32)
-        assert (out / f"{view}_overlay.png").is_file()
+        assert labels_from_png((out / "views" / f"{view}-mask.png").read_bytes(), BASE15).shape == (
+            32,
+            32,
+        )
+        assert (out / "views" / f"{view}-overlay.png").is_file()
     video = out / "orbit.mp4" if (out / "orbit.mp4").exists() else out / "orbit.gif"
     assert video.stat().st_size > 0
     tensors = load_file(out / "ws.safetensors")

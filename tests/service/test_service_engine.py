@@ -11,10 +11,15 @@ import pytest
 import torch
 
 from ffedit.camera import named_camera
-from ffedit.layouts import BUILTIN_LAYOUTS, InvalidMask, indexed_png_from_labels
-from ffedit.service.engine import FairLock, ViewSpec
+from ffedit.layouts import (
+    BUILTIN_LAYOUTS,
+    InvalidMask,
+    indexed_png_from_labels,
+    labels_at_resolution,
+    majority_downsample,
+)
+from ffedit.service.engine import FairLock, ViewSpec, labels_from_upload
 from ffedit.service.errors import InvalidRequest
-from ffedit.service.masks import labels_at_resolution, labels_from_upload, majority_downsample
 
 
 def test_a_job_yielding_between_steps_lets_a_waiting_render_go_first():

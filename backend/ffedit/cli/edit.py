@@ -23,8 +23,9 @@ def register_edit(subparsers: argparse._SubParsersAction) -> None:
         help="edit a face in 3D toward a painted mask (FFaceNeRF's latent optimisation)",
         description="Optimise a face's latent so that its mask at VIEW becomes the target mask "
         "(a PNG in the layout's colours or indices, at the model's neural rendering "
-        "resolution), and write the edited face: RGB, mask and overlay at front/left/right, an "
-        "orbit video (MP4, or GIF without ffmpeg), the edited latent (ws.safetensors: ws, "
+        "resolution), and write the edited face (the bundle the app's export holds too): RGB, "
+        "mask and overlay at front/left/right (views/), an orbit video (MP4, or GIF without "
+        "ffmpeg), the edited ws (ws.safetensors: ws, "
         "source_ws for undo, the appearance lock) and edit.json. Pass OUT/ws.safetensors as "
         "--face to edit the result again.",
     )
@@ -135,13 +136,12 @@ def _edit(args: argparse.Namespace) -> int:
     from ffedit.edit import EditConfig, optimize_latent
     from ffedit.edit import views as edit_views
     from ffedit.edit.optimize import check_target
+    from ffedit.io.bundle import BUNDLE_VIEWS, folder_sink, write_face_bundle
     from ffedit.io.errors import CheckpointError
     from ffedit.io.files import atomic_folder, atomic_write_bytes
-    from ffedit.io.images import save_png
     from ffedit.io.lpips import load_lpips
     from ffedit.io.tensors import save_tensors
-    from ffedit.io.video import write_video
-    from ffedit.layouts import InvalidMask, UnknownLayout, indexed_png_from_labels, labels_from_png
+    from ffedit.layouts import InvalidMask, UnknownLayout, labels_from_png
 
     set_torch_threads(args.threads)
     device = resolve_device(args.device)
@@ -187,7 +187,13 @@ def _edit(args: argparse.Namespace) -> int:
             lpips=lpips,
         )
     renders = edit_views.render_views(
-        generator, adapter, result.ws, result.plane_stats, layout, chunk_rays=RENDER_CHUNK_RAYS
+        generator,
+        adapter,
+        result.ws,
+        result.plane_stats,
+        layout,
+        BUNDLE_VIEWS,
+        chunk_rays=RENDER_CHUNK_RAYS,
     )
     with atomic_folder(args.out) as staging:
         save_tensors(
@@ -199,19 +205,13 @@ def _edit(args: argparse.Namespace) -> int:
                 "plane_std": result.plane_stats.std,
             },
         )
-        for view, render in renders.items():
-            save_png(staging / f"{view}_rgb.png", render.rgb)
-            atomic_write_bytes(
-                staging / f"{view}_mask.png", indexed_png_from_labels(render.labels, layout)
-            )
-            save_png(staging / f"{view}_overlay.png", render.overlay)
-        video = None
+        frames = None
         if args.orbit_frames > 0:
             frames = edit_views.orbit_frames(
                 generator, result.ws, result.plane_stats, args.orbit_frames, RENDER_CHUNK_RAYS
             )
             frames = tqdm(frames, total=args.orbit_frames, desc="orbit", unit="frame")
-            video = write_video(staging / "orbit.mp4", frames, fps=30).name
+        video = write_face_bundle(folder_sink(staging), renders, layout, frames, {})
         record = {
             "face": args.face,
             "view": args.view,

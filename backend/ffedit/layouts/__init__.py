@@ -13,8 +13,10 @@ from ffedit.layouts.codecs import (
     color_png_from_labels,
     colors_from_labels,
     indexed_png_from_labels,
+    labels_at_resolution,
     labels_from_colors,
     labels_from_png,
+    majority_downsample,
 )
 from ffedit.layouts.errors import InvalidLayout, InvalidMask, UnknownLayout
 from ffedit.layouts.layout import (
@@ -50,9 +52,11 @@ __all__ = [
     "extend_layout",
     "get_layout",
     "indexed_png_from_labels",
+    "labels_at_resolution",
     "labels_from_colors",
     "labels_from_fine",
     "labels_from_png",
     "layout_from_json",
     "layout_to_json",
+    "majority_downsample",
 ]

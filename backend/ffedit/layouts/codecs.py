@@ -11,6 +11,11 @@ Two PNG forms exist:
   with their pixel counts. Fully transparent pixels of RGBA images are background.
 
 Grey (mode "L") PNGs are read as class ids, like indexed ones.
+
+A mask of the model's mask resolution or an exact multiple of it is brought to that
+resolution by `labels_at_resolution`: a multiple is reduced by a majority vote in each block
+(ties go to the lower class id); any other size is an `InvalidMask` that says which size is
+expected.
 """
 
 from __future__ import annotations
@@ -117,3 +122,26 @@ def labels_from_png(data: bytes, layout: Layout) -> np.ndarray:
         raise InvalidMask(f"mask PNG mode {mode!r} is not supported (use indexed, grey or RGB)")
     rgb = np.where(pixels[..., 3:] == 0, 0, pixels[..., :3]).astype(np.uint8)
     return labels_from_colors(rgb, layout)
+
+
+def majority_downsample(labels: np.ndarray, factor: int, num_classes: int) -> np.ndarray:
+    """(H/f, W/f) int64: the most frequent class id of each f×f block of labels (H, W)."""
+    height, width = labels.shape
+    blocks = labels.reshape(height // factor, factor, width // factor, factor)
+    blocks = blocks.transpose(0, 2, 1, 3).reshape(-1, factor * factor)
+    counts = np.zeros((len(blocks), num_classes), dtype=np.int32)
+    np.add.at(counts, (np.arange(len(blocks))[:, None], blocks), 1)
+    return counts.argmax(axis=1).reshape(height // factor, width // factor).astype(np.int64)
+
+
+def labels_at_resolution(labels: np.ndarray, resolution: int, num_classes: int) -> np.ndarray:
+    """labels (H, W) at resolution², reduced by majority vote from an exact multiple."""
+    height, width = labels.shape
+    factor = height // resolution
+    if height != width or factor < 1 or height != factor * resolution:
+        raise InvalidMask(
+            f"the mask is {width}×{height} pixels; this model's masks are "
+            f"{resolution}×{resolution} (or an exact multiple, e.g. {2 * resolution}×"
+            f"{2 * resolution})"
+        )
+    return labels if factor == 1 else majority_downsample(labels, factor, num_classes)

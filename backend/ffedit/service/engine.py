@@ -1,28 +1,35 @@
-"""The Engine: the loaded generator, its device and lock, caches, and the app's operations.
+"""The Engine: the service's one front door, and the loaded model behind it.
 
 One `Engine` per server process. It loads the model once (our checkpoint folder, an
 EG3D/NeRFFaceEditing `.pkl` or an FFaceNeRF `.pth`), opens the `Storage` (failing jobs a
 previous process left running), registers the built-in layouts and starts the `JobRunner`.
 
-Device work is serialised by `device_lock`, a first-come first-served lock: a render holds it
-for one render, a job for one optimisation step at a time (`JobSteps.between_steps` hands it
-to whoever waits), so renders are still served while a training or an edit runs.
+Every operation of the app is a method taking plain values (ids, `ViewSpec`s, PNG bytes,
+numbers) and returning records or bytes: faces (create, list, delete, render), layouts and
+their samples, training and edits (checked and decoded at once, then queued as jobs of
+`ffedit.service.tasks`, which receive the decoded inputs), jobs, and the export. The API's
+routes call only these; so does any other front end.
+
+Device work is serialised by `device_lock` (`ffedit.service.locking`): a render holds it
+for one render, a job for one optimisation step at a time, so renders are still served while
+a training or an edit runs.
 
 Caches: the tri-planes of recently rendered faces (LRU, `planes_cache_size`), and loaded
 adapters by folder. A layout's masks come from, in order: its trained adapter; for a built-in
 layout, the adapter shipped with the model (`<model>/adapters/<layout>/`); the generator's own
-segmentation logits when the layout is the generator's base layout (`base15`). Predictions to
-start annotating from may also fall back to the layout's base layout (its classes are a
-prefix of the new layout's).
-
-Views are `ViewSpec`s: a named view (front/left/right) or yaw/pitch in radians relative to
-the front view (positive yaw turns toward the face's left, as `left` does negatively).
+segmentation logits when the layout is the generator's base layout (`base15`;
+`ffedit.io.adapters.seg_head_folder` holds that rule for the CLI too). Predictions to start
+annotating from may also fall back to the layout's base layout (its classes are a prefix of
+the new layout's).
 """
 
 from __future__ import annotations
 
-import math
+import functools
+import io
+import json
 import threading
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +37,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ffedit.adapter import MIN_SAMPLES, TRAINING_PRESETS, AdapterTrainingConfig, GeometryAdapter
+from ffedit.adapter import (
+    MIN_SAMPLES,
+    TRAINING_PRESETS,
+    AdapterTrainingConfig,
+    GeometryAdapter,
+    LayoutSample,
+    TooFewSamples,
+)
 from ffedit.adapter.config import with_steps
-from ffedit.camera import NAMED_VIEWS, camera_from_angles
+from ffedit.camera import NAMED_VIEWS
 from ffedit.config import TRAIN_DEFAULT_MODEL
 from ffedit.device import resolve_device
-from ffedit.edit.views import overlay_image
+from ffedit.edit import EditConfig
+from ffedit.edit.views import ViewRender, orbit_frames, overlay_image
 from ffedit.generator import (
     GeneratorOutput,
     SegHead,
@@ -45,9 +60,16 @@ from ffedit.generator import (
     ws_from_seed,
 )
 from ffedit.generator.planes import PlaneStatistics
-from ffedit.io.adapters import NoSegHead, layout_adapter_folder, load_adapter, seg_head_folder
+from ffedit.io.adapters import (
+    NoSegHead,
+    layout_adapter_folder,
+    load_adapter,
+    save_adapter,
+    seg_head_folder,
+)
+from ffedit.io.bundle import BUNDLE_VIEWS, write_face_bundle
 from ffedit.io.checkpoint import load_generator
-from ffedit.io.images import png_bytes
+from ffedit.io.images import PNG_SIGNATURE, InvalidImage, png_bytes
 from ffedit.layouts import (
     BASE_LAYOUT,
     BUILTIN_LAYOUTS,
@@ -55,18 +77,30 @@ from ffedit.layouts import (
     LayoutClass,
     extend_layout,
     indexed_png_from_labels,
+    labels_at_resolution,
+    labels_from_png,
     layout_from_json,
     layout_to_json,
 )
-from ffedit.service.errors import InvalidRequest, ModelMissing, NoAdapter
-from ffedit.service.jobs import JobRunner
-from ffedit.service.storage import FaceRecord, LayoutRecord, NotFound, Storage
+from ffedit.service import tasks
+from ffedit.service.errors import AlreadyTraining, InvalidRequest, ModelMissing, NoAdapter
+from ffedit.service.jobs import JobContext, JobRunner
+from ffedit.service.locking import FairLock
+from ffedit.service.storage import (
+    FaceRecord,
+    JobRecord,
+    LayoutRecord,
+    NotFound,
+    SampleRecord,
+    Storage,
+)
+from ffedit.service.storage.schema import WS_KEY
+from ffedit.service.views import MAX_ANGLE, ViewSpec
 
 PLANE_MEAN_KEY = "plane_mean"
 PLANE_STD_KEY = "plane_std"
 RENDER_KINDS = ("rgb", "mask", "overlay")
-MAX_ANGLE = math.pi / 2
-"""Largest |yaw| or |pitch| (radians from the front view) a view may ask for."""
+__all__ = ["MAX_ANGLE", "Engine", "EngineConfig", "FairLock", "ViewSpec", "labels_from_upload"]
 
 
 @dataclass(frozen=True)
@@ -101,45 +135,6 @@ class EngineConfig:
 
 
 @dataclass(frozen=True)
-class ViewSpec:
-    """A camera: a named view, or yaw/pitch (radians) relative to the front view."""
-
-    name: str | None = None
-    yaw: float = 0.0
-    pitch: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.name is not None and self.name not in NAMED_VIEWS:
-            raise InvalidRequest(
-                f"unknown view {self.name!r}; known views: {', '.join(NAMED_VIEWS)}"
-            )
-        for axis in ("yaw", "pitch"):
-            value = getattr(self, axis)
-            if not math.isfinite(value) or abs(value) > MAX_ANGLE:
-                raise InvalidRequest(
-                    f"{axis} must be a number of radians in [−π/2, π/2], got {value}"
-                )
-
-    def camera(self) -> torch.Tensor:
-        """(25,) camera vector."""
-        if self.name is not None:
-            yaw, pitch = NAMED_VIEWS[self.name]
-        else:
-            yaw, pitch = math.pi / 2 + self.yaw, math.pi / 2 + self.pitch
-        return camera_from_angles(yaw, pitch)
-
-    def to_dict(self) -> dict:
-        """How a sample stores it: {"name": "front"} or {"yaw": …, "pitch": …}."""
-        return {"name": self.name} if self.name else {"yaw": self.yaw, "pitch": self.pitch}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ViewSpec:
-        if data.get("name"):
-            return cls(name=data["name"])
-        return cls(yaw=float(data.get("yaw", 0.0)), pitch=float(data.get("pitch", 0.0)))
-
-
-@dataclass(frozen=True)
 class FaceState:
     """What rendering a face needs, on the device."""
 
@@ -170,43 +165,17 @@ class ModelInfo:
     edit_steps: int
 
 
-class FairLock:
-    """A first-come first-served lock (a ticket lock): waiters get it in arrival order."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._next_ticket = 0
-        self._serving = 0
-
-    def acquire(self) -> None:
-        with self._condition:
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            self._condition.wait_for(lambda: self._serving == ticket)
-
-    def release(self) -> None:
-        with self._condition:
-            self._serving += 1
-            self._condition.notify_all()
-
-    def yield_to_waiters(self) -> None:
-        """Held by the caller: let everyone already waiting go first, then take it back."""
-        with self._condition:
-            waiting = self._next_ticket - self._serving > 1
-        if waiting:
-            self.release()
-            self.acquire()
-
-    def __enter__(self) -> FairLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
-
-
 def layout_of(record: LayoutRecord) -> Layout:
     return layout_from_json(record.definition)
+
+
+def labels_from_upload(data: bytes, layout: Layout, resolution: int) -> np.ndarray:
+    """(resolution, resolution) int64 class ids of an uploaded mask PNG in `layout` (checked
+    by content; an exact multiple of the resolution is reduced by majority vote)."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise InvalidImage("the mask is not a PNG image (checked by content, not by name)")
+    labels = labels_from_png(data, layout)
+    return labels_at_resolution(labels, resolution, layout.num_classes)
 
 
 class Engine:
@@ -246,13 +215,18 @@ class Engine:
     # ---------------------------------------------------------------- model
 
     @property
+    def model_source(self) -> str:
+        """The checkpoint the model was loaded from, as the settings name it."""
+        return str(self.config.model)
+
+    @property
     def mask_resolution(self) -> int:
         return self.generator.config.neural_rendering_resolution
 
     def model_info(self) -> ModelInfo:
         config = self.generator.config
         return ModelInfo(
-            source=str(self.config.model),
+            source=self.model_source,
             device=str(self.device),
             mask_resolution=config.neural_rendering_resolution,
             image_resolution=config.image_resolution,
@@ -396,7 +370,7 @@ class Engine:
                 self._faces.move_to_end(face_id)
                 return state
         arrays = self.storage.load_face_arrays(face_id)
-        ws = torch.from_numpy(arrays["latent"]).to(self.device)
+        ws = torch.from_numpy(arrays[WS_KEY]).to(self.device)
         plane_stats = None
         if PLANE_MEAN_KEY in arrays:
             plane_stats = PlaneStatistics(
@@ -467,3 +441,233 @@ class Engine:
                     chunk_rays=self.config.chunk_rays,
                     seg_head=head,
                 )
+
+    # ------------------------------------------------- layouts and samples
+
+    def list_layouts(self) -> list[LayoutRecord]:
+        """Built-in layouts first, then custom ones, oldest first."""
+        return self.storage.list_layouts()
+
+    def delete_layout(self, reference: str) -> None:
+        """Delete a custom layout with its samples and adapter (`Conflict` for built-ins)."""
+        self.storage.delete_layout(self.find_layout(reference).id)
+
+    def add_sample(
+        self, layout_reference: str, face_id: str, view: ViewSpec, mask_png: bytes
+    ) -> SampleRecord:
+        """Store an annotated sample: a face seen from a view with its uploaded mask (any PNG
+        form the codecs read, at the mask resolution or a multiple), stored indexed."""
+        record = self.find_layout(layout_reference)
+        self.storage.get_face(face_id)
+        layout = layout_of(record)
+        labels = labels_from_upload(mask_png, layout, self.mask_resolution)
+        mask = indexed_png_from_labels(labels, layout)
+        return self.storage.add_sample(record.id, face_id, view.to_dict(), mask)
+
+    def list_samples(self, layout_reference: str) -> list[SampleRecord]:
+        return self.storage.list_samples(self.find_layout(layout_reference).id)
+
+    def get_sample(self, layout_reference: str, sample_id: str) -> SampleRecord:
+        """A sample of the layout (`NotFound` when it belongs to another one)."""
+        record = self.find_layout(layout_reference)
+        sample = self.storage.get_sample(sample_id)
+        if sample.layout_id != record.id:
+            raise NotFound("sample", sample_id)
+        return sample
+
+    def delete_sample(self, layout_reference: str, sample_id: str) -> None:
+        self.storage.delete_sample(self.get_sample(layout_reference, sample_id).id)
+
+    # ----------------------------------------------------------- faces
+
+    def get_face(self, face_id: str) -> FaceRecord:
+        return self.storage.get_face(face_id)
+
+    def list_faces(self) -> list[FaceRecord]:
+        return self.storage.list_faces()
+
+    # ------------------------------------------------------------ jobs
+
+    def list_jobs(self) -> list[JobRecord]:
+        """Every job, oldest first."""
+        return self.storage.list_jobs()
+
+    def get_job(self, job_id: str) -> JobRecord:
+        return self.storage.get_job(job_id)
+
+    def cancel_job(self, job_id: str) -> JobRecord:
+        """Cancel: a queued job at once, a running one after its current step."""
+        return self.runner.cancel(job_id)
+
+    def delete_job(self, job_id: str) -> None:
+        """Delete a finished job and its files (`Conflict` while queued or running)."""
+        self.storage.delete_job(job_id)
+
+    def job_events(self, job_id: str):
+        """An async iterator of the job's current state, then its events until it ends
+        (`NotFound` for an unknown job)."""
+        return self.runner.subscribe(job_id)
+
+    def is_training(self, layout_id: str) -> bool:
+        return any(
+            job.kind == tasks.TRAIN_KIND and job.params.get("layout_id") == layout_id
+            for job in self.storage.list_jobs()
+            if not job.status.is_terminal
+        )
+
+    def _job_device(self) -> tasks.Device:
+        return tasks.Device(self.generator, self.device_lock, self.config.chunk_rays)
+
+    # -------------------------------------------------------- training
+
+    def submit_training(self, layout_reference: str) -> JobRecord:
+        """Queue the training of a layout's adapter on its samples, decoded now
+        (`AlreadyTraining`, `TooFewSamples`, `InvalidRequest` for built-ins)."""
+        record = self.find_layout(layout_reference)
+        if self.is_training(record.id):
+            raise AlreadyTraining(f"layout {record.name!r} is already being trained")
+        if record.builtin:
+            raise InvalidRequest(f"layout {record.name!r} is built in; create a layout to train")
+        stored = self.storage.list_samples(record.id)
+        if len(stored) < self.config.min_samples:
+            raise TooFewSamples(
+                f"training layout {record.name!r} needs at least {self.config.min_samples} "
+                f"annotated sample(s) (10 recommended); it has {len(stored)}"
+            )
+        layout = layout_of(record)
+        samples = [self._layout_sample(sample, layout) for sample in stored]
+        config = self.training_config()
+        params = {"layout_id": record.id, "samples": [s.id for s in stored], "steps": config.steps}
+
+        def job(context: JobContext) -> dict | None:
+            fit = tasks.train_layout(self._job_device(), samples, layout, config, context)
+            if fit is None:
+                return None
+            report = {
+                "steps": fit.steps,
+                "seconds": round(fit.seconds, 3),
+                "final_losses": fit.final_losses,
+                "samples": len(samples),
+                "preset": self.config.training_preset,
+                "job_id": context.job_id,
+            }
+            self.storage.store_layout_adapter(
+                record.id,
+                lambda folder: save_adapter(folder, fit.adapter, layout, config, report),
+                report,
+            )
+            return {"layout_id": record.id, **report}
+
+        return self.runner.submit(tasks.TRAIN_KIND, params, job)
+
+    def _layout_sample(self, sample: SampleRecord, layout: Layout) -> LayoutSample:
+        ws = torch.from_numpy(self.storage.load_face_ws(sample.face_id))
+        labels = labels_from_png(sample.mask_path.read_bytes(), layout)
+        camera = ViewSpec.from_dict(sample.view).camera()
+        return LayoutSample(ws.to(self.device), camera.to(self.device), torch.from_numpy(labels))
+
+    # ----------------------------------------------------------- edits
+
+    def submit_edit(
+        self,
+        face_id: str,
+        layout_reference: str,
+        view: ViewSpec,
+        mask_png: bytes,
+        steps: int | None = None,
+        overlap_weight: float = 0.5,
+        seed: int = 0,
+    ) -> JobRecord:
+        """Check an edit toward the uploaded target mask and queue it; the job gets the
+        decoded target and the layout's seg head. `steps` None: the configured default (at
+        most the configured maximum). The mask is stored (indexed) as the job's input."""
+        self.storage.get_face(face_id)
+        record = self.find_layout(layout_reference)
+        head = self.seg_head(record)  # NoAdapter now, rather than a failed job later
+        layout = layout_of(record)
+        labels = labels_from_upload(mask_png, layout, self.mask_resolution)
+        steps = steps or self.config.edit_steps
+        if not 1 <= steps <= self.config.edit_steps:
+            raise InvalidRequest(f"steps must lie in [1, {self.config.edit_steps}], got {steps}")
+        config = EditConfig(steps=steps, overlap_weight=overlap_weight, seed=seed)
+        params = {
+            "face_id": face_id,
+            "layout_id": record.id,
+            "view": view.to_dict(),
+            "steps": steps,
+            "overlap_weight": overlap_weight,
+            "seed": seed,
+        }
+        inputs = tasks.EditInputs(head, view.camera(), torch.from_numpy(labels), config)
+
+        def job(context: JobContext) -> dict | None:
+            source = functools.partial(self.face_state, face_id)  # called under the lock
+            result = tasks.edit_face(self._job_device(), source, inputs, context)
+            if result is None:
+                return None
+            origin = {"edit": context.job_id, "layout_id": record.id, "view": params["view"]}
+            face = self.add_edited_face(result.ws, result.plane_stats, face_id, origin)
+            return {
+                "face_id": face.id,
+                "parent_id": face_id,
+                "steps": result.steps,
+                "seconds": round(result.seconds, 3),
+                "final_losses": result.losses[-1] if result.losses else {},
+            }
+
+        mask = indexed_png_from_labels(labels, layout)
+        return self.runner.submit(tasks.EDIT_KIND, params, job, inputs={"mask.png": mask})
+
+    # ---------------------------------------------------------- export
+
+    def export_zip(
+        self, face_id: str, layout_reference: str, orbit_frames_count: int | None = None
+    ) -> bytes:
+        """ZIP bytes of the face bundle (`ffedit.io.bundle`: views, orbit video) with the ws
+        and appearance arrays (.npy), the layout (JSON, and its adapter's files when it has
+        one) and the face record. `orbit_frames_count` None: the configured count."""
+        face = self.storage.get_face(face_id)
+        record = self.find_layout(layout_reference)
+        layout = layout_of(record)
+        head = self.seg_head(record, fall_back_to_base=True)
+        views = {}
+        for name in BUNDLE_VIEWS:
+            output = self.render_output(face_id, ViewSpec(name=name), head, super_resolve=True)
+            rgb = uint8_image(output.image[0])
+            labels = output.seg_logits[0].argmax(0).cpu().numpy()
+            views[name] = ViewRender(rgb, labels, overlay_image(rgb, labels, layout))
+        arrays = self.storage.load_face_arrays(face_id)
+        extra = {"ws.npy": _npy_bytes(arrays[WS_KEY])}
+        extra |= {f"{key}.npy": _npy_bytes(arrays[key]) for key in sorted(set(arrays) - {WS_KEY})}
+        extra["layout.json"] = json.dumps(record.definition, indent=2).encode()
+        adapter_folder = record.adapter_path or self.shipped_adapter_path(record)
+        if adapter_folder is not None:
+            for path in sorted(adapter_folder.iterdir()):
+                extra[f"adapter/{path.name}"] = path.read_bytes()
+        face_info = {"id": face.id, "origin": face.origin, "parent_id": face.parent_id}
+        extra["face.json"] = json.dumps(face_info, indent=2).encode()
+        frames = self._locked_orbit_frames(face_id, orbit_frames_count or self.config.orbit_frames)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            write_face_bundle(archive.writestr, views, layout, frames, extra)
+        return buffer.getvalue()
+
+    def _locked_orbit_frames(self, face_id: str, frames: int):
+        """The face's orbit frames, each rendered holding the device lock."""
+        with self.device_lock:
+            state = self.face_state(face_id)
+        iterator = orbit_frames(
+            self.generator, state.ws, state.plane_stats, frames, self.config.chunk_rays
+        )
+        while True:
+            with self.device_lock:
+                frame = next(iterator, None)
+            if frame is None:
+                return
+            yield frame
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()

@@ -1,6 +1,6 @@
 /**
  * The download panel: the export ZIP of the current face (renders, masks and
- * overlays at three views, orbit video, latent, layout with adapter), the
+ * overlays at three views, orbit video, ws.npy, layout with adapter), the
  * current view's render, and the painted mask as an indexed PNG.
  */
 

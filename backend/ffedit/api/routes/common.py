@@ -8,10 +8,10 @@ from fastapi import Form, Request, UploadFile
 
 from ffedit.api.errors import UploadTooLarge
 from ffedit.api.schemas import FaceOut, JobOut, LayoutClassOut, LayoutOut, SampleOut
-from ffedit.service.engine import MAX_ANGLE, Engine, ViewSpec
+from ffedit.service.engine import Engine
 from ffedit.service.errors import InvalidRequest
 from ffedit.service.storage import FaceRecord, JobRecord, LayoutRecord, SampleRecord
-from ffedit.service.tasks import is_training
+from ffedit.service.views import MAX_ANGLE, ViewSpec
 
 PNG_MEDIA_TYPE = "image/png"
 PNG_RESPONSE = {200: {"content": {PNG_MEDIA_TYPE: {}}, "description": "a PNG image"}}
@@ -63,7 +63,7 @@ def layout_out(engine: Engine, record: LayoutRecord) -> LayoutOut:
         ],
         trained=record.adapter_path is not None,
         can_predict=engine.can_predict(record),
-        training=is_training(engine, record.id),
+        training=engine.is_training(record.id),
         training_report=record.training_report,
         created_at=record.created_at,
     )

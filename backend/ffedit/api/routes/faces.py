@@ -20,9 +20,9 @@ from ffedit.api.routes.common import (
     view_of,
 )
 from ffedit.api.schemas import FaceIn, FaceOut, JobOut
-from ffedit.service.engine import BASE_LAYOUT, MAX_ANGLE
+from ffedit.layouts import BASE_LAYOUT
 from ffedit.service.errors import InvalidRequest
-from ffedit.service.tasks import EditRequest, export_zip, submit_edit
+from ffedit.service.views import MAX_ANGLE
 
 router = APIRouter(prefix="/faces", tags=["faces"])
 
@@ -71,7 +71,7 @@ def _latent_from_npy(data: bytes) -> np.ndarray:
 
 @router.get("", response_model=list[FaceOut])
 def list_faces(request: Request) -> list[FaceOut]:
-    return [face_out(face) for face in engine_of(request).storage.list_faces()]
+    return [face_out(face) for face in engine_of(request).list_faces()]
 
 
 @router.post("", response_model=FaceOut, status_code=201, openapi_extra=FACE_BODY)
@@ -98,7 +98,7 @@ async def create_face(request: Request) -> FaceOut:
 
 @router.get("/{face_id}", response_model=FaceOut)
 def get_face(request: Request, face_id: str) -> FaceOut:
-    return face_out(engine_of(request).storage.get_face(face_id))
+    return face_out(engine_of(request).get_face(face_id))
 
 
 @router.delete("/{face_id}", status_code=204)
@@ -156,17 +156,16 @@ def edit_face(
     seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
 ) -> JobOut:
     """Start an edit toward the painted mask: a job whose result names the new face."""
-    engine = engine_of(request)
-    edit = EditRequest(
-        face_id=face_id,
-        layout=layout,
-        view=view_of(view, yaw, pitch),
-        mask_png=read_upload(request, mask),
+    job = engine_of(request).submit_edit(
+        face_id,
+        layout,
+        view_of(view, yaw, pitch),
+        read_upload(request, mask),
         steps=steps,
         overlap_weight=overlap_weight,
         seed=seed,
     )
-    return job_out(submit_edit(engine, edit))
+    return job_out(job)
 
 
 @router.get(
@@ -180,9 +179,8 @@ def export_face(
     layout: LayoutQuery = BASE_LAYOUT,
     frames: Annotated[int | None, Query(ge=2, le=300, description="orbit video frames")] = None,
 ) -> Response:
-    """ZIP: front/left/right RGB, masks and overlays, orbit video, latent, layout (+ adapter)."""
-    engine = engine_of(request)
-    data = export_zip(engine, face_id, layout, frames or engine.config.orbit_frames)
+    """ZIP: front/left/right RGB, masks and overlays, orbit video, ws, layout (+ adapter)."""
+    data = engine_of(request).export_zip(face_id, layout, frames)
     disposition = f'attachment; filename="face-{face_id}.zip"'
     return Response(
         data, media_type="application/zip", headers={"Content-Disposition": disposition}

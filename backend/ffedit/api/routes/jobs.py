@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 
 from ffedit.api.routes.common import engine_of, job_out
 from ffedit.api.schemas import JobOut
-from ffedit.service.storage import NotFound
+from ffedit.service.errors import NotFound
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -14,24 +14,24 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 @router.get("", response_model=list[JobOut])
 def list_jobs(request: Request) -> list[JobOut]:
     """Every job, oldest first (a reloaded page finds its running jobs here)."""
-    return [job_out(job) for job in engine_of(request).storage.list_jobs()]
+    return [job_out(job) for job in engine_of(request).list_jobs()]
 
 
 @router.get("/{job_id}", response_model=JobOut)
 def get_job(request: Request, job_id: str) -> JobOut:
-    return job_out(engine_of(request).storage.get_job(job_id))
+    return job_out(engine_of(request).get_job(job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
 def cancel_job(request: Request, job_id: str) -> JobOut:
     """Cancel: a queued job at once, a running one after its current step."""
-    return job_out(engine_of(request).runner.cancel(job_id))
+    return job_out(engine_of(request).cancel_job(job_id))
 
 
 @router.delete("/{job_id}", status_code=204)
 def delete_job(request: Request, job_id: str) -> None:
     """Delete a finished job and its files (409 while queued or running)."""
-    engine_of(request).storage.delete_job(job_id)
+    engine_of(request).delete_job(job_id)
 
 
 @router.websocket("/{job_id}/events")
@@ -45,7 +45,7 @@ async def job_events(websocket: WebSocket, job_id: str) -> None:
     await websocket.accept()
     engine = websocket.app.state.engine
     try:
-        events = engine.runner.subscribe(job_id)
+        events = engine.job_events(job_id)
     except NotFound as error:
         await websocket.send_json({"type": "error", "error": "not found", "detail": str(error)})
         await websocket.close(code=4404)

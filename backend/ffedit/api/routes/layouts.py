@@ -18,11 +18,6 @@ from ffedit.api.routes.common import (
     view_of,
 )
 from ffedit.api.schemas import JobOut, LayoutIn, LayoutOut, SampleOut
-from ffedit.layouts import indexed_png_from_labels
-from ffedit.service.engine import layout_of
-from ffedit.service.masks import labels_from_upload
-from ffedit.service.storage import NotFound
-from ffedit.service.tasks import submit_training
 
 router = APIRouter(prefix="/layouts", tags=["layouts"])
 
@@ -31,7 +26,7 @@ router = APIRouter(prefix="/layouts", tags=["layouts"])
 def list_layouts(request: Request) -> list[LayoutOut]:
     """Built-in layouts first, then custom ones, oldest first."""
     engine = engine_of(request)
-    return [layout_out(engine, record) for record in engine.storage.list_layouts()]
+    return [layout_out(engine, record) for record in engine.list_layouts()]
 
 
 @router.post("", response_model=LayoutOut, status_code=201)
@@ -52,8 +47,7 @@ def get_layout(request: Request, layout_id: str) -> LayoutOut:
 @router.delete("/{layout_id}", status_code=204)
 def delete_layout(request: Request, layout_id: str) -> None:
     """Delete a custom layout with its samples and adapter (409 for built-ins)."""
-    engine = engine_of(request)
-    engine.storage.delete_layout(engine.find_layout(layout_id).id)
+    engine_of(request).delete_layout(layout_id)
 
 
 @router.post("/{layout_id}/samples", response_model=SampleOut, status_code=201)
@@ -67,36 +61,19 @@ def add_sample(
     pitch: AngleForm = None,
 ) -> SampleOut:
     """Add an annotated sample: a face seen from a view, with its mask (stored indexed)."""
-    engine = engine_of(request)
-    record = engine.find_layout(layout_id)
     spec = view_of(view, yaw, pitch)
-    engine.storage.get_face(face_id)
-    layout = layout_of(record)
-    labels = labels_from_upload(read_upload(request, mask), layout, engine.mask_resolution)
-    sample = engine.storage.add_sample(
-        record.id, face_id, spec.to_dict(), indexed_png_from_labels(labels, layout)
-    )
+    sample = engine_of(request).add_sample(layout_id, face_id, spec, read_upload(request, mask))
     return sample_out(sample)
 
 
 @router.get("/{layout_id}/samples", response_model=list[SampleOut])
 def list_samples(request: Request, layout_id: str) -> list[SampleOut]:
-    engine = engine_of(request)
-    return [sample_out(s) for s in engine.storage.list_samples(engine.find_layout(layout_id).id)]
-
-
-def _sample_of_layout(request: Request, layout_id: str, sample_id: str):
-    engine = engine_of(request)
-    record = engine.find_layout(layout_id)
-    sample = engine.storage.get_sample(sample_id)
-    if sample.layout_id != record.id:
-        raise NotFound("sample", sample_id)
-    return sample
+    return [sample_out(s) for s in engine_of(request).list_samples(layout_id)]
 
 
 @router.get("/{layout_id}/samples/{sample_id}", response_model=SampleOut)
 def get_sample(request: Request, layout_id: str, sample_id: str) -> SampleOut:
-    return sample_out(_sample_of_layout(request, layout_id, sample_id))
+    return sample_out(engine_of(request).get_sample(layout_id, sample_id))
 
 
 @router.get(
@@ -104,18 +81,16 @@ def get_sample(request: Request, layout_id: str, sample_id: str) -> SampleOut:
 )
 def get_sample_mask(request: Request, layout_id: str, sample_id: str) -> Response:
     """The sample's mask as stored: an indexed PNG at the model's mask resolution."""
-    sample = _sample_of_layout(request, layout_id, sample_id)
+    sample = engine_of(request).get_sample(layout_id, sample_id)
     return Response(sample.mask_path.read_bytes(), media_type=PNG_MEDIA_TYPE)
 
 
 @router.delete("/{layout_id}/samples/{sample_id}", status_code=204)
 def delete_sample(request: Request, layout_id: str, sample_id: str) -> None:
-    sample = _sample_of_layout(request, layout_id, sample_id)
-    engine_of(request).storage.delete_sample(sample.id)
+    engine_of(request).delete_sample(layout_id, sample_id)
 
 
 @router.post("/{layout_id}/train", response_model=JobOut, status_code=202)
 def train_layout(request: Request, layout_id: str) -> JobOut:
     """Start training the layout's adapter on its samples: a job (409 if one is running)."""
-    engine = engine_of(request)
-    return job_out(submit_training(engine, engine.find_layout(layout_id)))
+    return job_out(engine_of(request).submit_training(layout_id))

@@ -13,7 +13,7 @@ router = APIRouter(tags=["system"])
 @router.get("/health", response_model=HealthOut)
 def health(request: Request) -> HealthOut:
     """200 once the model is loaded (the app only serves after its lifespan loaded it)."""
-    return HealthOut(status="ok", model=str(engine_of(request).config.model))
+    return HealthOut(status="ok", model=engine_of(request).model_source)
 
 
 @router.get("/model", response_model=ModelOut)

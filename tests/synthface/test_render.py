@@ -5,7 +5,7 @@ import torch
 
 from ffedit.camera import named_camera
 from ffedit.layouts import FINE_LABEL_IDS as ID
-from ffedit.synthface import faces_from_seeds, render_face, render_face_marched
+from ffedit.synthface import faces_from_seeds, render_face, render_face_reference
 
 VIEWS = torch.stack([named_camera(view) for view in ("front", "left", "right")])
 
@@ -34,7 +34,7 @@ def test_traced_render_matches_the_plain_marched_twin():
     face = faces_from_seeds([18])  # glasses (translucent lenses), necklace, long hair
     cameras = VIEWS[:2]
     fast = render_face(face, cameras, 32)
-    plain = render_face_marched(face, cameras, 32)
+    plain = render_face_reference(face, cameras, 32)
     assert (fast.fine_labels == plain.fine_labels).float().mean() > 0.99
     assert (fast.rgb - plain.rgb).abs().mean() < 0.01
     foreground = (fast.fine_labels > 0) & (plain.fine_labels > 0)

@@ -97,7 +97,7 @@ def _edit_source(face: str, generator):
     import numpy as np
     import torch
 
-    from ffedit.generator import ws_from_latent, ws_from_seed
+    from ffedit.generator import ws_from_seed, ws_from_z
     from ffedit.generator.planes import PlaneStatistics
     from ffedit.io.tensors import load_tensors
 
@@ -113,7 +113,7 @@ def _edit_source(face: str, generator):
             raise ValueError(
                 f"{path} holds {len(z)} values; the model's z has {generator.config.z_dim}"
             )
-        return ws_from_latent(generator, z), None
+        return ws_from_z(generator, z), None
     tensors = load_tensors(path)
     expected = (generator.config.num_ws, generator.config.w_dim)
     if "ws" not in tensors or tuple(tensors["ws"].shape) != expected:

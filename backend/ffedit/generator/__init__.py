@@ -3,11 +3,11 @@
 `TriplaneGenerator(PRESETS[name])` builds a generator whose state_dict names and shapes
 match the official `G_ema`; `mapping`, `synthesize_planes`, `render` (and its ray-level
 core `render_rays`), `sample_points` and `superresolve` are its public steps;
-`ws_from_seed` / `ws_from_latent` (`faces`) give a face's latent.
+`ws_from_seed` / `ws_from_z` (`faces`) give a face's ws (from a seed's z or a given z).
 """
 
 from ffedit.config import PRESETS, GeneratorConfig
-from ffedit.generator.faces import seed_latent, ws_from_latent, ws_from_seed
+from ffedit.generator.faces import ws_from_seed, ws_from_z, z_from_seed
 from ffedit.generator.images import uint8_image
 from ffedit.generator.triplane import (
     SERVING_APPEARANCE_THRESHOLD,
@@ -27,8 +27,8 @@ __all__ = [
     "RayOutput",
     "SegHead",
     "TriplaneGenerator",
-    "seed_latent",
     "uint8_image",
-    "ws_from_latent",
     "ws_from_seed",
+    "ws_from_z",
+    "z_from_seed",
 ]

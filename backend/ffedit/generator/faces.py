@@ -1,4 +1,5 @@
-"""A face's latent: the generator's ws of a seed, the same face synthface builds from it.
+"""A face's ws: the generator's ws of a seed (or of a z), the same face synthface builds from
+the seed.
 
 A seed's z is `torch.randn(z_dim)` from a generator seeded with it: for z_dim = 512 this is
 exactly `ffedit.synthface.latent_from_seed`, so the shipped (distilled) generator's face of a
@@ -15,12 +16,12 @@ from ffedit.camera import named_camera
 from ffedit.generator.triplane import TriplaneGenerator
 
 
-def seed_latent(seed: int, z_dim: int) -> torch.Tensor:
+def z_from_seed(seed: int, z_dim: int) -> torch.Tensor:
     """(z_dim,) z ~ N(0, I) of a seed."""
     return torch.randn(z_dim, generator=torch.Generator().manual_seed(int(seed)))
 
 
-def ws_from_latent(generator: TriplaneGenerator, z: torch.Tensor) -> torch.Tensor:
+def ws_from_z(generator: TriplaneGenerator, z: torch.Tensor) -> torch.Tensor:
     """(num_ws, w_dim) ws of z (z_dim,) on the generator's device (no truncation)."""
     if z.shape != (generator.config.z_dim,):
         raise ValueError(f"a latent z has {generator.config.z_dim} values, got {tuple(z.shape)}")
@@ -32,4 +33,4 @@ def ws_from_latent(generator: TriplaneGenerator, z: torch.Tensor) -> torch.Tenso
 
 def ws_from_seed(generator: TriplaneGenerator, seed: int) -> torch.Tensor:
     """(num_ws, w_dim) ws of the face of `seed`."""
-    return ws_from_latent(generator, seed_latent(seed, generator.config.z_dim))
+    return ws_from_z(generator, z_from_seed(seed, generator.config.z_dim))

@@ -25,14 +25,14 @@ UP = 2
 
 
 def fir_kernel(taps: tuple[float, ...] = FIR_TAPS) -> torch.Tensor:
-    """The separable 2-D kernel (K, K): outer(taps, taps), normalised to sum 1."""
+    """The separable 2-D kernel (F, F): outer(taps, taps), normalised to sum 1."""
     line = torch.tensor(taps, dtype=torch.float32)
     kernel = torch.outer(line, line)
     return kernel / kernel.sum()
 
 
 def separable_taps(kernel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Vertical and horizontal taps (K,), (K,) whose outer product is kernel (K, K);
+    """Vertical and horizontal taps (F,), (F,) whose outer product is kernel (F, F);
     ValueError when the kernel is not such a product (EG3D's filters always are)."""
     vertical = kernel.sum(1)
     horizontal = kernel.sum(0) / kernel.sum()
@@ -46,8 +46,8 @@ def separable_taps(kernel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.compiler.disable  # built from sizes: torch.compile's symbolic shapes choke on it
 def fir_matrix(taps: torch.Tensor, size: int, pad0: int, pad1: int, up: int = 1) -> torch.Tensor:
-    """(size·up + pad0 + pad1 − K + 1, size) matrix of one axis: insert up − 1 zeros after
-    every sample, zero-pad by (pad0, pad1), convolve with taps (K,), 'valid'."""
+    """(size·up + pad0 + pad1 − F + 1, size) matrix of one axis: insert up − 1 zeros after
+    every sample, zero-pad by (pad0, pad1), convolve with taps (F,), 'valid'."""
     count = size * up + pad0 + pad1 - len(taps) + 1
     # Output j reads input i through tap t = i·up + pad0 − j of the flipped taps.
     tap = (torch.arange(size, device=taps.device) * up + pad0)[None] - torch.arange(
@@ -65,8 +65,8 @@ def fir_filter2d(
     up: int = 1,
 ) -> torch.Tensor:
     """Insert up − 1 zeros after every pixel of x (B, C, H, W), zero-pad by (x0, x1, y0,
-    y1), then convolve each channel with kernel·gain (K, K), 'valid':
-    (B, C, H·up + y0 + y1 − K + 1, W·up + x0 + x1 − K + 1)."""
+    y1), then convolve each channel with kernel·gain (F, F), 'valid':
+    (B, C, H·up + y0 + y1 − F + 1, W·up + x0 + x1 − F + 1)."""
     vertical, horizontal = separable_taps(kernel.to(x) * gain)
     x0, x1, y0, y1 = padding
     rows = fir_matrix(vertical, x.shape[-2], y0, y1, up)

@@ -180,7 +180,7 @@ class SynthesisBlock(nn.Module):
 
 
 class SynthesisNetwork(nn.Module):
-    """Blocks b4 … b{resolution}; maps ws (B, num_ws, w_dim) to an image (B, img_ch, R, R)."""
+    """Blocks b4 … b{resolution}; maps ws (B, num_ws, w_dim) to an image (B, img_ch, T, T)."""
 
     def __init__(
         self,

@@ -1,6 +1,6 @@
 """`TriplaneGenerator`: EG3D's tri-plane generator with NeRFFaceEditing's decoders.
 
-    z, c ──mapping──▶ ws ──synthesis──▶ planes (B, 3, C, R, R) ──split──▶ normalised | appearance
+    z, c ──mapping──▶ ws ──synthesis──▶ planes (B, 3, C, T, T) ──split──▶ normalised | appearance
     camera ──rays──▶ points ──▶ geo_net(normalised) → σ, seg logits; app_net(appearance) → features
     ──composite──▶ features·2−1, seg logits (raw), depth, opacity ──super-resolution──▶ image
 
@@ -184,7 +184,7 @@ class TriplaneGenerator(nn.Module):
         return self.backbone.mapping(z, c, truncation_psi, truncation_cutoff, update_emas)
 
     def synthesize_planes(self, ws: torch.Tensor, noise_mode: NoiseMode = "const") -> torch.Tensor:
-        """ws (B, num_ws, w_dim) → raw tri-planes (B, 3, C, R, R)."""
+        """ws (B, num_ws, w_dim) → raw tri-planes (B, 3, C, T, T)."""
         planes = self.backbone.synthesis(ws, noise_mode)
         batch, _, height, width = planes.shape
         return planes.view(batch, NUM_PLANES, self.config.plane_channels, height, width)
@@ -259,7 +259,7 @@ class TriplaneGenerator(nn.Module):
         planes: torch.Tensor,
         plane_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> SplitPlanes:
-        """Raw planes (B, 3, C, R, R) split for the decoders (`split_planes`), to pass to
+        """Raw planes (B, 3, C, T, T) split for the decoders (`split_planes`), to pass to
         several `render_rays` / `sample_points` calls: a training step that renders rays and
         samples points of the same planes then normalises them once (~20% of the step)."""
         return split_planes(planes, _statistics(plane_stats))
@@ -282,7 +282,7 @@ class TriplaneGenerator(nn.Module):
         directions: torch.Tensor,
         plane_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> PointSamples:
-        """Decode raw planes (B, 3, C, R, R) at points and ray directions (B, N, 3).
+        """Decode raw planes (B, 3, C, T, T) at points and ray directions (B, N, 3).
 
         plane_stats (mean, std), each (B or 1, 3·C), replaces the appearance statistics.
         planes may also be the result of `split_planes` (then without plane_stats).
@@ -326,7 +326,7 @@ class TriplaneGenerator(nn.Module):
 
         resolution: side of the rendered images (default: the neural rendering resolution).
         deterministic: linspace depths and inverse-CDF samples (else EG3D's random ones).
-        planes: reuse raw planes (B, 3, C, R, R) instead of synthesising them from ws.
+        planes: reuse raw planes (B, 3, C, T, T) instead of synthesising them from ws.
         plane_stats: (mean, std), each (B or 1, 3·C), imposed on the appearance branch.
         chunk_rays: rays per batch element and pass (None: `default_chunk_rays`, ~1k rays per
             pass on CPU, all at once elsewhere); same result to float round-off.
@@ -377,7 +377,7 @@ class TriplaneGenerator(nn.Module):
         appearance_threshold: float = 0.0,
         defer_segmentation: bool = False,
     ) -> RayOutput:
-        """Volume-render raw planes (B, 3, C, R, R) along arbitrary rays (B, N, 3).
+        """Volume-render raw planes (B, 3, C, T, T) along arbitrary rays (B, N, 3).
 
         The ray-level core of `render` (same arguments), for training on ray subsets;
         planes may also be the result of `split_planes` (then without plane_stats).

@@ -35,7 +35,7 @@ def stratified_depths(
 
 
 def smooth_weights(weights: torch.Tensor) -> torch.Tensor:
-    """EG3D's weight smoothing (N, K) → (N, K): max-pool(2, 1, pad 1), avg-pool(2, 1), +0.01."""
+    """EG3D's weight smoothing (N, D) → (N, D): max-pool(2, 1, pad 1), avg-pool(2, 1), +0.01."""
     pooled = F.max_pool1d(weights.unsqueeze(1).float(), 2, 1, padding=1)
     return F.avg_pool1d(pooled, 2, 1).squeeze(1).to(weights.dtype) + 0.01
 
@@ -51,13 +51,13 @@ def sample_pdf(
 ) -> torch.Tensor:
     """Inverse-CDF samples (N, num_samples) from a piecewise-constant pdf.
 
-    weights (N, K) (K ≤ bins' length − 1) weight the intervals between consecutive bins
-    (N, ≥K+1); as in EG3D, bins beyond K+1 are never reached.
+    weights (N, D) (D ≤ bins' length − 1) weight the intervals between consecutive bins
+    (N, ≥D+1); as in EG3D, bins beyond D+1 are never reached.
     """
     num_rays, num_bins = weights.shape
     weights = weights + eps
     pdf = weights / weights.sum(-1, keepdim=True)
-    cdf = torch.cat([torch.zeros_like(pdf[:, :1]), torch.cumsum(pdf, -1)], -1)  # (N, K+1)
+    cdf = torch.cat([torch.zeros_like(pdf[:, :1]), torch.cumsum(pdf, -1)], -1)  # (N, D+1)
     if deterministic:
         u = torch.linspace(0, 1, num_samples, device=bins.device, dtype=bins.dtype)
         u = u.expand(num_rays, num_samples).contiguous()

@@ -99,9 +99,9 @@ def sample_plane_branches(
     scale: torch.Tensor,
     shift: torch.Tensor,
 ) -> torch.Tensor:
-    """Features (B, N, K·C) of K per-channel affine maps of planes (B, P, C, H, W) at points
-    (B, N, 3), from one look-up: branch k is the mean over the planes of the look-up in
-    scale[..., k]·plane + shift[..., k]; scale and shift are (B or 1, P, C, K).
+    """Features (B, N, A·C) of A per-channel affine maps of planes (B, P, C, T, T) at points
+    (B, N, 3), from one look-up: branch a is the mean over the planes of the look-up in
+    scale[..., a]·plane + shift[..., a]; scale and shift are (B or 1, P, C, A).
 
     Equals `sample_triplane_features` of each transformed plane to float round-off, at the
     cost of one look-up of C channels instead of K.

@@ -56,8 +56,8 @@ from ffedit.generator import (
     SegHead,
     TriplaneGenerator,
     uint8_image,
-    ws_from_latent,
     ws_from_seed,
+    ws_from_z,
 )
 from ffedit.generator.planes import PlaneStatistics
 from ffedit.io.adapters import (
@@ -141,7 +141,7 @@ class FaceState:
     ws: torch.Tensor
     """(num_ws, w_dim)."""
     planes: torch.Tensor
-    """(1, 3, C, R, R) raw tri-planes."""
+    """(1, 3, C, T, T) raw tri-planes."""
     plane_stats: PlaneStatistics | None
     """An edited face's appearance lock (mean, std (1, 3·C)); None: its own."""
 
@@ -338,7 +338,7 @@ class Engine:
             raise InvalidRequest("the latent holds NaN or infinite values")
         if array.shape == (config.z_dim,):
             with self.device_lock:
-                ws = ws_from_latent(self.generator, torch.from_numpy(array)).cpu().numpy()
+                ws = ws_from_z(self.generator, torch.from_numpy(array)).cpu().numpy()
         elif array.reshape(-1).shape == (config.num_ws * config.w_dim,) and array.ndim in (2, 3):
             ws = array.reshape(config.num_ws, config.w_dim)
         else:

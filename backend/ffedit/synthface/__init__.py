@@ -28,7 +28,7 @@ from ffedit.synthface.params import (
     parameter_directions,
     switch_points,
 )
-from ffedit.synthface.render import SynthRender, render_face, render_face_marched
+from ffedit.synthface.render import SynthRender, render_face, render_face_reference
 from ffedit.synthface.sheet import contact_sheet
 
 __all__ = [
@@ -53,7 +53,7 @@ __all__ = [
     "parameter_directions",
     "raw_density",
     "render_face",
-    "render_face_marched",
+    "render_face_reference",
     "sample_points",
     "switch_points",
 ]

@@ -7,7 +7,7 @@ compositing (`ffedit.render.composite`, density shift 0, raw densities from
 silhouettes) are traced on to the next surface and get a second band. Empty space is black,
 as with the generator's compositing: rgb = composited colour · 2 − 1.
 
-`render_face_marched` is its plain reference twin: EG3D-style stratified + importance
+`render_face_reference` is its plain reference twin: EG3D-style stratified + importance
 sampling through `ffedit.render.render_rays_chunked`, with fine labels composited as one-hot
 evidence; tests check that both agree.
 
@@ -251,7 +251,7 @@ def _marching_field(face: Face):
 
 
 @torch.inference_mode()
-def render_face_marched(
+def render_face_reference(
     face: Face, cameras: Tensor, resolution: int, num_coarse: int = 384, num_importance: int = 128
 ) -> SynthRender:
     """Reference twin of `render_face`: plain stratified + importance volume rendering.

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import * as client from "../../frontend/src/api/client.js";
-import { applyEvent, describeProgress, describeStatus } from "../../frontend/src/ui/jobs.js";
+import { applyEvent } from "../../frontend/src/api/jobs.js";
+import { describeProgress, describeStatus } from "../../frontend/src/ui/jobs.js";
 import { orbitYaws } from "../../frontend/src/ui/orbit.js";
 import { shortcutOf } from "../../frontend/src/ui/tools.js";
 import { rgbOfHex } from "../../frontend/src/ui/layouts.js";

@@ -20,6 +20,11 @@
  * pans. Keyboard shortcuts belong to the page (`main.js`), which calls `undo()`,
  * `redo()`, `zoomIn()`, etc. A stroke is one undo step.
  *
+ * The concerns live in their own modules: `pointerInput.js` turns events into
+ * gestures, `viewport.js` maps mask pixels to device pixels (fit, zoom, pan),
+ * `drawing.js` keeps the colour layer and paints the display; this class holds
+ * the state, the tools and the undo history, and schedules the frames.
+ *
  * Methods called by the page throw plain-sentence errors on misuse; problems
  * caused by pointer input (e.g. erasing with no prediction loaded) go to the
  * `onError` listeners instead, for the page to show next to the canvas.
@@ -32,25 +37,16 @@ import {
   colourLookup,
   fullRect,
   rectOfIndices,
-  rgbaFromLabels,
   sameSize,
   unionRect,
 } from "../mask/labelBuffer.js";
 import { Brush, floodFill, stampDisc, strokeSegment } from "./brush.js";
+import { MaskLayer, outlineReach, paintDisplay } from "./drawing.js";
+import { PointerInput } from "./pointerInput.js";
+import { Viewport, ZOOM_STEP } from "./viewport.js";
 
 /** Tool names accepted by `setTool`. */
 export const TOOLS = Object.freeze(["brush", "eraser", "fill"]);
-
-const ZOOM_STEP = 1.25;
-/** Zoom limits relative to the scale that fits the whole mask in the canvas. */
-const MIN_ZOOM = 0.5;
-const MAX_ZOOM = 64;
-const WHEEL_ZOOM_PER_PIXEL = 0.0015;
-/** Wheel delta units (WheelEvent.deltaMode: pixels, lines, pages) in pixels. */
-const WHEEL_UNIT_PIXELS = [1, 16, 400];
-/** Brush outline: line width and the gap between its dark and light rings, in device pixels. */
-const OUTLINE_WIDTH = 1.5;
-const OUTLINE_GAP = 1.5;
 
 /** A canvas element turned into a label painting surface. */
 export class MaskCanvas {
@@ -64,7 +60,6 @@ export class MaskCanvas {
   #prediction = null;
   #lookup = null;
   #layer = null;
-  #layerCtx = null;
   #image = null;
   #opacity = 0.6;
 
@@ -74,13 +69,10 @@ export class MaskCanvas {
   #protect = null;
   #history;
 
-  #scale = 1;
-  #offsetX = 0;
-  #offsetY = 0;
-  #fitted = true;
+  #viewport = new Viewport();
+  #input;
 
-  #stroke = null; // { brush, x, y, pointerId } while painting
-  #pan = null; // { x, y, pointerId } while panning
+  #stroke = null; // { brush, x, y } while painting
   #hover = null; // { x, y } in mask pixels, or null
 
   #dirtyLayer = null; // mask-pixel rect to recolour
@@ -97,17 +89,21 @@ export class MaskCanvas {
     this.#canvas = canvas;
     this.#ctx = canvas.getContext("2d");
     this.#history = new EditHistory(historyBudgetBytes);
-    canvas.style.touchAction = "none";
-    const options = { signal: this.#events.signal };
-    canvas.addEventListener("pointerdown", (e) => this.#onPointerDown(e), options);
-    canvas.addEventListener("pointermove", (e) => this.#onPointerMove(e), options);
-    canvas.addEventListener("pointerup", (e) => this.#onPointerEnd(e), options);
-    canvas.addEventListener("pointercancel", (e) => this.#onPointerEnd(e), options);
-    canvas.addEventListener("lostpointercapture", (e) => this.#onPointerEnd(e), options);
-    canvas.addEventListener("pointerleave", () => this.#setHover(null), options);
-    canvas.addEventListener("wheel", (e) => this.#onWheel(e), { ...options, passive: false });
-    // No middle-button autoscroll: that button pans.
-    canvas.addEventListener("mousedown", (e) => e.button === 1 && e.preventDefault(), options);
+    const handlers = {
+      paintStart: (point, event) => this.#paintStart(point, event),
+      paintMove: (points) => this.#paintMove(points),
+      paintEnd: () => this.#endStroke(),
+      panBy: (dx, dy) => {
+        this.#viewport.panBy(dx, dy);
+        this.#markDisplayDirty("all");
+      },
+      zoomAbout: (factor, px, py) => this.#zoomAbout(factor, px, py),
+      hover: (point) => {
+        const [x, y] = point ? this.#viewport.toMask(...point) : [];
+        this.#setHover(point ? { x, y } : null);
+      },
+    };
+    this.#input = new PointerInput(canvas, handlers, this.#events.signal);
     if (typeof ResizeObserver === "function") {
       this.#resizeObserver = new ResizeObserver(() => this.#resize());
       this.#resizeObserver.observe(canvas);
@@ -257,7 +253,7 @@ export class MaskCanvas {
 
   /** Show the whole mask, centred, as large as fits. */
   fitView() {
-    this.#fitted = true;
+    this.#viewport.fitted = true;
     this.#applyFit();
   }
 
@@ -287,66 +283,34 @@ export class MaskCanvas {
     this.#frame = 0;
   }
 
-  // ---- pointer input -------------------------------------------------------
+  // ---- painting ------------------------------------------------------------
 
-  #onPointerDown(event) {
-    if (this.#stroke || this.#pan) return;
-    if (event.button === 1 || (event.button === 0 && event.shiftKey)) {
-      event.preventDefault();
-      this.#pan = { x: event.clientX, y: event.clientY, pointerId: event.pointerId };
-      this.#canvas.setPointerCapture(event.pointerId);
-      return;
-    }
-    if (event.button !== 0 || !this.#labels) return;
+  /** A stroke or fill starts at device point `point`; true when a stroke began. */
+  #paintStart(point, event) {
+    if (!this.#labels) return false;
     event.preventDefault();
-    const [x, y] = this.#maskPoint(event);
+    const [x, y] = this.#viewport.toMask(...point);
     if (this.#tool === "fill") {
       this.#fillAt(x, y);
-      return;
+      return false;
     }
     const brush = this.#strokeBrush(x, y);
-    if (!brush) return;
+    if (!brush) return false;
     this.#history.begin(this.#labels);
-    this.#stroke = { brush, x, y, pointerId: event.pointerId };
-    this.#canvas.setPointerCapture(event.pointerId);
+    this.#stroke = { brush, x, y };
     this.#markLayerDirty(stampDisc(this.#labels, brush, x, y).rect);
+    return true;
   }
 
-  #onPointerMove(event) {
-    if (this.#pan && event.pointerId === this.#pan.pointerId) {
-      const ratio = this.#pixelRatio();
-      this.#offsetX += (event.clientX - this.#pan.x) * ratio;
-      this.#offsetY += (event.clientY - this.#pan.y) * ratio;
-      this.#pan.x = event.clientX;
-      this.#pan.y = event.clientY;
-      this.#fitted = false;
-      this.#markDisplayDirty("all");
-      return;
-    }
+  #paintMove(points) {
     const stroke = this.#stroke;
-    if (stroke && event.pointerId === stroke.pointerId) {
-      const samples = typeof event.getCoalescedEvents === "function" ? event.getCoalescedEvents() : [];
-      for (const sample of samples.length > 0 ? samples : [event]) {
-        const [x, y] = this.#maskPoint(sample);
-        this.#markLayerDirty(strokeSegment(this.#labels, stroke.brush, stroke.x, stroke.y, x, y).rect);
-        stroke.x = x;
-        stroke.y = y;
-      }
+    if (!stroke) return;
+    for (const point of points) {
+      const [x, y] = this.#viewport.toMask(...point);
+      this.#markLayerDirty(strokeSegment(this.#labels, stroke.brush, stroke.x, stroke.y, x, y).rect);
+      stroke.x = x;
+      stroke.y = y;
     }
-    const [x, y] = this.#maskPoint(event);
-    this.#setHover({ x, y });
-  }
-
-  #onPointerEnd(event) {
-    if (this.#pan && event.pointerId === this.#pan.pointerId) this.#pan = null;
-    if (this.#stroke && event.pointerId === this.#stroke.pointerId) this.#endStroke();
-  }
-
-  #onWheel(event) {
-    event.preventDefault();
-    const [px, py] = this.#devicePoint(event);
-    const pixels = event.deltaY * (WHEEL_UNIT_PIXELS[event.deltaMode] ?? 1);
-    this.#zoomAbout(Math.exp(-pixels * WHEEL_ZOOM_PER_PIXEL), px, py);
   }
 
   /** The brush for a stroke starting at (x, y), or null (with an error reported) when none applies. */
@@ -383,29 +347,15 @@ export class MaskCanvas {
 
   #endStroke() {
     if (!this.#stroke) return;
-    const { pointerId } = this.#stroke;
     this.#stroke = null;
-    if (this.#canvas.hasPointerCapture?.(pointerId)) this.#canvas.releasePointerCapture(pointerId);
+    this.#input.releaseStroke();
     if (this.#history.commit(this.#labels)) this.#emitChange("edit");
   }
 
-  // ---- coordinates ---------------------------------------------------------
+  // ---- viewport ------------------------------------------------------------
 
   #pixelRatio() {
     return globalThis.devicePixelRatio || 1;
-  }
-
-  /** Device-pixel position of a pointer event on the canvas. */
-  #devicePoint(event) {
-    const box = this.#canvas.getBoundingClientRect();
-    const ratio = this.#pixelRatio();
-    return [(event.clientX - box.left) * ratio, (event.clientY - box.top) * ratio];
-  }
-
-  /** Mask-pixel position (floats) of a pointer event. */
-  #maskPoint(event) {
-    const [px, py] = this.#devicePoint(event);
-    return [(px - this.#offsetX) / this.#scale, (py - this.#offsetY) / this.#scale];
   }
 
   /** Class id of the mask pixel holding (x, y), or null outside the mask. */
@@ -420,29 +370,15 @@ export class MaskCanvas {
     return this.#labels && prediction && sameSize(prediction, this.#labels) ? prediction : null;
   }
 
-  #fitScale() {
-    if (!this.#labels) return 1;
-    const fit = Math.min(this.#canvas.width / this.#labels.width, this.#canvas.height / this.#labels.height);
-    return fit >= 1 ? Math.floor(fit) : fit; // whole device pixels per mask pixel where possible
-  }
-
   #applyFit() {
     if (!this.#labels) return;
-    this.#scale = this.#fitScale();
-    this.#offsetX = Math.round((this.#canvas.width - this.#labels.width * this.#scale) / 2);
-    this.#offsetY = Math.round((this.#canvas.height - this.#labels.height * this.#scale) / 2);
+    this.#viewport.fit(this.#canvas, this.#labels);
     this.#markDisplayDirty("all");
   }
 
   #zoomAbout(factor, px, py) {
     if (!this.#labels) return;
-    const fit = this.#fitScale();
-    const scale = Math.min(fit * MAX_ZOOM, Math.max(fit * MIN_ZOOM, this.#scale * factor));
-    // Keep the mask point under (px, py) where it is.
-    this.#offsetX = px - ((px - this.#offsetX) * scale) / this.#scale;
-    this.#offsetY = py - ((py - this.#offsetY) * scale) / this.#scale;
-    this.#scale = scale;
-    this.#fitted = false;
+    this.#viewport.zoomAbout(factor, px, py, this.#canvas, this.#labels);
     this.#markDisplayDirty("all");
   }
 
@@ -454,23 +390,15 @@ export class MaskCanvas {
       this.#canvas.width = width;
       this.#canvas.height = height;
     }
-    if (this.#fitted) this.#applyFit();
+    if (this.#viewport.fitted) this.#applyFit();
     this.#markDisplayDirty("all");
   }
 
   // ---- drawing -------------------------------------------------------------
 
   #makeLayer() {
-    const { width, height } = this.#labels;
-    if (typeof OffscreenCanvas === "function") {
-      this.#layer = new OffscreenCanvas(width, height);
-    } else {
-      this.#layer = document.createElement("canvas");
-      this.#layer.width = width;
-      this.#layer.height = height;
-    }
-    this.#layerCtx = this.#layer.getContext("2d");
-    this.#fitted = true;
+    this.#layer = new MaskLayer(this.#labels.width, this.#labels.height);
+    this.#viewport.fitted = true;
     this.#applyFit();
   }
 
@@ -483,14 +411,14 @@ export class MaskCanvas {
   #markLayerDirty(rect) {
     if (!rect) return;
     this.#dirtyLayer = unionRect(this.#dirtyLayer, rect);
-    this.#markDisplayDirty(this.#displayRectOf(rect.x, rect.y, rect.width, rect.height));
+    this.#markDisplayDirty(this.#viewport.displayRectOf(rect));
   }
 
   /** Repaint where the brush outline is now (call before and after it changes). */
   #markCursorDirty() {
     const outline = this.#brushOutline();
     if (!outline) return;
-    const reach = Math.ceil(outline.radius + OUTLINE_GAP + OUTLINE_WIDTH) + 1;
+    const reach = outlineReach(outline);
     const x = Math.floor(outline.cx) - reach;
     const y = Math.floor(outline.cy) - reach;
     this.#markDisplayDirty({ x, y, width: 2 * reach + 1, height: 2 * reach + 1 });
@@ -499,11 +427,8 @@ export class MaskCanvas {
   /** Where the brush outline goes, in device pixels: { cx, cy, radius }, or null when none is shown. */
   #brushOutline() {
     if (!this.#hover || !this.#labels || this.#tool === "fill") return null;
-    return {
-      cx: this.#offsetX + (Math.floor(this.#hover.x) + 0.5) * this.#scale,
-      cy: this.#offsetY + (Math.floor(this.#hover.y) + 0.5) * this.#scale,
-      radius: (this.#radius + 0.5) * this.#scale,
-    };
+    const [cx, cy] = this.#viewport.pixelCentre(this.#hover.x, this.#hover.y);
+    return { cx, cy, radius: (this.#radius + 0.5) * this.#viewport.scale };
   }
 
   #markDisplayDirty(rect) {
@@ -511,66 +436,24 @@ export class MaskCanvas {
     if (!this.#frame && this.#dirtyDisplay) this.#frame = requestAnimationFrame(() => this.#draw());
   }
 
-  /** Device-pixel rectangle covering a mask-pixel rectangle, with a pixel of margin. */
-  #displayRectOf(x, y, width, height) {
-    const left = Math.floor(this.#offsetX + x * this.#scale) - 1;
-    const top = Math.floor(this.#offsetY + y * this.#scale) - 1;
-    const right = Math.ceil(this.#offsetX + (x + width) * this.#scale) + 1;
-    const bottom = Math.ceil(this.#offsetY + (y + height) * this.#scale) + 1;
-    return { x: left, y: top, width: right - left, height: bottom - top };
-  }
-
   #draw() {
     this.#frame = 0;
     if (this.#dirtyLayer && this.#labels && this.#lookup) {
-      const rect = this.#dirtyLayer;
-      const rgba = rgbaFromLabels(this.#labels, this.#lookup, rect);
-      this.#layerCtx.putImageData(new ImageData(rgba, rect.width, rect.height), rect.x, rect.y);
+      this.#layer.recolour(this.#labels, this.#lookup, this.#dirtyLayer);
     }
     this.#dirtyLayer = null;
     const dirty = this.#dirtyDisplay;
     this.#dirtyDisplay = null;
     if (!dirty) return;
-
-    const ctx = this.#ctx;
     const area = dirty === "all" ? { x: 0, y: 0, width: this.#canvas.width, height: this.#canvas.height } : dirty;
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(area.x, area.y, area.width, area.height);
-    ctx.clip();
-    ctx.clearRect(area.x, area.y, area.width, area.height);
-    if (this.#labels) {
-      const { width, height } = this.#labels;
-      ctx.setTransform(this.#scale, 0, 0, this.#scale, this.#offsetX, this.#offsetY);
-      if (this.#image) {
-        ctx.imageSmoothingEnabled = true;
-        ctx.drawImage(this.#image, 0, 0, width, height);
-      }
-      if (this.#lookup && this.#layer) {
-        ctx.imageSmoothingEnabled = false;
-        ctx.globalAlpha = this.#image ? this.#opacity : 1;
-        ctx.drawImage(this.#layer, 0, 0, width, height);
-        ctx.globalAlpha = 1;
-      }
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
-      this.#drawBrushOutline(ctx);
-    }
-    ctx.restore();
-  }
-
-  /** A dark and a light ring around the disc the brush would paint, visible on any colour. */
-  #drawBrushOutline(ctx) {
-    const outline = this.#brushOutline();
-    if (!outline) return;
-    ctx.lineWidth = OUTLINE_WIDTH;
-    ctx.beginPath();
-    ctx.arc(outline.cx, outline.cy, outline.radius, 0, 2 * Math.PI);
-    ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
-    ctx.stroke();
-    ctx.beginPath();
-    ctx.arc(outline.cx, outline.cy, outline.radius + OUTLINE_GAP, 0, 2 * Math.PI);
-    ctx.strokeStyle = "rgba(255, 255, 255, 0.8)";
-    ctx.stroke();
+    paintDisplay(this.#ctx, area, {
+      viewport: this.#viewport,
+      mask: this.#labels,
+      image: this.#image,
+      layer: this.#lookup ? this.#layer : null,
+      opacity: this.#opacity,
+      outline: this.#brushOutline(),
+    });
   }
 
   #emitChange(reason) {

@@ -7,13 +7,13 @@
  */
 
 import { renderFace, renderUrl, startEdit } from "../api/client.js";
+import { JOB_KINDS } from "../api/jobs.js";
 import { encodeIndexedPng } from "../mask/codec.js";
 import { errorSlot, guarded, isAbort } from "./errors.js";
 import { ProgressView } from "./jobs.js";
 import { playOrbit } from "./orbit.js";
 import { currentLayout, paletteOf } from "./state.js";
 
-const EDIT_KIND = "edit";
 const COMPARE_VIEWS = ["left", "front", "right"];
 const ORBIT_SIDE = 64;
 
@@ -78,7 +78,7 @@ export class EditPanel {
   }
 
   #onJob(job) {
-    if (job.kind !== EDIT_KIND) return;
+    if (job.kind !== JOB_KINDS.edit) return;
     if (this.#progress.jobId && this.#progress.jobId !== job.id) return;
     this.#progress.show(job);
     const running = job.status === "queued" || job.status === "running";

@@ -2,9 +2,9 @@
  * Jobs (training, edits): live progress, cancel, and finding them again after a reload.
  *
  * `JobTracker.track(job)` remembers the job id in localStorage, follows the job
- * over its WebSocket (`/jobs/{id}/events`; polling `GET /jobs/{id}` when the
- * socket fails or closes early) and calls the listeners registered with
- * `onUpdate(listener)` with the job record after every event. `restore()` asks
+ * (`followJob` of api/jobs.js: its WebSocket, or polling) and calls the
+ * listeners registered with `onUpdate(listener)` with the job record after
+ * every event. `restore()` asks
  * the server for the remembered jobs after a reload: the recent ones are listed
  * again, unfinished ones are followed, and jobs that ended while the page was
  * away are reported to the listeners once.
@@ -13,29 +13,13 @@
  * the preview image, the status, and a Cancel button.
  */
 
-import { cancelJob, getJob, isTerminal, jobEventsUrl } from "../api/client.js";
+import { cancelJob, getJob, isTerminal } from "../api/client.js";
+import { KIND_NAMES, followJob } from "../api/jobs.js";
 import { errorSlot, guarded, messageOf } from "./errors.js";
 
 const STORAGE_KEY = "ffedit.jobs";
-const POLL_MS = 1000;
 /** Jobs remembered across reloads (the newest). */
 const REMEMBERED_JOBS = 20;
-
-const KIND_NAMES = { "train-layout": "Training", edit: "Edit" };
-
-/** A job with one event of its WebSocket applied. */
-export function applyEvent(job, event) {
-  if (event.type === "progress") {
-    const { step, total, losses, preview_png: preview } = event;
-    const progress = { ...job.progress, step, total, losses };
-    if (preview) progress.preview_png = preview;
-    return { ...job, status: job.status === "queued" ? "running" : job.status, progress };
-  }
-  if (event.type === "status") {
-    return { ...job, status: event.status, result: event.result ?? job.result, error: event.error ?? job.error };
-  }
-  return job;
-}
 
 /** "Step 3 of 10 · ce 0.512, dice 0.301" for a job's progress. */
 export function describeProgress(job) {
@@ -131,39 +115,11 @@ export class JobTracker {
   }
 
   #follow(id) {
-    let socket;
-    try {
-      socket = new WebSocket(jobEventsUrl(id));
-    } catch {
-      this.#poll(id);
-      return;
-    }
-    socket.addEventListener("message", (message) => {
-      let event;
-      try {
-        event = JSON.parse(message.data);
-      } catch {
-        return;
-      }
-      if (event.type === "error") return; // the close below falls back to polling
-      this.#update(applyEvent(this.#jobs.get(id).job, event));
-    });
-    socket.addEventListener("close", () => {
-      if (!isTerminal(this.#jobs.get(id).job.status)) this.#poll(id);
-    });
-  }
-
-  async #poll(id) {
-    while (!isTerminal(this.#jobs.get(id).job.status)) {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      try {
-        this.#update(await getJob(id));
-        this.#errors.clear();
-      } catch (error) {
-        this.#errors.show(`Lost track of a job: ${messageOf(error)}`);
-        if (error.status === 404) return;
-      }
-    }
+    followJob(
+      this.#jobs.get(id).job,
+      (job) => this.#update(job),
+      (error) => (error ? this.#errors.show(`Lost track of a job: ${messageOf(error)}`) : this.#errors.clear()),
+    );
   }
 
   #update(job) {

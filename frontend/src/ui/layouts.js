@@ -12,12 +12,12 @@
  */
 
 import { addSample, createLayout, deleteSample, listSamples, renderUrl, sampleMaskUrl, trainLayout } from "../api/client.js";
+import { JOB_KINDS } from "../api/jobs.js";
 import { encodeIndexedPng } from "../mask/codec.js";
 import { errorSlot, guarded } from "./errors.js";
 import { ProgressView } from "./jobs.js";
 import { currentLayout, describeView, paletteOf, viewOfRecord } from "./state.js";
 
-const TRAIN_KIND = "train-layout";
 const THUMBNAIL_SIDE = 64;
 
 /** "#rrggbb" → [r, g, b]. */
@@ -151,7 +151,7 @@ export class LayoutsPanel {
   }
 
   async #onJob(job) {
-    if (job.kind !== TRAIN_KIND || job.params?.layout_id !== this.#state.get("layoutId")) return;
+    if (job.kind !== JOB_KINDS.train || job.params?.layout_id !== this.#state.get("layoutId")) return;
     this.#progress.show(job);
     this.#el.train.disabled = !["succeeded", "failed", "cancelled"].includes(job.status);
     if (job.status === "succeeded") {

@@ -31,7 +31,7 @@ from ffedit.config import DEFAULT_MODEL_PATH
 from ffedit.device import resolve_device
 from ffedit.distill.train import mixed_ws
 from ffedit.generator import SERVING_APPEARANCE_THRESHOLD, TriplaneGenerator
-from ffedit.layouts import colors_from_labels, get_layout, labels_from_fine
+from ffedit.layouts import BASE_LAYOUT, colors_from_labels, get_layout, labels_from_fine
 from ffedit.layouts.metrics import class_ious, iou_table, mean_iou
 from ffedit.synthface import face_from_latent, latent_from_seed, render_face
 from ffedit.synthface.sheet import tile_grid, uint8_rgb
@@ -80,7 +80,7 @@ def face_fidelity(
     resolution = generator.config.neural_rendering_resolution
     z = latent_from_seed(seed)
     teacher = render_face(face_from_latent(z[None]), cameras, resolution)
-    target = labels_from_fine(teacher.fine_labels, get_layout("base15"))
+    target = labels_from_fine(teacher.fine_labels, get_layout(BASE_LAYOUT))
     zeros = torch.zeros(1, generator.config.c_dim, device=device)
     ws = generator.mapping(z[None].to(device), zeros)
     output = _render(generator, ws, cameras.to(device))
@@ -116,7 +116,7 @@ def comparison_sheet(
     device = generator.device
     cameras = torch.stack([named_camera(view) for view in views])
     resolution = generator.config.neural_rendering_resolution
-    layout = get_layout("base15")
+    layout = get_layout(BASE_LAYOUT)
     zeros = torch.zeros(1, generator.config.c_dim, device=device)
     rows = []
     for seed in seeds:
@@ -158,7 +158,7 @@ def summarize(results: list[FaceFidelity], views: list[str]) -> dict:
             "mixing_changed": mean([r.mixing_changed[index] for r in results]),
             "mixing_psnr": mean([r.mixing_psnr[index] for r in results]),
         }
-    names = get_layout("base15").class_names
+    names = get_layout(BASE_LAYOUT).class_names
     overall = {key: mean([per_view[v][key] for v in views]) for key in per_view[views[0]]}
     overall["miou"] = mean_iou(table(None))
     ious = class_ious(table(None))

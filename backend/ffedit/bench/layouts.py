@@ -53,13 +53,20 @@ from ffedit.cli.common import (
 from ffedit.config import DEFAULT_MODEL_PATH
 from ffedit.device import resolve_device
 from ffedit.generator import TriplaneGenerator
-from ffedit.layouts import FINE_LABEL_IDS, Layout, class_of_fine_label, get_layout, labels_from_fine
+from ffedit.layouts import (
+    BASE_LAYOUT,
+    FINE_LABEL_IDS,
+    Layout,
+    class_of_fine_label,
+    get_layout,
+    labels_from_fine,
+)
 from ffedit.layouts.metrics import class_ious, iou_table, mean_iou
 
 VIEWS = ("front", "left", "right")
 VARIANTS = ("full", "no-injection", "no-lmta", "no-overlap", "front-only")
 ABLATIONS = ("no-injection", "no-lmta", "no-overlap")
-GENERATOR_LAYOUT = "base15"
+GENERATOR_LAYOUT = BASE_LAYOUT
 SECTION_TITLE = "Few-shot layouts"
 SUMMARY_KEY = ("layout", "variant", "shots", "trainer", "steps")
 """What runs of one setting share (they differ only in seed)."""

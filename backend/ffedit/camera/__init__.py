@@ -17,6 +17,7 @@ from ffedit.camera.poses import (
     orbit_angles,
     orbit_cameras,
     pack_cameras,
+    turned_camera,
     unpack_cameras,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "orbit_angles",
     "orbit_cameras",
     "pack_cameras",
+    "turned_camera",
     "unpack_cameras",
 ]

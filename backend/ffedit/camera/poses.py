@@ -116,3 +116,20 @@ def orbit_angles(
 def orbit_cameras(num_frames: int = 150) -> torch.Tensor:
     """(F, 25) camera vectors along the orbit, one closed loop."""
     return cameras_from_angles(*orbit_angles(num_frames))
+
+
+def turned_camera(
+    camera: torch.Tensor, yaw: float, pivot: tuple[float, float, float] = AVG_CAMERA_PIVOT
+) -> torch.Tensor:
+    """The (25,) camera vector `camera` (25,) turned by `yaw` radians around the world's up
+    axis through `pivot`, still looking at it: as `camera_from_angles` with yaw + `yaw` (for
+    the front camera, 0.4 is about the `right` view; it orbits the pivot, not the origin)."""
+    cam2world, intrinsics = unpack_cameras(camera.reshape(1, 25))
+    cosine, sine = math.cos(yaw), -math.sin(yaw)
+    rotation = torch.eye(4, dtype=cam2world.dtype)
+    rotation[0, 0], rotation[0, 2], rotation[2, 0], rotation[2, 2] = cosine, -sine, sine, cosine
+    shift = torch.eye(4, dtype=cam2world.dtype)
+    shift[:3, 3] = torch.tensor(pivot, dtype=cam2world.dtype)
+    back = torch.eye(4, dtype=cam2world.dtype)
+    back[:3, 3] = -torch.tensor(pivot, dtype=cam2world.dtype)
+    return pack_cameras(shift @ rotation @ back @ cam2world, intrinsics)[0]

@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 
+OBJECTIVES = ("painted", "paper")
+"""`EditConfig.objective` values."""
+OPTIMIZERS = ("adam", "isotropic")
+"""`EditConfig.optimizer` values."""
+
+
 @dataclass(frozen=True)
 class EditConfig:
     """Settings of one mask-driven edit."""
@@ -23,8 +29,23 @@ class EditConfig:
     """Adam steps."""
     learning_rate: float = 0.02
     """Adam learning rate (betas 0.9, 0.999)."""
+    optimizer: str = "adam"
+    """"adam": per-entry second moments (the paper); "isotropic": one for the whole offset,
+    so steps follow the gradient's direction (`ffedit.edit.isotropic`)."""
     overlap_weight: float = 0.5
     """λ of the overlap (Dice) loss; 0 leaves cross-entropy alone."""
+    objective: str = "paper"
+    """"painted": cross-entropy on the painted pixels, the other pixels' class
+    distributions kept (`keep_weight`); "paper": FFaceNeRF's whole-image CE + λ·overlap
+    (see `ffedit.edit.losses`)."""
+    keep_weight: float = 1.0
+    """"painted": weight of the KL divergence keeping the unpainted pixels' classes."""
+    guard_yaws: tuple[float, ...] = ()
+    """Yaws (radians) by which the edit camera is turned for the guard views, where the
+    unpainted part of the face keeps its classes and colour (`ffedit.edit.guards`); ():
+    none (the paper)."""
+    guard_rays: int = 128
+    """Fast path: rays drawn per guard view and step (the full frame renders all)."""
     layers: tuple[int, ...] | None = None
     """ws rows the offset may move; None: all of them (the paper). The others stay bitwise."""
     init_scale: float = 0.01
@@ -69,7 +90,7 @@ class EditConfig:
     """Seeds the offset's initialisation and every ray draw."""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "context_rays", "ssim_patches"):
+        for name in ("steps", "context_rays", "ssim_patches", "guard_rays"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.learning_rate <= 0:
@@ -78,6 +99,7 @@ class EditConfig:
             raise ValueError(f"dilation must not be negative, got {self.dilation}")
         weights = (
             "overlap_weight",
+            "keep_weight",
             "mse_weight",
             "ssim_weight",
             "lpips_weight",
@@ -87,6 +109,14 @@ class EditConfig:
         for name in weights:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
+        if self.objective not in OBJECTIVES:
+            raise ValueError(
+                f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}"
+            )
         if self.layers is not None and (
             not self.layers or len(set(self.layers)) != len(self.layers)
         ):

@@ -1,6 +1,24 @@
 """The edit's loss on the rays of one step: segmentation toward the target, preservation outside.
 
-    total = CE + λ·overlap                          (the adapter's losses, pixel-weighted)
+Objective "painted" (the default; what a user painting on the predicted mask asks for):
+
+    total = CE over the painted pixels P (target ≠ the source's prediction), their mean
+          + w_keep · KL(p₀ ‖ p) over the other pixels, pixel-weighted mean
+          + preservation (below)
+          + at each guard view (`ffedit.edit.guards`): w_keep · KL(p₀ ‖ p) + w_mse · MSE
+            over its pixels outside the painted pixels' projection
+
+p₀ is the source's class distribution: at the source every term but the first is at its
+minimum with zero gradient, so a target equal to the prediction moves nothing, and a few
+painted pixels are not outweighed by thousands of unpainted ones.
+
+Objective "paper" (FFaceNeRF's):
+
+    total = CE + λ·overlap over the whole target      (the adapter's losses, pixel-weighted)
+          + preservation
+
+Preservation, both objectives:
+
           + w_mse · Σ_outside w·‖rgb − rgb₀‖² / (3·H·W)
           + w_ssim · mean over windows of (1 − SSIM(rgb, rgb₀))
           + w_lpips · LPIPS((1 − M)⊙rgb, (1 − M)⊙rgb₀)   (full frame, optional)
@@ -8,8 +26,8 @@
 rgb₀ is the raw RGB of the source render and M the dilated edit region. With every pixel at
 weight 1 (the full frame) the MSE is FFaceNeRF's MSE((1 − M)⊙rgb₀, (1 − M)⊙rgb); on the fast
 path the pixel weights make it, the cross-entropy and the overlap sums estimates of the same
-whole-image quantities. The segmentation terms are `ffedit.adapter.losses` (the same Dice
-as adapter training), not a second implementation.
+whole-image quantities. The paper's segmentation terms are `ffedit.adapter.losses` (the same
+Dice as adapter training), not a second implementation.
 """
 
 from __future__ import annotations
@@ -17,9 +35,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from ffedit.adapter.losses import segmentation_losses
 from ffedit.edit.config import EditConfig
+from ffedit.edit.guards import GuardRays, GuardView
 from ffedit.edit.regions import EditRays
 from ffedit.edit.ssim import window_ssim
 
@@ -33,11 +53,26 @@ class EditReference(NamedTuple):
     """(N, 3) raw RGB in [−1, 1] of the source render."""
     region: torch.Tensor
     """(N,) bool dilated edit region (no preservation inside)."""
+    painted: torch.Tensor
+    """(N,) bool pixels whose target differs from the source's prediction (what the user
+    painted)."""
+    source_log_probs: torch.Tensor
+    """(N, K) log-softmax of the source's segmentation logits."""
 
 
 class EditLosses(NamedTuple):
+    """The terms of one step; those of the other objective are 0."""
+
+    painted: torch.Tensor
+    """"painted": mean cross-entropy over the painted pixels among the rays (0 if none)."""
+    keep: torch.Tensor
+    """"painted": weighted mean KL(p₀ ‖ p) over the other rays."""
+    guard: torch.Tensor
+    """What the guard views keep (`guard_losses`, summed over them; 0 without)."""
     cross_entropy: torch.Tensor
+    """"paper": whole-image cross-entropy toward the target."""
     overlap: torch.Tensor
+    """"paper": whole-image overlap (Dice) loss."""
     mse: torch.Tensor
     ssim: torch.Tensor
     """1 − mean window SSIM (0 when no window fits outside the region)."""
@@ -49,6 +84,31 @@ class EditLosses(NamedTuple):
         return {name: float(value.detach()) for name, value in self._asdict().items()}
 
 
+def keep_divergence(
+    logits: torch.Tensor, source_log_probs: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """Pixel-weighted mean over rays of KL(p₀ ‖ softmax(logits)); logits and source
+    log-probabilities (R, K), weights (R,)."""
+    divergence = F.kl_div(
+        logits.log_softmax(-1), source_log_probs, reduction="none", log_target=True
+    ).sum(-1)
+    return (weights * divergence).sum() / weights.sum()
+
+
+def guard_losses(
+    rgb: torch.Tensor, logits: torch.Tensor, rays: GuardRays, view: GuardView, config: EditConfig
+) -> torch.Tensor:
+    """keep_weight·KL + mse_weight·MSE of a guard view's drawn rays (raw RGB (R, 3), logits
+    (R, K)) against its source render (`ffedit.edit.guards`); 0 without rays."""
+    if len(rays.pixels) == 0:
+        return rgb.new_zeros(())
+    pixels, weights = rays.pixels.to(rgb.device), rays.weights.to(rgb)
+    keep = keep_divergence(logits, view.source_log_probs[pixels], weights)
+    squared = (rgb - view.source_rgb[pixels]).square().sum(-1)
+    mse = (weights * squared).sum() / (3 * len(view.kept))
+    return config.keep_weight * keep + config.mse_weight * mse
+
+
 def edit_losses(
     rgb: torch.Tensor,
     logits: torch.Tensor,
@@ -56,19 +116,33 @@ def edit_losses(
     reference: EditReference,
     config: EditConfig,
     lpips: torch.Tensor | None = None,
+    guard: torch.Tensor | None = None,
 ) -> EditLosses:
     """Losses of rendered raw RGB (R, 3) and logits (R, K) at `rays.pixels`; `lpips` is the
-    masked LPIPS distance (scalar) when the caller computed one."""
+    masked LPIPS distance (scalar) when the caller computed one, `guard` the sum of
+    `guard_losses` over the guard views (scalar) when there are any."""
     pixels = rays.pixels.to(rgb.device)
     seg_positions = rays.seg_positions.to(rgb.device)
     seg_pixels = pixels[seg_positions]
     weights = rays.seg_weights.to(rgb)
-    segmentation = segmentation_losses(
-        logits[seg_positions][None],
-        reference.target[seg_pixels][None],
-        config.overlap_weight,
-        weights[None],
-    )
+    seg_logits, seg_target = logits[seg_positions], reference.target[seg_pixels]
+    zero = rgb.new_zeros(())
+    painted = keep = cross_entropy = overlap = zero
+    if config.objective == "paper":
+        paper = segmentation_losses(
+            seg_logits[None], seg_target[None], config.overlap_weight, weights[None]
+        )
+        cross_entropy, overlap, labels = paper.cross_entropy, paper.overlap, paper.total
+    else:
+        painted_rays = reference.painted[seg_pixels]
+        if painted_rays.any():
+            painted = F.cross_entropy(seg_logits[painted_rays], seg_target[painted_rays])
+        others = ~painted_rays
+        if others.any():
+            keep = keep_divergence(
+                seg_logits[others], reference.source_log_probs[seg_pixels[others]], weights[others]
+            )
+        labels = painted + config.keep_weight * keep
     outside = (~reference.region[seg_pixels]).to(rgb)
     squared = (rgb[seg_positions] - reference.source_rgb[seg_pixels]).square().sum(-1)
     mse = (weights * outside * squared).sum() / (3 * len(reference.target))
@@ -79,11 +153,13 @@ def edit_losses(
         ssim = 1 - window_ssim(windows, source).mean()
     else:
         ssim = rgb.new_zeros(())
-    lpips = rgb.new_zeros(()) if lpips is None else lpips
+    lpips = zero if lpips is None else lpips
+    guard = zero if guard is None else guard
     total = (
-        segmentation.total
+        labels
+        + guard
         + config.mse_weight * mse
         + config.ssim_weight * ssim
         + config.lpips_weight * lpips
     )
-    return EditLosses(segmentation.cross_entropy, segmentation.overlap, mse, ssim, lpips, total)
+    return EditLosses(painted, keep, guard, cross_entropy, overlap, mse, ssim, lpips, total)

@@ -34,8 +34,19 @@ import torch
 from torch import nn
 
 from ffedit.edit.config import EditConfig
+from ffedit.camera import turned_camera
 from ffedit.edit.errors import LpipsWeightsError
-from ffedit.edit.losses import EditReference, edit_losses
+from ffedit.edit.guards import (
+    GUARD_MARGIN,
+    GuardRays,
+    GuardView,
+    all_guard_rays,
+    draw_guard_rays,
+    free_region,
+    painted_points,
+)
+from ffedit.edit.isotropic import IsotropicAdam
+from ffedit.edit.losses import EditReference, edit_losses, guard_losses
 from ffedit.edit.lpips import LpipsVgg
 from ffedit.edit.regions import (
     EditRays,
@@ -44,7 +55,7 @@ from ffedit.edit.regions import (
     sampled_rays,
     window_centres,
 )
-from ffedit.generator import SegHead, TriplaneGenerator
+from ffedit.generator import RayOutput, SegHead, TriplaneGenerator
 from ffedit.generator.planes import PlaneStatistics, plane_statistics
 from ffedit.layouts import InvalidMask
 
@@ -138,6 +149,13 @@ def _frozen(*modules: nn.Module | None) -> Iterator[None]:
             parameter.requires_grad_(flag)
 
 
+def _optimizer(config: EditConfig, offset: torch.Tensor) -> torch.optim.Optimizer:
+    """The optimiser of `config.optimizer` over the offset."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam([offset], lr=config.learning_rate)
+    return IsotropicAdam([offset], lr=config.learning_rate)
+
+
 def _step_rays(
     config: EditConfig,
     region: torch.Tensor,
@@ -172,11 +190,11 @@ def _render_frame(
     rays: tuple[torch.Tensor, torch.Tensor],
     plane_stats: PlaneStatistics,
     config: EditConfig,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Raw RGB (N, 3) and segmentation logits (N, K) of every ray (origins, directions),
-    rendered like the steps render theirs (same sample threshold), so the source reference
-    and the steps' renders are the same function of the latent."""
-    output = generator.render_rays(
+) -> RayOutput:
+    """Every ray (origins, directions) rendered like the steps render theirs (same sample
+    threshold), so the source reference and the steps' renders are the same function of the
+    latent."""
+    return generator.render_rays(
         planes,
         *rays,
         plane_stats=plane_stats,
@@ -185,7 +203,61 @@ def _render_frame(
         appearance_threshold=_sample_threshold(config),
         defer_segmentation=True,
     )
+
+
+def _rgb_and_logits(output: RayOutput) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw RGB (N, 3) and segmentation logits (N, K) of a one-face render."""
     return output.features[0, :, :3].contiguous(), output.seg_logits[0]
+
+
+def _guard_views(
+    generator: TriplaneGenerator,
+    adapter: SegHead | None,
+    planes: torch.Tensor,
+    camera: torch.Tensor,
+    source: RayOutput,
+    rays: tuple[torch.Tensor, torch.Tensor],
+    painted: torch.Tensor,
+    plane_stats: PlaneStatistics,
+    config: EditConfig,
+) -> list[GuardView]:
+    """The guard views of an edit at camera (25,) (`ffedit.edit.guards`): the source render
+    `source` of the edit view's rays (origins, directions), painted (N,) bool."""
+    if not config.guard_yaws or not painted.any():
+        return []
+    resolution = generator.config.neural_rendering_resolution
+    where = painted.to(source.depth.device)
+    points = painted_points(
+        rays[0][0, where], rays[1][0, where], source.depth[0, where, 0], source.opacity[0, where, 0]
+    )
+    views = []
+    for yaw in config.guard_yaws:
+        turned = turned_camera(camera.cpu(), yaw).to(camera)
+        origins, directions = generator.camera_rays(turned[None], 1, resolution, planes)
+        render = _render_frame(
+            generator, adapter, planes, (origins, directions), plane_stats, config
+        )
+        rgb, logits = _rgb_and_logits(render)
+        free = free_region(points, turned, resolution, config.dilation + GUARD_MARGIN)
+        views.append(
+            GuardView(
+                origins,
+                directions,
+                rgb,
+                logits.log_softmax(-1),
+                logits.argmax(-1),
+                ~free.reshape(-1).to(rgb.device),
+            )
+        )
+    return views
+
+
+def _guard_step_rays(
+    views: list[GuardView], config: EditConfig, generator: torch.Generator
+) -> list[GuardRays]:
+    if config.full_frame:
+        return [all_guard_rays(view) for view in views]
+    return [draw_guard_rays(view, config.guard_rays, generator) for view in views]
 
 
 def _masked_lpips(
@@ -243,40 +315,75 @@ def optimize_latent(
             if plane_stats is None:
                 plane_stats = plane_statistics(source_planes)
             origins, directions = generator.camera_rays(cameras, 1, resolution, source_planes)
-            source_rgb, source_logits = _render_frame(
+            source = _render_frame(
                 generator, adapter, source_planes, (origins, directions), plane_stats, config
             )
+            source_rgb, source_logits = _rgb_and_logits(source)
         target = check_target(target_mask, resolution, source_logits.shape[-1]).to(device)
         target_cpu = target.cpu()
         current = source_logits.argmax(-1).reshape(resolution, resolution).cpu()
+        painted = (current != target_cpu).reshape(-1)
+        with torch.no_grad():
+            guards = _guard_views(
+                generator,
+                adapter,
+                source_planes,
+                cameras[0],
+                source,
+                (origins, directions),
+                painted,
+                plane_stats,
+                config,
+            )
         region = edit_region(current, target_cpu, config.dilation)
         centres = window_centres(region)
-        reference = EditReference(target.reshape(-1), source_rgb, region.reshape(-1).to(device))
+        reference = EditReference(
+            target.reshape(-1),
+            source_rgb,
+            region.reshape(-1).to(device),
+            painted.to(device),
+            source_logits.log_softmax(-1),
+        )
         full = full_frame_rays(centres) if config.full_frame else None
         offset = initial_offset(len(layers), ws.shape[-1], config.init_scale, config.seed)
         offset = offset.to(device=device, dtype=ws.dtype).requires_grad_(True)
-        optimizer = torch.optim.Adam([offset], lr=config.learning_rate)
+        optimizer = _optimizer(config, offset)
         draws = torch.Generator().manual_seed(config.seed)
         history: list[dict[str, float]] = []
         cancelled = False
         loop_start = time.perf_counter()
         for step in range(config.steps):
             rays = _step_rays(config, region, target_cpu, centres, full, draws)
+            guard_rays = _guard_step_rays(guards, config, draws)
             pixels = rays.pixels.to(device)
+            step_origins = [origins[:, pixels]]
+            step_directions = [directions[:, pixels]]
+            for view, drawn in zip(guards, guard_rays, strict=True):
+                step_origins.append(view.origins[:, drawn.pixels.to(device)])
+                step_directions.append(view.directions[:, drawn.pixels.to(device)])
             planes = generator.synthesize_planes(offset_ws(source_ws, layers, offset)[None])
             output = generator.render_rays(
                 planes,
-                origins[:, pixels],
-                directions[:, pixels],
+                torch.cat(step_origins, dim=1),
+                torch.cat(step_directions, dim=1),
                 plane_stats=plane_stats,
                 chunk_rays=config.chunk_rays,
                 seg_head=adapter,
                 appearance_threshold=_sample_threshold(config),
                 defer_segmentation=True,
             )
-            rgb, logits = output.features[0, :, :3], output.seg_logits[0]
+            counts = [len(pixels), *(len(drawn.pixels) for drawn in guard_rays)]
+            rgb_parts = output.features[0, :, :3].split(counts)
+            logit_parts = output.seg_logits[0].split(counts)
+            rgb, logits = rgb_parts[0], logit_parts[0]
+            guard = None
+            for view, drawn, view_rgb, view_logits in zip(
+                guards, guard_rays, rgb_parts[1:], logit_parts[1:], strict=True
+            ):
+                term = guard_losses(view_rgb, view_logits, drawn, view, config)
+                guard = term if guard is None else guard + term
             distance = None if lpips is None else _masked_lpips(lpips, rgb, reference, resolution)
-            losses = edit_losses(rgb, logits, rays, reference, config, distance)
+            losses = edit_losses(rgb, logits, rays, reference, config, distance, guard)
             (gradient,) = torch.autograd.grad(losses.total, [offset])
             offset.grad = gradient
             optimizer.step()
@@ -290,13 +397,15 @@ def optimize_latent(
         step_seconds = time.perf_counter() - loop_start
         edited = offset_ws(source_ws, layers, offset.detach())
         with torch.no_grad():
-            _, final_logits = _render_frame(
-                generator,
-                adapter,
-                generator.synthesize_planes(edited[None]),
-                (origins, directions),
-                plane_stats,
-                config,
+            _, final_logits = _rgb_and_logits(
+                _render_frame(
+                    generator,
+                    adapter,
+                    generator.synthesize_planes(edited[None]),
+                    (origins, directions),
+                    plane_stats,
+                    config,
+                )
             )
     return EditResult(
         ws=edited,

@@ -12,7 +12,7 @@ from ffedit.render.compositing import (
     expected_depth,
     sample_weights,
 )
-from ffedit.render.rays import rays_from_cameras
+from ffedit.render.rays import project_points, rays_from_cameras
 from ffedit.render.sampling import (
     importance_depths,
     merge_samples,
@@ -43,6 +43,7 @@ from ffedit.render.volume import (
 )
 
 __all__ = [
+    "project_points",
     "CPU_RAYS_PER_PASS",
     "PLANE_AXES",
     "Composite",

@@ -33,3 +33,19 @@ def rays_from_cameras(
     origins = cam2world[:, :3, 3]
     directions = torch.nn.functional.normalize(world_points - origins[:, None, :], dim=2)
     return origins[:, None, :].expand_as(directions).contiguous(), directions
+
+
+def project_points(
+    points: torch.Tensor, cam2world: torch.Tensor, intrinsics: torch.Tensor, resolution: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel coordinates (P, 2) as (row, column), fractional, of world points (P, 3) seen by
+    one camera (cam2world (4, 4), OpenCV axes; normalised intrinsics (3, 3), no skew), and
+    (P,) bool whether each lies in front of it: the inverse of `rays_from_cameras`."""
+    homogeneous = torch.cat([points, torch.ones_like(points[:, :1])], dim=-1)
+    camera_points = (torch.linalg.inv(cam2world) @ homogeneous.T).T[:, :3]
+    depth = camera_points[:, 2]
+    safe = depth.clamp_min(1e-6)
+    u = intrinsics[0, 0] * camera_points[:, 0] / safe + intrinsics[0, 2]
+    v = intrinsics[1, 1] * camera_points[:, 1] / safe + intrinsics[1, 2]
+    pixels = torch.stack([v * resolution - 0.5, u * resolution - 0.5], dim=-1)
+    return pixels, depth > 1e-6

@@ -193,6 +193,8 @@ def test_edit_makes_a_new_face_whose_parent_is_the_source(client):
     assert job.status_code == 202 and job.json()["params"]["steps"] == 2
     done = _wait(client, job.json()["id"])
     assert done["status"] == "succeeded", done["error"]
+    outcome = done["result"]["outcome"]
+    assert 0 <= outcome["reached"] <= outcome["painted"] and outcome["changed_elsewhere"] >= 0
     child = client.get(f"/api/v1/faces/{done['result']['face_id']}").json()
     assert child["parent_id"] == face and child["origin"]["edit"] == job.json()["id"]
     arrays = client.app.state.engine.storage.load_face_arrays(child["id"])
@@ -224,6 +226,19 @@ def test_bad_edits_are_rejected_before_a_job_exists(client):
         )
         assert answer.status_code == status, (form, answer.json())
         assert set(answer.json()) == {"error", "detail"}
+    assert client.get("/api/v1/jobs").json() == []
+
+
+def test_an_edit_toward_the_faces_own_mask_is_refused(client):
+    face, _ = _setup(client)
+    own = client.get(f"/api/v1/faces/{face}/render", params={"kind": "mask", "view": "front"})
+    assert own.status_code == 200
+    answer = client.post(
+        f"/api/v1/faces/{face}/edits",
+        data={"layout": "base15", "view": "front"},
+        files={"mask": ("own.png", own.content, "image/png")},
+    )
+    assert answer.status_code == 422 and "paint the change you want" in answer.json()["detail"]
     assert client.get("/api/v1/jobs").json() == []
 
 

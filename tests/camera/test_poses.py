@@ -93,3 +93,22 @@ def test_orbit_is_a_closed_loop_around_the_front_view():
     step = (cameras[1:] - cameras[:-1]).abs().max()
     closing = (cameras[0] - cameras[-1]).abs().max()
     assert closing <= step * 1.01
+
+
+def test_a_turned_camera_orbits_the_pivot_and_keeps_looking_at_it():
+    from ffedit.camera import AVG_CAMERA_PIVOT, camera_from_angles, turned_camera, unpack_cameras
+
+    front = named_camera("front")
+    turned = turned_camera(front, 0.4)
+    expected = camera_from_angles(math.pi / 2 + 0.4, math.pi / 2)  # ≈ `right`, which orbits 0
+    assert torch.allclose(turned, expected, atol=0.1)
+    cam2world, _ = unpack_cameras(turned[None])
+    pivot = torch.tensor(AVG_CAMERA_PIVOT)
+    position, forward = cam2world[0, :3, 3], cam2world[0, :3, 2]
+    original = unpack_cameras(front[None])[0][0, :3, 3]
+    assert torch.linalg.norm(position - pivot) == pytest.approx(
+        float(torch.linalg.norm(original - pivot)), rel=1e-5
+    )
+    toward = (pivot - position) / torch.linalg.norm(pivot - position)
+    assert torch.allclose(forward, toward, atol=1e-5)
+    assert torch.allclose(turned_camera(front, 0.0), front, atol=1e-6)

@@ -127,27 +127,39 @@ def test_bench_edits_end_to_end(model, tmp_path, capsys):
     code = main(
         [
             "bench", "edits", "--model", str(model), "--faces", "0:1", "--json", str(json_path),
-            "--operators", "eyes.scale", "--steps", "2", "--full-frame-faces", "1",
+            "--cases", "eyes.scale:3", "--steps", "2", "--paper-faces", "1",
+            "--full-frame-faces", "1", "--teacher-faces", "1",
             "--images", str(images), "--markdown", str(markdown),
         ]
     )  # fmt: skip
     assert code == 0
     document = json.loads(json_path.read_text())
-    variants = [run["variant"] for run in document["runs"]]
-    assert variants == ["fast, λ=0.5", "fast, λ=0", "full frame, λ=0.5"]
+    runs = [(run["protocol"], run["variant"]) for run in document["runs"]]
+    assert runs == [
+        ("user", "default"),
+        ("user", "paper"),
+        ("user", "default, full frame"),
+        ("teacher", "default"),
+        ("teacher", "paper"),
+    ]
     run = document["runs"][0]
+    assert not run["skipped"] and run["painted_pixels"] > 0
     assert run["touched_classes"] == ["eye", "iris", "pupil", "eyelid"]
     assert set(run["view_psnr"]) == {"front", "left", "right"} and run["steps"] == 2
+    assert 0 <= run["painted_recall"] <= 1 and 0 <= run["collateral"] <= 1
     assert document["fast_vs_full"]["edits"] == 1
-    with Image.open(images / "eyes-scale.png") as sheet:
+    assert document["configs"]["paper"]["objective"] == "paper"
+    with Image.open(images / "eyes-scale-3.png") as sheet:
         assert sheet.size == (8 * 34 - 2, 32)  # 8 tiles of 32 px with 2 px gaps, one face
     text = markdown.read_text()
-    assert "## Mask-driven edits" in text and "| eyes.scale | eyes19 | fast, λ=0.5 |" in text
-    assert "(img/eyes-scale.png)" in text
+    assert "## Mask-driven edits" in text and "| eyes.scale:3 | eyes19 | default |" in text
+    assert "| **large edits** |" in text or "| **small edits** |" in text
+    assert "target IoU %" in text  # the teacher protocol's table
+    assert "(img/eyes-scale-3.png)" in text
 
 
 def test_bench_edits_needs_an_adapter_per_layout(model, tmp_path, capsys):
-    args = ["bench", "edits", "--model", str(model), "--faces", "0:1", "--operators", "nose.width"]
+    args = ["bench", "edits", "--model", str(model), "--faces", "0:1", "--cases", "nose.width:1"]
     error = _error(capsys, main([*args, "--json", str(tmp_path / "e.json")]))
     assert "no adapter for layout 'nose19'" in error
 

@@ -3,16 +3,27 @@ import dataclasses
 import pytest
 
 from ffedit.edit import EditConfig
+from ffedit.edit.config import paper_edit_config
 
 
-def test_defaults_are_the_papers():
-    config = EditConfig()
+def test_paper_config_is_the_papers():
+    config = paper_edit_config()
+    assert config.objective == "paper" and config.optimizer == "adam"
     assert config.learning_rate == 0.02
     assert config.steps == 100
     assert config.overlap_weight == 0.5
     assert config.init_scale == 0.01
+    assert config.guard_yaws == ()
     assert config.layers is None  # every ws layer moves, as in FFaceNeRF
     assert config.lpips_weights is None and not config.full_frame
+    assert paper_edit_config(steps=3).steps == 3
+
+
+def test_defaults_paint_from_rest_with_guards():
+    config = EditConfig()
+    assert config.objective == "painted" and config.init_scale == 0.0
+    assert len(config.guard_yaws) == 2 and config.layers is None
+    assert config.steps == paper_edit_config().steps
 
 
 def test_config_is_frozen():
@@ -28,6 +39,10 @@ def test_config_is_frozen():
         {"overlap_weight": -1.0},
         {"dilation": -1},
         {"layers": ()},
+        {"objective": "nope"},
+        {"optimizer": "sgd"},
+        {"painted_confidence": 0.0},
+        {"guard_rays": 0},
         {"layers": (1, 1)},
         {"context_rays": 0},
         {"chunk_rays": 0},

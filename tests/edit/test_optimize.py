@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from ffedit.adapter import GeometryAdapter, overlap_loss
 from ffedit.camera import named_camera
 from ffedit.edit import EditConfig, initial_offset, optimize_latent
+from ffedit.edit.config import paper_edit_config
+from ffedit.edit.errors import NothingToEdit
 from ffedit.edit.losses import EditReference, edit_losses
 from ffedit.edit.regions import edit_region, full_frame_rays, sampled_rays, window_centres
 from ffedit.generator import ws_from_seed
@@ -45,20 +47,37 @@ def test_initial_offset_is_one_seeded_vector_of_scale_0_01_on_every_layer():
     assert torch.equal(offset[5], expected[0])
 
 
-def test_losses_decrease_and_the_target_iou_improves(generator, face):
+@pytest.mark.parametrize(
+    ("config", "term"),
+    [
+        (EditConfig(steps=12, learning_rate=0.02), "painted"),
+        (paper_edit_config(steps=12, learning_rate=0.05), "cross_entropy"),
+    ],
+    ids=["default", "paper"],
+)
+def test_losses_decrease_and_the_target_iou_improves(generator, face, config, term):
     ws, target = face
     before = mean_iou(iou_table(_labels(generator, ws)[None], target[None], 15))
-    result = optimize_latent(
-        generator, None, ws, FRONT, target, EditConfig(steps=12, learning_rate=0.05)
-    )
+    result = optimize_latent(generator, None, ws, FRONT, target, config)
     after = mean_iou(iou_table(result.masks[None], target[None], 15))
     assert result.steps == 12 and not result.cancelled
     assert 0 < result.step_seconds < result.seconds
     first, last = result.losses[0], result.losses[-1]
-    assert last["cross_entropy"] < first["cross_entropy"]
+    assert last[term] < first[term]
     assert last["total"] < first["total"]
     assert after > before + 0.05
     assert torch.equal(result.masks, _labels(generator, result.ws))  # masks of the final ws
+    outcome = result.outcome
+    assert outcome.painted == int((_labels(generator, ws) != target).sum())
+    assert outcome.reached == int(
+        ((result.masks == target) & (_labels(generator, ws) != target)).sum()
+    )
+
+
+def test_a_target_equal_to_the_prediction_is_refused(generator, face):
+    ws, _ = face
+    with pytest.raises(NothingToEdit, match="paint the change you want"):
+        optimize_latent(generator, None, ws, FRONT, _labels(generator, ws), EditConfig(steps=2))
 
 
 def test_only_the_allowed_layers_move(generator, face):
@@ -110,7 +129,9 @@ def test_should_stop_ends_the_edit_after_the_current_step(generator, face):
     )
     assert result.cancelled and result.steps == 2 and len(result.losses) == 2
     assert [(step, total) for step, total, _, _ in seen] == [(1, 10), (2, 10)]
-    assert seen[0][2] == {"cross_entropy", "overlap", "mse", "ssim", "lpips", "total"}
+    assert seen[0][2] == {
+        "painted", "keep", "guard", "cross_entropy", "overlap", "mse", "ssim", "lpips", "total"
+    }  # fmt: skip
     assert torch.equal(seen[-1][3], result.ws)
 
 
@@ -167,9 +188,15 @@ def _reference(generator, ws, target, adapter, dilation=1):
         full = generator.render(
             ws[None], FRONT[None], super_resolve=False, plane_stats=stats, seg_head=adapter
         )
-    region = edit_region(full.seg_logits[0].argmax(0), target, dilation)
+    current = full.seg_logits[0].argmax(0)
+    region = edit_region(current, target, dilation)
+    logits = full.seg_logits[0].reshape(full.seg_logits.shape[1], -1).T
     reference = EditReference(
-        target.reshape(-1), full.rgb_raw[0].reshape(3, -1).T, region.reshape(-1)
+        target.reshape(-1),
+        full.rgb_raw[0].reshape(3, -1).T,
+        region.reshape(-1),
+        (current != target).reshape(-1),
+        logits.log_softmax(-1),
     )
     return stats, full, region, reference
 
@@ -210,7 +237,7 @@ def test_full_frame_losses_are_the_papers_formulas(generator, face):
     _, full, region, reference = _reference(generator, ws, target, None)
     shifted = full.rgb_raw[0].reshape(3, -1).T + 0.1 * torch.randn(32 * 32, 3)
     logits = full.seg_logits[0].reshape(15, -1).T
-    config = EditConfig(overlap_weight=0.5, mse_weight=1.0, ssim_weight=0.0)
+    config = paper_edit_config(overlap_weight=0.5, mse_weight=1.0, ssim_weight=0.0)
     losses = edit_losses(
         shifted, logits, full_frame_rays(window_centres(region)), reference, config
     )
@@ -224,6 +251,45 @@ def test_full_frame_losses_are_the_papers_formulas(generator, face):
     assert torch.isclose(losses.total, cross_entropy + 0.5 * overlap + mse, rtol=1e-5)
 
 
+def test_full_frame_painted_losses_are_the_painted_formulas(generator, face):
+    ws, target = face
+    _, full, region, reference = _reference(generator, ws, target, None)
+    logits = full.seg_logits[0].reshape(15, -1).T + 0.3 * torch.randn(32 * 32, 15)
+    rgb = full.rgb_raw[0].reshape(3, -1).T
+    config = EditConfig(painted_confidence=0.8, keep_weight=10.0, ssim_weight=0.0)
+    losses = edit_losses(rgb, logits, full_frame_rays(window_centres(region)), reference, config)
+    painted = reference.painted
+    floor = -torch.log(torch.tensor(0.8))
+    expected_painted = (
+        (F.cross_entropy(logits[painted], reference.target[painted], reduction="none") - floor)
+        .clamp_min(0)
+        .mean()
+    )
+    far = ~reference.region
+    divergence = (
+        reference.source_log_probs.exp() * (reference.source_log_probs - logits.log_softmax(-1))
+    ).sum(-1)
+    assert torch.isclose(losses.painted, expected_painted, rtol=1e-5)
+    assert torch.isclose(losses.keep, 10.0 * divergence[far].mean(), rtol=1e-4)
+    assert losses.cross_entropy == 0 and losses.overlap == 0
+    assert torch.isclose(losses.total, losses.painted + losses.keep + losses.mse, rtol=1e-5)
+
+
+def test_the_painted_objective_is_at_rest_where_nothing_was_painted(generator, face):
+    """At the source the keep and preservation terms are at their minimum: only the painted
+    pixels pull."""
+    ws, target = face
+    _, full, region, reference = _reference(generator, ws, target, None)
+    logits = full.seg_logits[0].reshape(15, -1).T
+    rgb = full.rgb_raw[0].reshape(3, -1).T
+    losses = edit_losses(
+        rgb, logits, full_frame_rays(window_centres(region)), reference, EditConfig()
+    )
+    assert float(losses.keep) == pytest.approx(0.0, abs=1e-6)
+    assert float(losses.mse) == 0.0 and float(losses.ssim) == pytest.approx(0.0, abs=1e-5)
+    assert float(losses.painted) > 0
+
+
 def test_full_frame_and_fast_edits_agree_when_the_fast_path_sees_every_ray(generator, face):
     ws, target = face
     full = optimize_latent(generator, None, ws, FRONT, target, EditConfig(steps=3, full_frame=True))
@@ -233,7 +299,13 @@ def test_full_frame_and_fast_edits_agree_when_the_fast_path_sees_every_ray(gener
         ws,
         FRONT,
         target,
-        EditConfig(steps=3, context_rays=32 * 32, region_rays=None, ssim_patches=32 * 32),
+        EditConfig(
+            steps=3,
+            context_rays=32 * 32,
+            region_rays=None,
+            ssim_patches=32 * 32,
+            guard_rays=32 * 32,
+        ),
     )
     assert torch.allclose(full.ws, fast.ws, atol=1e-5)
     for a, b in zip(full.losses, fast.losses, strict=True):

@@ -3,7 +3,7 @@
 import torch
 
 from ffedit.camera import named_camera, unpack_cameras
-from ffedit.render import rays_from_cameras
+from ffedit.render import project_points, rays_from_cameras
 
 
 def test_centre_pixel_of_front_view_points_at_minus_z():
@@ -33,3 +33,17 @@ def test_pixel_centre_directions_follow_the_intrinsics():
     expected = torch.tensor([(u - 0.5) / focal, -(v - 0.5) / focal, -1.0])
     expected = expected / torch.linalg.norm(expected)
     assert torch.allclose(directions[0, row * resolution + column], expected, atol=1e-6)
+
+
+def test_projecting_points_on_camera_rays_gives_their_pixels():
+    cam2world, intrinsics = unpack_cameras(named_camera("left")[None])
+    origins, directions = rays_from_cameras(cam2world, intrinsics, 16)
+    pixels = torch.tensor([0, 17, 130, 255])
+    points = origins[0, pixels] + 2.4 * directions[0, pixels]
+    projected, in_front = project_points(points, cam2world[0], intrinsics[0], 16)
+    expected = torch.stack([pixels // 16, pixels % 16], -1).float()
+    assert torch.allclose(projected, expected, atol=1e-3) and in_front.all()
+    _, in_front = project_points(
+        origins[0, :1] - directions[0, :1], cam2world[0], intrinsics[0], 16
+    )
+    assert not in_front.any()

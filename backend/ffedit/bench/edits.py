@@ -1,22 +1,30 @@
-"""`ffedit bench edits`: mask-driven edits against synthface's exact edits (benchmarks.md §3).
+"""`ffedit bench edits`: mask-driven edits of held-out synthface faces against synthface's
+exact 3D edits (benchmarks.md §3), measured as users make them.
 
-For each edit case (an operator, an amount, the custom layout that has the classes it
-touches) and held-out face: the target is the teacher's edited face's mask at the front view
-in that layout; the edit starts from the generator's ws of the unedited face and sees only
-that mask. Measured per edit:
+Protocols (each edit starts from the generator's ws of the unedited face and sees one mask):
 
-- target fidelity: IoU at the front view of the touched classes (per image, the mean over
-  those present, as the reference mIoU), before and after the edit;
-- 3D consistency: the same IoU at the left and right views against the teacher's edited
-  masks, which the optimisation never sees;
-- preservation: PSNR of the raw RGB against the unedited render, outside the region the edit
-  changes (pixels where the teacher's edited and unedited masks differ, dilated like the
-  edit's own region), at all three views;
-- wall-clock seconds of `optimize_latent` (source and final renders included).
+- **user** (the headline): the target is the model's own predicted mask at the front view
+  with the pixels synthface's exact edit changes there painted in its edited labels, as a
+  user paints on the page. At the front: *painted recall* (share of the painted pixels, those
+  whose target differs from the prediction, that end with their painted label),
+  *collateral* (share of the pixels outside the dilated painted region whose label
+  changed), IoU of the touched classes to the painted mask before → after. At the unseen
+  left/right views, against the exact edit there: *change recall* and *change precision*
+  (pixels the edit changed to the teacher's edited label, over the pixels the teacher
+  changed and over the pixels the edit changed) and IoU of the touched classes to "own mask
+  + the teacher's change there". An edit whose painted set is empty (the exact edit changes
+  no pixel of the model's mask) is skipped and counted.
+- **teacher**: the target is the teacher's whole edited mask, the earlier protocol: the
+  model's own mask differs from it in many pixels, so its gains mostly measure the edit
+  repairing the model's errors, not the change a user asks for. Target IoU at the front and
+  3D consistency IoU at left/right, before → after.
 
-Variants: the fast path with each overlap weight λ, and the full-frame twin (λ of the first)
-on the first few faces, so that target IoU and time of both can be compared on the same
-edits. Ground truth comes in as fine-label maps (`TeacherViews`); only the command (`run`)
+Both: PSNR of the raw RGB against the unedited render outside the dilated region the exact
+edit changes (mean of the three views) and wall-clock seconds of `optimize_latent`.
+
+Methods: `default` (`EditConfig()`, what the app runs) and `paper` (FFaceNeRF's procedure,
+`paper_edit_config`), each on the fast path; the full-frame twin of `default` on the first
+faces. Ground truth comes in as fine-label maps (`TeacherViews`); only the command (`run`)
 renders them with synthface.
 """
 
@@ -47,7 +55,8 @@ from ffedit.cli.common import (
 )
 from ffedit.config import DEFAULT_MODEL_PATH
 from ffedit.device import resolve_device
-from ffedit.edit.config import EditConfig
+from ffedit.edit.config import EditConfig, paper_edit_config
+from ffedit.edit.errors import NothingToEdit
 from ffedit.edit.optimize import EditResult, optimize_latent
 from ffedit.edit.regions import dilate
 from ffedit.generator import SegHead, TriplaneGenerator, uint8_image
@@ -60,6 +69,9 @@ VIEWS = ("front", "left", "right")
 SECTION_TITLE = "Mask-driven edits"
 PSNR_CAP = 100.0
 """PSNR reported for identical images (dB)."""
+SMALL_EDIT_PIXELS = 50
+"""An edit painting fewer pixels than this is small (the issue's split)."""
+PROTOCOLS = ("user", "teacher")
 SHEET_GAP = 2
 SHEET_GAP_COLOR = (40, 40, 40)
 
@@ -71,38 +83,53 @@ class EditCase:
     operator: str
     """synthface edit operator."""
     amount: float
-    """Operator steps applied (sized so that the edit changes tens of pixels at 128²)."""
+    """Operator steps applied."""
     layout: str
-    """The custom layout whose classes show the edit."""
+    """The layout whose classes show the edit."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.operator}:{self.amount:g}"
 
 
 EDIT_CASES: tuple[EditCase, ...] = (
-    EditCase("eyes.scale", 2.0, "eyes19"),
+    EditCase("eyes.scale", 1.0, "eyes19"),
+    EditCase("eyes.scale", 3.0, "eyes19"),
+    EditCase("iris.scale", 2.0, "eyes19"),
     EditCase("pupil.scale", 3.0, "eyes19"),
-    EditCase("nose.width", 2.0, "nose19"),
+    EditCase("brows.raise", 1.0, "base17"),
+    EditCase("brows.raise", 3.0, "base17"),
+    EditCase("nose.width", 1.0, "nose19"),
+    EditCase("nose.width", 3.0, "nose19"),
+    EditCase("nose.length", 2.0, "nose19"),
     EditCase("ala.width", 2.0, "base17"),
-    EditCase("chin.length", 2.0, "chin20"),
+    EditCase("mouth.open", 0.5, "chin20"),
     EditCase("mouth.open", 1.5, "chin20"),
+    EditCase("chin.length", 2.0, "chin20"),
 )
-"""The default cases: benchmarks.md §3's operators in the layouts holding their classes."""
+"""The default cases: benchmarks.md §3's six operators plus iris, brows and nose length, from
+a few painted pixels to a few hundred, each in a layout holding its classes."""
 
 
 @dataclass(frozen=True)
 class Variant:
-    """How an edit is run."""
+    """How an edit is run: a method and whether every pixel is rendered each step."""
 
-    overlap_weight: float
-    full_frame: bool
+    method: str
+    """"default" (`EditConfig()`) or "paper" (`paper_edit_config`)."""
+    full_frame: bool = False
 
     @property
     def name(self) -> str:
-        return f"{'full frame' if self.full_frame else 'fast'}, λ={self.overlap_weight:g}"
+        return f"{self.method}{', full frame' if self.full_frame else ''}"
+
+    def config(self, steps: int | None) -> EditConfig:
+        base = EditConfig() if self.method == "default" else paper_edit_config()
+        changes = {"full_frame": self.full_frame} | ({} if steps is None else {"steps": steps})
+        return dataclasses.replace(base, **changes)
 
 
-def variants(lambdas: list[float], full_frame_lambda: float | None) -> list[Variant]:
-    """The fast path at every λ, then the full frame at `full_frame_lambda` (if not None)."""
-    fast = [Variant(weight, False) for weight in lambdas]
-    return fast + ([] if full_frame_lambda is None else [Variant(full_frame_lambda, True)])
+DEFAULT, PAPER, DEFAULT_FULL_FRAME = Variant("default"), Variant("paper"), Variant("default", True)
 
 
 class TeacherViews(NamedTuple):
@@ -155,6 +182,74 @@ def psnr_outside(a: torch.Tensor, b: torch.Tensor, outside: torch.Tensor) -> tor
     return (10 * torch.log10(4 / mse.clamp_min(4 * 10 ** (-PSNR_CAP / 10)))).clamp(max=PSNR_CAP)
 
 
+def painted_target(
+    predicted: torch.Tensor, source: torch.Tensor, edited: torch.Tensor
+) -> torch.Tensor:
+    """The user protocol's target (H, W): the model's prediction with the pixels where the
+    teacher's edited labels differ from its unedited ones painted in the edited labels."""
+    return torch.where(edited != source, edited, predicted)
+
+
+def _ratio(part: torch.Tensor, whole: torch.Tensor) -> float:
+    count = int(whole.sum())
+    return math.nan if count == 0 else int((part & whole).sum()) / count
+
+
+def user_figures(
+    before: torch.Tensor,
+    after: torch.Tensor,
+    target: torch.Tensor,
+    source: torch.Tensor,
+    edited: torch.Tensor,
+    touched: tuple[int, ...],
+    k: int,
+    dilation: int,
+) -> dict[str, Any]:
+    """The user protocol's figures (module doc) of predicted labels before and after (V, H,
+    W), the front target (H, W) and the teacher's layout labels before and after (V, H, W)."""
+    painted = target != before[0]
+    outside = ~dilate(painted, dilation)
+    reached = after[0] == target
+    changed = after != before
+    figures = {
+        "painted_pixels": int(painted.sum()),
+        "painted_recall": _ratio(reached, painted),
+        "collateral": _ratio(changed[0], outside),
+        "touched_iou_before": float(touched_iou(before[:1], target[None], touched, k)[0]),
+        "touched_iou": float(touched_iou(after[:1], target[None], touched, k)[0]),
+    }
+    recalls, precisions, ious_before, ious = [], [], [], []
+    for view in range(1, len(VIEWS)):
+        teacher_change = edited[view] != source[view]
+        right = changed[view] & teacher_change & (after[view] == edited[view])
+        recalls.append(_ratio(right, teacher_change))
+        precisions.append(_ratio(right, changed[view]))
+        expected = painted_target(before[view], source[view], edited[view])[None]
+        ious_before.append(float(touched_iou(before[view : view + 1], expected, touched, k)[0]))
+        ious.append(float(touched_iou(after[view : view + 1], expected, touched, k)[0]))
+    return figures | {
+        "change_recall": _nanmean(recalls),
+        "change_precision": _nanmean(precisions),
+        "unseen_iou_before": _nanmean(ious_before),
+        "unseen_iou": _nanmean(ious),
+    }
+
+
+def teacher_figures(
+    before: torch.Tensor, after: torch.Tensor, edited: torch.Tensor, touched, k: int
+) -> dict[str, Any]:
+    """The teacher protocol's figures: touched-class IoU against the teacher's edited labels
+    (V, H, W) at the front (target) and at left/right (3D consistency), before → after."""
+    iou_before = touched_iou(before, edited, touched, k)
+    iou_after = touched_iou(after, edited, touched, k)
+    return {
+        "target_iou_before": float(iou_before[0]),
+        "target_iou": float(iou_after[0]),
+        "consistency_iou_before": _nanmean(iou_before[1:].tolist()),
+        "consistency_iou": _nanmean(iou_after[1:].tolist()),
+    }
+
+
 def measure_edit(
     generator: TriplaneGenerator,
     adapter: SegHead,
@@ -163,33 +258,41 @@ def measure_edit(
     ws: torch.Tensor,
     teacher: TeacherViews,
     config: EditConfig,
+    protocol: str = "user",
     chunk_rays: int | None = None,
-    paint_on_prediction: bool = False,
 ) -> EditMeasure:
-    """Run one edit of ws (num_ws, w_dim) toward the teacher's edited front mask; measure it.
-
-    paint_on_prediction: the target is the model's own front mask with the pixels the edit
-    changes (teacher's edited ≠ unedited) painted in the teacher's edited labels, as a user
-    would repaint a mask. With an untrained model this keeps the edit region at a realistic
-    size (for timing); with a trained one both targets nearly agree.
-    """
+    """Run one edit of ws (num_ws, w_dim) toward the protocol's target at the front view and
+    measure it (module doc); `NothingToEdit` when that target equals the prediction."""
     device = ws.device
     cameras = torch.stack([named_camera(view) for view in VIEWS]).to(device)
     source_labels = labels_from_fine(teacher.source, layout).to(device)
     edited_labels = labels_from_fine(teacher.edited, layout).to(device)
     stats = plane_statistics(generator.synthesize_planes(ws[None]).detach())
     before = _views_render(generator, adapter, ws, stats, cameras, chunk_rays)
-    target = edited_labels[0]
-    if paint_on_prediction:
-        painted = edited_labels[0] != source_labels[0]
-        target = torch.where(painted, target, before.seg_logits[0].argmax(0))
+    predicted = before.seg_logits.argmax(1)
+    if protocol == "user":
+        target = painted_target(predicted[0], source_labels[0], edited_labels[0])
+    else:
+        target = edited_labels[0]
     result: EditResult = optimize_latent(
         generator, adapter, ws, cameras[0], target, config, plane_stats=stats
     )
     after = _views_render(generator, adapter, result.ws, stats, cameras, chunk_rays)
+    predicted_after = after.seg_logits.argmax(1)
     k = layout.num_classes
-    iou_before = touched_iou(before.seg_logits.argmax(1), edited_labels, touched, k)
-    iou_after = touched_iou(after.seg_logits.argmax(1), edited_labels, touched, k)
+    if protocol == "user":
+        figures = user_figures(
+            predicted,
+            predicted_after,
+            target,
+            source_labels,
+            edited_labels,
+            touched,
+            k,
+            config.dilation,
+        )
+    else:
+        figures = teacher_figures(predicted, predicted_after, edited_labels, touched, k)
     changed = torch.stack(
         [
             dilate(edited != source, config.dilation)
@@ -197,12 +300,7 @@ def measure_edit(
         ]
     )
     psnr = psnr_outside(after.rgb_raw, before.rgb_raw, ~changed)
-    figures = {
-        "target_iou_before": float(iou_before[0]),
-        "target_iou": float(iou_after[0]),
-        "consistency_iou_before": _nanmean(iou_before[1:].tolist()),
-        "consistency_iou": _nanmean(iou_after[1:].tolist()),
-        "view_iou": dict(zip(VIEWS, iou_after.tolist(), strict=True)),
+    figures |= {
         "psnr": float(psnr.mean()),
         "view_psnr": dict(zip(VIEWS, psnr.tolist(), strict=True)),
         "seconds": result.seconds,
@@ -211,7 +309,7 @@ def measure_edit(
         "final_losses": result.losses[-1],
     }
     mask = colors_from_labels(target.cpu().numpy(), layout)
-    after_mask = colors_from_labels(after.seg_logits[0].argmax(0).cpu().numpy(), layout)
+    after_mask = colors_from_labels(predicted_after[0].cpu().numpy(), layout)
     row = [mask, *map(uint8_image, before.rgb_raw), *map(uint8_image, after.rgb_raw), after_mask]
     return EditMeasure(figures, row)
 
@@ -221,16 +319,24 @@ def _nanmean(values: list[float]) -> float:
     return sum(present) / len(present) if present else math.nan
 
 
-def with_variant(config: EditConfig, variant: Variant) -> EditConfig:
-    return dataclasses.replace(
-        config, overlap_weight=variant.overlap_weight, full_frame=variant.full_frame
-    )
+def _nanmedian(values: list[float]) -> float:
+    present = [v for v in values if not math.isnan(v)]
+    return statistics.median(present) if present else math.nan
 
 
 FaceSource = Callable[[int, EditCase], tuple[torch.Tensor, TeacherViews]]
 """(face seed, case) → (the generator's ws of the face, the teacher's views of it)."""
 Progress = Callable[[dict[str, Any]], None]
-"""Called with each edit's figures as it finishes."""
+"""Called with each edit's figures as it finishes (or is skipped)."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One (protocol, variant) of the benchmark, on the first `faces` faces (None: all)."""
+
+    protocol: str
+    variant: Variant
+    faces: int | None = None
 
 
 def run_edit_benchmark(
@@ -240,55 +346,59 @@ def run_edit_benchmark(
     seeds: list[int],
     face_source: FaceSource,
     touched_classes: Callable[[EditCase, Layout], tuple[int, ...]],
-    config: EditConfig,
-    run_variants: list[Variant],
-    full_frame_faces: int,
+    plan: list[Run],
+    steps: int | None,
     sheet_faces: int,
     on_edit: Progress | None = None,
     chunk_rays: int | None = None,
-    paint_on_prediction: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
-    """Every case × face × variant (full-frame variants on the first `full_frame_faces`
-    faces only). adapters: layout name → (adapter, layout). Returns the per-edit figures and
-    one contact sheet per operator (first variant, first `sheet_faces` faces).
-    paint_on_prediction: see `measure_edit`."""
+    """Every case × face × run of the plan. adapters: layout name → (adapter, layout).
+    Returns the per-edit figures (skipped edits with `skipped`: True) and one contact sheet
+    per case (the plan's first run, first `sheet_faces` faces it measured)."""
     runs, rows = [], {}
     for case in cases:
         adapter, layout = adapters[case.layout]
         touched = touched_classes(case, layout)
         for index, seed in enumerate(seeds):
             ws, teacher = face_source(seed, case)
-            for variant in run_variants:
-                if variant.full_frame and index >= full_frame_faces:
+            for item in plan:
+                if item.faces is not None and index >= item.faces:
                     continue
-                measure = measure_edit(
-                    generator,
-                    adapter,
-                    layout,
-                    touched,
-                    ws,
-                    teacher,
-                    with_variant(config, variant),
-                    chunk_rays,
-                    paint_on_prediction,
-                )
                 figures = {
+                    "case": case.name,
                     "operator": case.operator,
                     "amount": case.amount,
                     "layout": case.layout,
                     "touched_classes": [layout.class_names[c] for c in touched],
                     "face": seed,
-                    "variant": variant.name,
-                    "overlap_weight": variant.overlap_weight,
-                    "full_frame": variant.full_frame,
-                    **measure.figures,
+                    "protocol": item.protocol,
+                    "variant": item.variant.name,
+                    "full_frame": item.variant.full_frame,
                 }
+                config = item.variant.config(steps)
+                try:
+                    measure = measure_edit(
+                        generator,
+                        adapter,
+                        layout,
+                        touched,
+                        ws,
+                        teacher,
+                        config,
+                        item.protocol,
+                        chunk_rays,
+                    )
+                except NothingToEdit:
+                    figures["skipped"] = True
+                else:
+                    figures |= {"skipped": False, **measure.figures}
+                    sheet = rows.setdefault(case.name, [])
+                    if item == plan[0] and len(sheet) < sheet_faces:
+                        sheet.append(measure.row)
                 runs.append(figures)
                 if on_edit is not None:
                     on_edit(figures)
-                if variant == run_variants[0] and index < sheet_faces:
-                    rows.setdefault(case.operator, []).append(measure.row)
-    return runs, {operator: contact_sheet(sheet) for operator, sheet in rows.items()}
+    return runs, {name: contact_sheet(sheet) for name, sheet in rows.items() if sheet}
 
 
 def contact_sheet(rows: list[list[np.ndarray]]) -> np.ndarray:
@@ -305,60 +415,86 @@ def contact_sheet(rows: list[list[np.ndarray]]) -> np.ndarray:
     return grid[:-SHEET_GAP, :-SHEET_GAP]
 
 
-def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Means per (operator, variant), then per variant over all operators ('all', when there
-    are several)."""
-    several = len({run["operator"] for run in runs}) > 1
+USER_KEYS = (
+    "painted_pixels",
+    "painted_recall",
+    "collateral",
+    "touched_iou_before",
+    "touched_iou",
+    "change_recall",
+    "change_precision",
+    "unseen_iou_before",
+    "unseen_iou",
+    "psnr",
+    "seconds",
+)
+TEACHER_KEYS = (
+    "target_iou_before",
+    "target_iou",
+    "consistency_iou_before",
+    "consistency_iou",
+    "psnr",
+    "seconds",
+)
+
+
+def _group_medians(members: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
+    measured = [m for m in members if not m["skipped"]]
+    entry = {"edits": len(measured), "skipped": len(members) - len(measured)}
+    return entry | {key: _nanmedian([m[key] for m in measured]) for key in keys}
+
+
+def size_class(run: dict[str, Any]) -> str:
+    """'small' (fewer than `SMALL_EDIT_PIXELS` painted pixels) or 'large'."""
+    return "small" if run["painted_pixels"] < SMALL_EDIT_PIXELS else "large"
+
+
+def summarize(runs: list[dict[str, Any]], protocol: str) -> list[dict[str, Any]]:
+    """Medians per (case, variant) of one protocol's edits, then per (size class, variant)
+    for the user protocol or per variant over all cases for the teacher's."""
+    keys = USER_KEYS if protocol == "user" else TEACHER_KEYS
+    chosen = [run for run in runs if run["protocol"] == protocol]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for run in runs:
-        groups.setdefault((run["operator"], run["variant"]), []).append(run)
-        if several:
-            groups.setdefault(("all", run["variant"]), []).append(run)
+    for run in chosen:
+        groups.setdefault((run["case"], run["variant"]), []).append(run)
+    for run in chosen:
+        if run["skipped"]:
+            continue
+        overall = size_class(run) + " edits" if protocol == "user" else "all"
+        groups.setdefault((overall, run["variant"]), []).append(run)
     summary = []
-    for (operator, variant), members in groups.items():
-        entry = {"operator": operator, "variant": variant, "edits": len(members)}
-        entry["layout"] = members[0]["layout"] if operator != "all" else ""
-        for key in (
-            "target_iou_before",
-            "target_iou",
-            "consistency_iou_before",
-            "consistency_iou",
-            "psnr",
-        ):
-            entry[key] = _nanmean([m[key] for m in members])
-        entry["seconds"] = statistics.median(m["seconds"] for m in members)
-        entry["step_seconds"] = statistics.median(m["step_seconds"] for m in members)
-        summary.append(entry)
-    return sorted(summary, key=lambda entry: entry["operator"] == "all")
+    for (case, variant), members in groups.items():
+        entry = {"case": case, "variant": variant, "layout": members[0]["layout"]}
+        summary.append(entry | _group_medians(members, keys))
+    return sorted(summary, key=lambda entry: entry["case"].endswith(("edits", "all")))
 
 
-def fast_vs_full(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Fast path against full frame on the edits run both ways (same face, case and λ)."""
-    full = {(r["operator"], r["face"], r["overlap_weight"]): r for r in runs if r["full_frame"]}
+def twin_comparison(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The default fast path against its full-frame twin on the user-protocol edits run both
+    ways (same case and face): medians of each figure, and per-edit time ratio."""
+    full = {
+        (r["case"], r["face"]): r
+        for r in runs
+        if r["protocol"] == "user" and r["variant"] == DEFAULT_FULL_FRAME.name and not r["skipped"]
+    }
     pairs = [
         (r, full[key])
         for r in runs
-        if not r["full_frame"] and (key := (r["operator"], r["face"], r["overlap_weight"])) in full
+        if r["protocol"] == "user"
+        and r["variant"] == DEFAULT.name
+        and not r["skipped"]
+        and (key := (r["case"], r["face"])) in full
     ]
     if not pairs:
         return None
     fast_runs, full_runs = zip(*pairs, strict=True)
-
-    def figures(members) -> dict[str, float]:
-        return {
-            "target_iou": _nanmean([m["target_iou"] for m in members]),
-            "consistency_iou": _nanmean([m["consistency_iou"] for m in members]),
-            "psnr": _nanmean([m["psnr"] for m in members]),
-            "seconds": statistics.median(m["seconds"] for m in members),
-            "step_seconds": statistics.median(m["step_seconds"] for m in members),
-        }
-
-    fast, whole = figures(fast_runs), figures(full_runs)
+    keys = (*USER_KEYS, "step_seconds")
+    fast = {key: _nanmedian([m[key] for m in fast_runs]) for key in keys}
+    whole = {key: _nanmedian([m[key] for m in full_runs]) for key in keys}
     return {
         "edits": len(pairs),
         "fast": fast,
         "full_frame": whole,
-        "speedup_per_step": whole["step_seconds"] / fast["step_seconds"],
         "speedup_per_edit": whole["seconds"] / fast["seconds"],
     }
 
@@ -367,58 +503,122 @@ def _percent(value: float) -> str:
     return "–" if math.isnan(value) else f"{100 * value:.1f}"
 
 
-def markdown_section(summary: list[dict[str, Any]], comparison: dict | None, context: dict) -> str:
-    """The 'Mask-driven edits' section body."""
+def _fraction(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.2f}"
+
+
+def _user_table(summary: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "Edits of held-out synthface faces toward the teacher's edited mask at the front view "
-        "(benchmarks.md §3); the optimisation sees only that mask. *Target IoU*: IoU of the "
-        "classes the edit touches at the front view (mean over the classes present), before "
-        "→ after the edit; *3D consistency*: the same at the left and right views against the "
-        "teacher's edited masks (never seen); *PSNR*: raw RGB against the unedited render "
-        "outside the (dilated) region the edit changes, mean of the three views; *time*: "
-        "median wall-clock seconds per edit (source and final renders included), and per "
-        "optimisation step. *fast*: "
-        "each step renders the edit region's rays, a class-stratified sample of the others "
-        "and a few SSIM windows; *full frame*: every pixel every step (the paper's "
-        "procedure). Written by `ffedit bench edits`.",
-        "",
-        f"Model `{context['model']}` on {context['device']} ({context['machine']}), "
-        f"{context['date']}; faces {context['faces']}, {context['steps']} steps, target: "
-        f"{context['target']}; command: `{context['command']}`.",
-        "",
-        "| edit | layout | variant | target IoU % (before → after) | 3D consistency IoU % "
-        "(before → after) | PSNR outside (dB) | time / edit (s) | s / step | edits |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| edit | layout | variant | painted px | painted recall | collateral % | touched IoU % "
+        "(before → after) | unseen: change recall | change precision | IoU % (before → "
+        "after) | PSNR outside (dB) | time / edit (s) | edits (skipped) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in summary:
+        overall = entry["case"].endswith("edits")
+        name = f"**{entry['case']}**" if overall else entry["case"]
+        if entry["edits"] == 0:
+            lines.append(
+                f"| {name} | {entry['layout']} | {entry['variant']} | – | – | – | – | – | – | – "
+                f"| – | – | 0 ({entry['skipped']}) |"
+            )
+            continue
         lines.append(
-            f"| {entry['operator']} | {entry['layout']} | {entry['variant']} | "
-            f"{_percent(entry['target_iou_before'])} → {_percent(entry['target_iou'])} | "
-            f"{_percent(entry['consistency_iou_before'])} → {_percent(entry['consistency_iou'])} | "
-            f"{entry['psnr']:.1f} | {entry['seconds']:.1f} | {entry['step_seconds']:.3f} | "
-            f"{entry['edits']} |"
+            f"| {name} | {'' if overall else entry['layout']} | {entry['variant']} | "
+            f"{entry['painted_pixels']:.0f} | {_fraction(entry['painted_recall'])} | "
+            f"{_percent(entry['collateral'])} | {_percent(entry['touched_iou_before'])} → "
+            f"{_percent(entry['touched_iou'])} | {_fraction(entry['change_recall'])} | "
+            f"{_fraction(entry['change_precision'])} | {_percent(entry['unseen_iou_before'])} → "
+            f"{_percent(entry['unseen_iou'])} | {entry['psnr']:.1f} | {entry['seconds']:.1f} | "
+            f"{entry['edits']} ({entry['skipped']}) |"
         )
+    return lines
+
+
+def _teacher_table(summary: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| edit | layout | variant | target IoU % (before → after) | 3D consistency IoU % "
+        "(before → after) | PSNR outside (dB) | time / edit (s) | edits |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in summary:
+        if entry["edits"] == 0:
+            continue
+        lines.append(
+            f"| {entry['case']} | {entry['layout'] if entry['case'] != 'all' else ''} | "
+            f"{entry['variant']} | {_percent(entry['target_iou_before'])} → "
+            f"{_percent(entry['target_iou'])} | {_percent(entry['consistency_iou_before'])} → "
+            f"{_percent(entry['consistency_iou'])} | {entry['psnr']:.1f} | "
+            f"{entry['seconds']:.1f} | {entry['edits']} |"
+        )
+    return lines
+
+
+def markdown_section(
+    user: list[dict[str, Any]],
+    teacher: list[dict[str, Any]],
+    comparison: dict | None,
+    context: dict,
+) -> str:
+    """The 'Mask-driven edits' section body."""
+    lines = [
+        "Edits of held-out synthface faces as users make them (benchmarks.md §3): the target "
+        "is the model's own predicted mask at the front view with the pixels synthface's "
+        "exact edit changes there painted in. *Painted recall*: share of the painted pixels "
+        "(target ≠ prediction) that end with their painted label; *collateral*: share of the "
+        "pixels outside the painted region (dilated by 2 px) whose label changed; *touched "
+        "IoU*: IoU of the classes the edit touches against the painted mask. *Unseen*: at the "
+        "left and right views, which the edit never sees, against synthface's exact edit "
+        "there: *change recall* and *change precision* (pixels changed to the exact edit's "
+        "label, over the pixels the exact edit changes and over the pixels the edit changed) "
+        "and the touched IoU against the model's own mask with the exact change painted in. "
+        "*PSNR*: raw RGB against the unedited render outside the dilated region the exact "
+        "edit changes, mean of the three views; *time*: wall-clock seconds of the edit. Every "
+        "figure is the median over the edits of the row; *small edits* paint fewer than "
+        f"{SMALL_EDIT_PIXELS} pixels. Edits whose painted set is empty (the exact edit changes "
+        "no pixel of the model's mask) are skipped and counted. *default*: `EditConfig()`, "
+        "what the app runs; *paper*: FFaceNeRF's procedure (`paper_edit_config`); *full "
+        "frame*: the default's reference twin rendering every pixel every step. Written by "
+        "`ffedit bench edits`.",
+        "",
+        f"Model `{context['model']}` on {context['device']} ({context['machine']}), "
+        f"{context['date']}; faces {context['faces']}; command: `{context['command']}`.",
+        "",
+        *_user_table(user),
+    ]
     if comparison is not None:
         fast, full = comparison["fast"], comparison["full_frame"]
         lines += [
             "",
-            f"Fast path against full frame on the edits run both ways "
-            f"({comparison['edits']}): "
-            f"target IoU {_percent(fast['target_iou'])} % vs {_percent(full['target_iou'])} %, "
-            f"3D consistency {_percent(fast['consistency_iou'])} % vs "
-            f"{_percent(full['consistency_iou'])} %, PSNR {fast['psnr']:.1f} vs "
-            f"{full['psnr']:.1f} dB; median {fast['step_seconds']:.3f} vs "
-            f"{full['step_seconds']:.3f} s per step (×{comparison['speedup_per_step']:.1f}), "
-            f"{fast['seconds']:.1f} vs {full['seconds']:.1f} s per edit "
+            f"Default fast path against its full-frame twin on the {comparison['edits']} "
+            f"edits run both ways (medians): painted recall {_fraction(fast['painted_recall'])} "
+            f"vs {_fraction(full['painted_recall'])}, collateral "
+            f"{_percent(fast['collateral'])} vs {_percent(full['collateral'])} %, change "
+            f"recall {_fraction(fast['change_recall'])} vs {_fraction(full['change_recall'])}, "
+            f"change precision {_fraction(fast['change_precision'])} vs "
+            f"{_fraction(full['change_precision'])}, PSNR {fast['psnr']:.1f} vs "
+            f"{full['psnr']:.1f} dB; {fast['seconds']:.1f} vs {full['seconds']:.1f} s per edit "
             f"(×{comparison['speedup_per_edit']:.1f}).",
+        ]
+    if teacher:
+        lines += [
+            "",
+            "The earlier protocol, kept for comparison: the target is the teacher's whole "
+            "edited mask at the front view, so the edit must also repair the model's own "
+            "errors there (it differs from the model's mask in many pixels: these gains are "
+            "mostly that repair, not the painted change). *Target IoU* at the front and *3D "
+            "consistency* IoU at left/right, of the touched classes against the teacher's "
+            "edited masks, before → after; medians.",
+            "",
+            *_teacher_table(teacher),
         ]
     if context.get("sheets"):
         links = ", ".join(f"[{name}]({path})" for name, path in context["sheets"].items())
         lines += [
             "",
-            "Contact sheets, one row per face (fast path, first λ): the target mask at the "
-            f"front; RGB before at front, left, right; after at the same views; the predicted "
-            f"mask after at the front: {links}.",
+            "Contact sheets, one row per face (user protocol, default): the painted target "
+            "at the front; RGB before at front, left, right; after at the same views; the "
+            f"predicted mask after at the front: {links}.",
         ]
     if context.get("note"):
         lines += ["", context["note"]]
@@ -426,11 +626,12 @@ def markdown_section(summary: list[dict[str, Any]], comparison: dict | None, con
 
 
 DESCRIPTION = (
-    "Edit held-out synthface faces toward the teacher's edited mask at the front view, for "
-    "each edit operator in the layout holding its classes, with each overlap weight and (on "
-    "the first faces) the full-frame twin; measure target IoU, 3D consistency at left/right, "
-    "preservation PSNR and time (benchmarks.md §3). Writes JSON, before/after contact "
-    "sheets and optionally the 'Mask-driven edits' section."
+    "Edit held-out synthface faces as a user does (the model's own mask with synthface's "
+    "exact edit painted in) and, on a few faces, toward the teacher's whole edited mask; "
+    "with the default method, the paper's, and the default's full-frame twin; measure "
+    "painted recall, collateral, change recall/precision at unseen views, PSNR and time "
+    "(benchmarks.md §3). Writes JSON, before/after contact sheets and optionally the "
+    "'Mask-driven edits' section."
 )
 
 
@@ -443,32 +644,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--preset", help="random weights of a preset with fresh adapters (speed/pipeline check)"
     )
     parser.add_argument("--adapters", help="folder of adapters per layout (MODEL/adapters)")
-    parser.add_argument("--lambdas", default="0.5,0", help="overlap weights λ (0.5,0)")
     parser.add_argument(
-        "--operators", type=name_list, help="edit operators (default: the six of benchmarks.md §3)"
+        "--cases",
+        type=name_list,
+        help="edit cases as OPERATOR:AMOUNT (default: every case of EDIT_CASES)",
     )
     parser.add_argument(
-        "--full-frame-faces", type=int, default=2, help="faces also edited full-frame (2)"
+        "--paper-faces", type=int, default=3, help="faces also edited the paper's way (3)"
     )
-    parser.add_argument("--steps", type=int, default=100, help="optimisation steps (100)")
     parser.add_argument(
-        "--region-rays",
+        "--full-frame-faces", type=int, default=1, help="faces also edited full-frame (1)"
+    )
+    parser.add_argument(
+        "--teacher-faces",
         type=int,
-        help="fast path: at most this many edit-region rays per step (EditConfig's default; "
-        "0: all)",
+        default=2,
+        help="faces also edited toward the teacher's whole mask, default and paper (2)",
     )
-    parser.add_argument(
-        "--context-rays",
-        type=int,
-        help="fast path: rays drawn outside the edit region per step (EditConfig's default)",
-    )
+    parser.add_argument("--steps", type=int, help="optimisation steps (each method's default)")
     parser.add_argument("--sheet-faces", type=int, default=3, help="faces per contact sheet (3)")
-    parser.add_argument(
-        "--paint-on-prediction",
-        action="store_true",
-        help="target = the model's own mask with the edit's pixels painted in (default: the "
-        "teacher's edited mask); keeps edit regions realistic for untrained models (timing)",
-    )
     parser.add_argument(
         "--images", default="docs/images/edits", help="contact sheet folder ('' for none)"
     )
@@ -514,24 +708,30 @@ def _edit_models(args: argparse.Namespace, layouts: list[str], device):
     return generator, adapters
 
 
-def _checked_config(args: argparse.Namespace, known: dict[str, EditCase]):
-    """(lambdas, operators, EditConfig) of the arguments; ValueError when they are wrong."""
-    from ffedit.synthface.edits import EDIT_OPERATORS
+def benchmark_plan(args: argparse.Namespace) -> list[Run]:
+    """The runs of the arguments: the user protocol with the default method on every face
+    (first: the contact sheets), the paper's and the full-frame twin on the first faces, and
+    the teacher protocol (default and paper) on the first faces."""
+    plan = [Run("user", DEFAULT)]
+    if args.paper_faces > 0:
+        plan.append(Run("user", PAPER, args.paper_faces))
+    if args.full_frame_faces > 0:
+        plan.append(Run("user", DEFAULT_FULL_FRAME, args.full_frame_faces))
+    if args.teacher_faces > 0:
+        plan += [Run("teacher", DEFAULT, args.teacher_faces)]
+        plan += [Run("teacher", PAPER, args.teacher_faces)]
+    return plan
 
-    lambdas = [float(value) for value in args.lambdas.split(",")]
-    operators = args.operators or list(known)
-    unknown = [name for name in operators if name not in known]
+
+def _chosen_cases(names: list[str] | None) -> list[EditCase]:
+    """The cases named OPERATOR:AMOUNT (all by default); ValueError for an unknown one."""
+    known = {case.name: case for case in EDIT_CASES}
+    if names is None:
+        return list(EDIT_CASES)
+    unknown = [name for name in names if name not in known]
     if unknown:
-        raise ValueError(
-            f"no benchmark case for {unknown}; cases: {', '.join(known)} (operators: "
-            f"{', '.join(EDIT_OPERATORS)})"
-        )
-    config = EditConfig(steps=args.steps)
-    if args.region_rays is not None:
-        config = dataclasses.replace(config, region_rays=args.region_rays or None)
-    if args.context_rays is not None:
-        config = dataclasses.replace(config, context_rays=args.context_rays)
-    return lambdas, operators, config
+        raise ValueError(f"no benchmark case {unknown}; cases: {', '.join(known)}")
+    return [known[name] for name in names]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -546,13 +746,11 @@ def run(args: argparse.Namespace) -> int:
     from ffedit.synthface.edits import apply_edit, edit_classes
 
     set_torch_threads(args.threads)
-    known = {case.operator: case for case in EDIT_CASES}
     try:
-        lambdas, operators, config = _checked_config(args, known)
+        cases = _chosen_cases(args.cases)
     except ValueError as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 1
-    cases = [known[name] for name in operators]
     device = resolve_device(args.device)
     try:
         generator, adapters = _edit_models(args, sorted({case.layout for case in cases}), device)
@@ -571,17 +769,15 @@ def run(args: argparse.Namespace) -> int:
         teacher = TeacherViews(sources[seed], render_face(edited, cameras, resolution).fine_labels)
         return ws_from_seed(generator, seed), teacher
 
-    run_variants = variants(lambdas, lambdas[0] if args.full_frame_faces > 0 else None)
-    per_case = len(args.faces) * len(lambdas) + min(args.full_frame_faces, len(args.faces))
-    with tqdm(total=len(cases) * per_case, desc="edits", unit="edit") as bar:
+    plan = benchmark_plan(args)
+    total = sum(min(item.faces or len(args.faces), len(args.faces)) for item in plan)
+    with tqdm(total=len(cases) * total, desc="edits", unit="edit") as bar:
 
         def on_edit(figures):
             bar.update(1)
-            bar.set_postfix(
-                edit=figures["operator"],
-                iou=f"{figures['target_iou']:.2f}",
-                s=f"{figures['seconds']:.0f}",
-            )
+            if not figures["skipped"]:
+                recall = figures.get("painted_recall", figures.get("target_iou", math.nan))
+                bar.set_postfix(edit=figures["case"], score=f"{recall:.2f}")
 
         runs, sheets = run_edit_benchmark(
             generator,
@@ -590,23 +786,21 @@ def run(args: argparse.Namespace) -> int:
             args.faces,
             face_source,
             lambda case, layout: edit_classes(case.operator, layout),
-            config,
-            run_variants,
-            args.full_frame_faces,
+            plan,
+            args.steps,
             args.sheet_faces if args.images else 0,
             on_edit,
             RENDER_CHUNK_RAYS,
-            args.paint_on_prediction,
         )
-    summary = summarize(runs)
-    comparison = fast_vs_full(runs)
+    user, teacher = summarize(runs, "user"), summarize(runs, "teacher")
+    comparison = twin_comparison(runs)
     model = (
         f"preset {args.preset} (random weights, fresh adapters)"
         if args.preset
         else args.model or DEFAULT_MODEL_PATH
     )
     resolved = {} if args.preset else {"model": args.model or DEFAULT_MODEL_PATH}
-    run_stamp = report.stamp("edits", args, operators=operators, **resolved)
+    run_stamp = report.stamp("edits", args, cases=[case.name for case in cases], **resolved)
     context = {
         "command": run_stamp.command,
         "model": model,
@@ -614,34 +808,34 @@ def run(args: argparse.Namespace) -> int:
         "machine": run_stamp.machine,
         "date": run_stamp.date,
         "faces": f"{args.faces[0]}:{len(args.faces)}",
-        "steps": args.steps,
-        "target": "the model's own mask with the edit painted in"
-        if args.paint_on_prediction
-        else "the teacher's edited mask",
         "cases": [dataclasses.asdict(case) for case in cases],
-        "config": config.to_dict(),
+        "configs": {item.variant.name: item.variant.config(args.steps).to_dict() for item in plan},
     }
     if args.preset:
         context["note"] = (
             "Random weights and untrained adapters: these rows check the pipeline and its "
-            "speed only; their IoU and PSNR say nothing about edit quality. Quality figures "
+            "speed only; their figures say nothing about edit quality. Quality figures "
             f"come from a run on the trained model (`--model {DEFAULT_MODEL_PATH}` and its "
             "adapters), which replaces this section."
         )
     written = {
-        operator: save_png(Path(args.images) / f"{operator.replace('.', '-')}.png", sheet)
-        for operator, sheet in sheets.items()
+        name: save_png(Path(args.images) / f"{name.replace('.', '-').replace(':', '-')}.png", s)
+        for name, s in sheets.items()
     }
     relative_to = Path(args.markdown).parent if args.markdown else Path(".")
-    context["sheets"] = {
-        operator: os.path.relpath(path, relative_to) for operator, path in written.items()
+    context["sheets"] = {name: os.path.relpath(path, relative_to) for name, path in written.items()}
+    document = {
+        **context,
+        "user": user,
+        "teacher": teacher,
+        "fast_vs_full": comparison,
+        "runs": runs,
     }
-    document = {**context, "summary": summary, "fast_vs_full": comparison, "runs": runs}
     report.write_json(args.json, document)
     print(
         f"wrote {args.json} ({len(runs)} edits)"
         + (f" and {len(sheets)} sheets in {args.images}" if sheets else "")
     )
-    body = markdown_section(summary, comparison, context)
+    body = markdown_section(user, teacher, comparison, context)
     report.publish(body, args.markdown, SECTION_TITLE)
     return 0

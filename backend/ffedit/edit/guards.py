@@ -3,8 +3,10 @@
 The painted pixels are rays of the edit view; the face may change around their surface
 points (the source's expected depth, swept `SWEEP_NEAR` in front of it and `SWEEP_FAR`
 behind). A guard view is the edit camera turned by one of `EditConfig.guard_yaws`; the
-projections of those points into it, dilated, are free to change, and every other pixel of
-the guard view keeps the source's class distribution and colour (`edit.losses`). Without
+projections of those points into it, dilated, are its free region: every other pixel of the
+guard view keeps the source's class distribution and colour, and the free region's pixels
+keep their classes at the weight of unpainted pixels near the painted ones (`edit.losses`),
+so the change there is the least the edit view asks for. Without
 guards a latent edit is free to move anything the edit view does not see (the side of the
 nose, an ear, the hair behind), and most of what changed at unseen views was collateral.
 """
@@ -45,10 +47,11 @@ class GuardView(NamedTuple):
     """(N, 3) raw RGB of the source."""
     source_log_probs: torch.Tensor
     """(N, K) log-softmax of the source's segmentation logits."""
-    labels: torch.Tensor
-    """(N,) int64 the source's predicted classes (stratify the drawn rays)."""
-    kept: torch.Tensor
-    """(N,) bool pixels outside the free region: those the losses keep."""
+    strata: torch.Tensor
+    """(N,) int64 what the drawn rays are stratified by: the source's predicted classes,
+    their label edges apart (`ffedit.edit.regions.edge_strata`)."""
+    free: torch.Tensor
+    """(N,) bool pixels of the free region (where the painted change may show)."""
 
 
 def painted_points(
@@ -89,19 +92,17 @@ class GuardRays(NamedTuple):
     """The rays a step draws from one guard view."""
 
     pixels: torch.Tensor
-    """(R,) int64 pixel indices, all kept."""
+    """(R,) int64 pixel indices."""
     weights: torch.Tensor
-    """(R,) float32 kept pixels each stands for."""
+    """(R,) float32 pixels each stands for."""
 
 
 def draw_guard_rays(view: GuardView, count: int, generator: torch.Generator) -> GuardRays:
-    """`count` kept pixels of a guard view, stratified by the source's class."""
-    kept = view.kept.cpu().nonzero().reshape(-1)
-    drawn = stratified_rays(view.labels.cpu()[kept], count, generator)
-    return GuardRays(kept[drawn.indices], drawn.pixel_weights)
+    """`count` pixels of a guard view, stratified by `GuardView.strata`."""
+    drawn = stratified_rays(view.strata.cpu(), count, generator)
+    return GuardRays(drawn.indices, drawn.pixel_weights)
 
 
 def all_guard_rays(view: GuardView) -> GuardRays:
-    """Every kept pixel of a guard view, weight 1 (the full-frame twin)."""
-    kept = view.kept.cpu().nonzero().reshape(-1)
-    return GuardRays(kept, torch.ones(len(kept)))
+    """Every pixel of a guard view, weight 1 (the full-frame twin)."""
+    return GuardRays(torch.arange(len(view.strata)), torch.ones(len(view.strata)))

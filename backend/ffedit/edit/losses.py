@@ -3,7 +3,8 @@
 Objective "painted" (the default; what a user painting on the predicted mask asks for):
 
     total = CE over the painted pixels P (target ≠ the source's prediction), their mean
-          + w_keep · KL(p₀ ‖ p) over the other pixels, pixel-weighted mean
+          + w_near · Σ KL(p₀ ‖ p) over the unpainted pixels of the dilated region M, / |P|
+          + w_keep · KL(p₀ ‖ p) over the pixels outside M, pixel-weighted mean
           + preservation (below)
           + at each guard view (`ffedit.edit.guards`): w_keep · KL(p₀ ‖ p) + w_mse · MSE
             over its pixels outside the painted pixels' projection
@@ -66,7 +67,9 @@ class EditLosses(NamedTuple):
     painted: torch.Tensor
     """"painted": mean cross-entropy over the painted pixels among the rays (0 if none)."""
     keep: torch.Tensor
-    """"painted": weighted mean KL(p₀ ‖ p) over the other rays."""
+    """"painted": KL(p₀ ‖ p) of the other rays: near the painted pixels (the dilated region)
+    summed per pixel like the painted term × `near_keep_weight`, elsewhere a weighted mean ×
+    `keep_weight`."""
     guard: torch.Tensor
     """What the guard views keep (`guard_losses`, summed over them; 0 without)."""
     cross_entropy: torch.Tensor
@@ -84,6 +87,16 @@ class EditLosses(NamedTuple):
         return {name: float(value.detach()) for name, value in self._asdict().items()}
 
 
+def painted_cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, confidence: float
+) -> torch.Tensor:
+    """Mean over rays (logits (R, K), labels (R,)) of the cross-entropy above −log(confidence):
+    a painted pixel whose painted class has reached that probability pulls no further, so the
+    latent stops moving for it once it is there."""
+    floor = -torch.log(torch.tensor(confidence)).item() if confidence < 1 else 0.0
+    return (F.cross_entropy(logits, labels, reduction="none") - floor).clamp_min(0).mean()
+
+
 def keep_divergence(
     logits: torch.Tensor, source_log_probs: torch.Tensor, weights: torch.Tensor
 ) -> torch.Tensor:
@@ -96,17 +109,33 @@ def keep_divergence(
 
 
 def guard_losses(
-    rgb: torch.Tensor, logits: torch.Tensor, rays: GuardRays, view: GuardView, config: EditConfig
+    rgb: torch.Tensor,
+    logits: torch.Tensor,
+    rays: GuardRays,
+    view: GuardView,
+    config: EditConfig,
+    painted: int,
 ) -> torch.Tensor:
-    """keep_weight·KL + mse_weight·MSE of a guard view's drawn rays (raw RGB (R, 3), logits
-    (R, K)) against its source render (`ffedit.edit.guards`); 0 without rays."""
-    if len(rays.pixels) == 0:
-        return rgb.new_zeros(())
+    """What one guard view keeps (`ffedit.edit.guards`) of its drawn rays (raw RGB (R, 3),
+    logits (R, K)) against its source render: outside the free region keep_weight·KL (a
+    weighted mean) + mse_weight·MSE; inside it near_keep_weight·KL per pixel relative to the
+    `painted` pixels' mean cross-entropy, as near them at the edit view."""
     pixels, weights = rays.pixels.to(rgb.device), rays.weights.to(rgb)
-    keep = keep_divergence(logits, view.source_log_probs[pixels], weights)
-    squared = (rgb - view.source_rgb[pixels]).square().sum(-1)
-    mse = (weights * squared).sum() / (3 * len(view.kept))
-    return config.keep_weight * keep + config.mse_weight * mse
+    free = view.free[pixels]
+    total = rgb.new_zeros(())
+    if (~free).any():
+        kept = ~free
+        total = total + config.keep_weight * keep_divergence(
+            logits[kept], view.source_log_probs[pixels[kept]], weights[kept]
+        )
+        squared = (rgb[kept] - view.source_rgb[pixels[kept]]).square().sum(-1)
+        total = total + config.mse_weight * (weights[kept] * squared).sum() / (3 * len(view.free))
+    if free.any() and config.near_keep_weight > 0:
+        divergence = keep_divergence(
+            logits[free], view.source_log_probs[pixels[free]], weights[free]
+        )
+        total = total + config.near_keep_weight * divergence * weights[free].sum() / max(painted, 1)
+    return total
 
 
 def edit_losses(
@@ -136,13 +165,22 @@ def edit_losses(
     else:
         painted_rays = reference.painted[seg_pixels]
         if painted_rays.any():
-            painted = F.cross_entropy(seg_logits[painted_rays], seg_target[painted_rays])
-        others = ~painted_rays
-        if others.any():
-            keep = keep_divergence(
-                seg_logits[others], reference.source_log_probs[seg_pixels[others]], weights[others]
+            painted = painted_cross_entropy(
+                seg_logits[painted_rays], seg_target[painted_rays], config.painted_confidence
             )
-        labels = painted + config.keep_weight * keep
+        near = ~painted_rays & reference.region[seg_pixels]
+        far = ~painted_rays & ~reference.region[seg_pixels]
+        if near.any():  # at weight 1 an unpainted pixel there counts as much as a painted one
+            divergence = keep_divergence(
+                seg_logits[near], reference.source_log_probs[seg_pixels[near]], weights[near]
+            )
+            parity = weights[near].sum() / painted_rays.sum().clamp_min(1)
+            keep = config.near_keep_weight * parity * divergence
+        if far.any():
+            keep = keep + config.keep_weight * keep_divergence(
+                seg_logits[far], reference.source_log_probs[seg_pixels[far]], weights[far]
+            )
+        labels = painted + keep
     outside = (~reference.region[seg_pixels]).to(rgb)
     squared = (rgb[seg_positions] - reference.source_rgb[seg_pixels]).square().sum(-1)
     mse = (weights * outside * squared).sum() / (3 * len(reference.target))

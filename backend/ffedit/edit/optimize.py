@@ -29,13 +29,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from ffedit.edit.config import EditConfig
 from ffedit.camera import turned_camera
-from ffedit.edit.errors import LpipsWeightsError
+from ffedit.edit.config import EditConfig
+from ffedit.edit.errors import LpipsWeightsError, NothingToEdit
 from ffedit.edit.guards import (
     GUARD_MARGIN,
     GuardRays,
@@ -50,8 +51,11 @@ from ffedit.edit.losses import EditReference, edit_losses, guard_losses
 from ffedit.edit.lpips import LpipsVgg
 from ffedit.edit.regions import (
     EditRays,
+    dilate,
+    edge_strata,
     edit_region,
     full_frame_rays,
+    label_edges,
     sampled_rays,
     window_centres,
 )
@@ -88,6 +92,35 @@ class EditResult:
     """Wall-clock time of the whole edit (source and final renders included)."""
     step_seconds: float
     """Wall-clock time of the optimisation steps alone (callbacks included)."""
+    outcome: EditOutcome
+    """How much of what was painted the result reached, and what else changed."""
+
+
+class EditOutcome(NamedTuple):
+    """The result's mask at the edit view against the target and the source's mask."""
+
+    painted: int
+    """Pixels whose target differs from the source's prediction."""
+    reached: int
+    """Painted pixels that now have their painted class."""
+    changed_elsewhere: int
+    """Pixels outside the painted ones, dilated by `EditConfig.dilation`, whose class changed."""
+
+    def as_dict(self) -> dict[str, int]:
+        return self._asdict()
+
+
+def edit_outcome(
+    source: torch.Tensor, target: torch.Tensor, result: torch.Tensor, dilation: int
+) -> EditOutcome:
+    """`EditOutcome` of label maps (H, W): the source's prediction, the target, the result's."""
+    painted = target != source
+    elsewhere = ~dilate(painted, dilation)
+    return EditOutcome(
+        int(painted.sum()),
+        int((painted & (result == target)).sum()),
+        int((elsewhere & (result != source)).sum()),
+    )
 
 
 def initial_offset(num_layers: int, w_dim: int, scale: float, seed: int) -> torch.Tensor:
@@ -163,6 +196,7 @@ def _step_rays(
     centres: torch.Tensor,
     full: EditRays | None,
     generator: torch.Generator,
+    strata: torch.Tensor,
 ) -> EditRays:
     if full is not None:
         return full
@@ -174,6 +208,7 @@ def _step_rays(
         config.ssim_patches,
         generator,
         region_rays=config.region_rays,
+        strata=strata,
     )
 
 
@@ -238,16 +273,13 @@ def _guard_views(
             generator, adapter, planes, (origins, directions), plane_stats, config
         )
         rgb, logits = _rgb_and_logits(render)
+        labels = logits.argmax(-1).cpu()
+        edges = label_edges(labels.reshape(resolution, resolution)).reshape(-1)
         free = free_region(points, turned, resolution, config.dilation + GUARD_MARGIN)
+        free = free.reshape(-1)
+        strata = 2 * edge_strata(labels, edges) + free.long()
         views.append(
-            GuardView(
-                origins,
-                directions,
-                rgb,
-                logits.log_softmax(-1),
-                logits.argmax(-1),
-                ~free.reshape(-1).to(rgb.device),
-            )
+            GuardView(origins, directions, rgb, logits.log_softmax(-1), strata, free.to(rgb.device))
         )
     return views
 
@@ -323,6 +355,8 @@ def optimize_latent(
         target_cpu = target.cpu()
         current = source_logits.argmax(-1).reshape(resolution, resolution).cpu()
         painted = (current != target_cpu).reshape(-1)
+        if not painted.any():
+            raise NothingToEdit()
         with torch.no_grad():
             guards = _guard_views(
                 generator,
@@ -335,7 +369,9 @@ def optimize_latent(
                 plane_stats,
                 config,
             )
+        painted_count = int(painted.sum())
         region = edit_region(current, target_cpu, config.dilation)
+        strata = edge_strata(target_cpu, label_edges(current))
         centres = window_centres(region)
         reference = EditReference(
             target.reshape(-1),
@@ -353,7 +389,7 @@ def optimize_latent(
         cancelled = False
         loop_start = time.perf_counter()
         for step in range(config.steps):
-            rays = _step_rays(config, region, target_cpu, centres, full, draws)
+            rays = _step_rays(config, region, target_cpu, centres, full, draws, strata)
             guard_rays = _guard_step_rays(guards, config, draws)
             pixels = rays.pixels.to(device)
             step_origins = [origins[:, pixels]]
@@ -380,7 +416,7 @@ def optimize_latent(
             for view, drawn, view_rgb, view_logits in zip(
                 guards, guard_rays, rgb_parts[1:], logit_parts[1:], strict=True
             ):
-                term = guard_losses(view_rgb, view_logits, drawn, view, config)
+                term = guard_losses(view_rgb, view_logits, drawn, view, config, painted_count)
                 guard = term if guard is None else guard + term
             distance = None if lpips is None else _masked_lpips(lpips, rgb, reference, resolution)
             losses = edit_losses(rgb, logits, rays, reference, config, distance, guard)
@@ -389,8 +425,8 @@ def optimize_latent(
             optimizer.step()
             history.append(losses.as_floats())
             if on_step is not None:
-                current = offset_ws(source_ws, layers, offset.detach())
-                on_step(step + 1, config.steps, history[-1], current)
+                moving = offset_ws(source_ws, layers, offset.detach())
+                on_step(step + 1, config.steps, history[-1], moving)
             if should_stop is not None and should_stop():
                 cancelled = True
                 break
@@ -407,14 +443,16 @@ def optimize_latent(
                     config,
                 )
             )
+    masks = final_logits.argmax(-1).reshape(resolution, resolution)
     return EditResult(
         ws=edited,
         source_ws=source_ws,
         plane_stats=PlaneStatistics(*plane_stats),
-        masks=final_logits.argmax(-1).reshape(resolution, resolution),
+        masks=masks,
         losses=tuple(history),
         steps=len(history),
         cancelled=cancelled,
         seconds=time.perf_counter() - start,
         step_seconds=step_seconds,
+        outcome=edit_outcome(current, target_cpu, masks.cpu(), config.dilation),
     )

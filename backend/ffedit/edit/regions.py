@@ -57,6 +57,21 @@ def edit_region(current: torch.Tensor, target: torch.Tensor, radius: int) -> tor
     return dilate(current != target, radius)
 
 
+def label_edges(labels: torch.Tensor) -> torch.Tensor:
+    """(H, W) bool: pixels of a label map (H, W) with another label among their 8 neighbours
+    (where a small change of the face flips labels first)."""
+    padded = F.pad(labels[None, None].float(), (1, 1, 1, 1), mode="replicate")
+    highest = F.max_pool2d(padded, 3, stride=1)[0, 0]
+    lowest = -F.max_pool2d(-padded, 3, stride=1)[0, 0]
+    return highest != lowest
+
+
+def edge_strata(labels: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """Stratum ids (same shape) of labels and edge flags: a class's edge pixels are a stratum
+    of their own, so stratified draws give label edges their share of rays."""
+    return labels.long() + (int(labels.max()) + 1) * edges.long()
+
+
 def window_centres(region: torch.Tensor, window: int = SSIM_WINDOW) -> torch.Tensor:
     """(H, W) bool: pixels whose window (side `window`) lies inside the image and wholly
     outside `region` (H, W)."""
@@ -96,19 +111,23 @@ def sampled_rays(
     patches: int,
     generator: torch.Generator,
     region_rays: int | None = None,
+    strata: torch.Tensor | None = None,
 ) -> EditRays:
     """The fast path's rays for one step (module doc): region (H, W) bool, the dilated edit
     region; target (H, W) class ids; centres (H, W) bool, the valid SSIM window centres;
-    region_rays: the most region rays drawn (None: all); every draw comes from `generator`."""
+    region_rays: the most region rays drawn (None: all); strata (H, W): what the context rays
+    are stratified by (`edge_strata`; default: the target's classes); every draw comes from
+    `generator`."""
     width = region.shape[1]
     flat, labels = region.reshape(-1), target.reshape(-1)
+    context_strata = labels if strata is None else strata.reshape(-1)
     inside = flat.nonzero().reshape(-1)
     outside = (~flat).nonzero().reshape(-1)
     inside_weights = torch.ones(len(inside))
     if region_rays is not None:
         drawn = stratified_rays(labels[inside], region_rays, generator)
         inside, inside_weights = inside[drawn.indices], drawn.pixel_weights
-    context = stratified_rays(labels[outside], context_rays, generator)
+    context = stratified_rays(context_strata[outside], context_rays, generator)
     seg_pixels = torch.cat([inside, outside[context.indices]])
     seg_weights = torch.cat([inside_weights, context.pixel_weights])
     valid = centres.reshape(-1).nonzero().reshape(-1)

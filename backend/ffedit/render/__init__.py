@@ -43,7 +43,6 @@ from ffedit.render.volume import (
 )
 
 __all__ = [
-    "project_points",
     "CPU_RAYS_PER_PASS",
     "PLANE_AXES",
     "Composite",
@@ -61,6 +60,7 @@ __all__ = [
     "merge_samples",
     "plane_coverage",
     "project_onto_planes",
+    "project_points",
     "rays_from_cameras",
     "render_rays",
     "render_rays_chunked",

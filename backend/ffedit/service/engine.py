@@ -50,6 +50,7 @@ from ffedit.camera import NAMED_VIEWS
 from ffedit.config import TRAIN_DEFAULT_MODEL
 from ffedit.device import resolve_device
 from ffedit.edit import EditConfig
+from ffedit.edit.errors import NothingToEdit
 from ffedit.edit.views import ViewRender, orbit_frames, overlay_image
 from ffedit.generator import (
     GeneratorOutput,
@@ -586,6 +587,8 @@ class Engine:
         head = self.seg_head(record)  # NoAdapter now, rather than a failed job later
         layout = layout_of(record)
         labels = labels_from_upload(mask_png, layout, self.mask_resolution)
+        if np.array_equal(labels, self.predicted_labels(face_id, view, record)):
+            raise NothingToEdit()
         steps = steps or self.config.edit_steps
         if not 1 <= steps <= self.config.edit_steps:
             raise InvalidRequest(f"steps must lie in [1, {self.config.edit_steps}], got {steps}")
@@ -613,6 +616,7 @@ class Engine:
                 "steps": result.steps,
                 "seconds": round(result.seconds, 3),
                 "final_losses": result.losses[-1] if result.losses else {},
+                "outcome": result.outcome.as_dict(),
             }
 
         mask = indexed_png_from_labels(labels, layout)

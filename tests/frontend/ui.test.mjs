@@ -14,6 +14,7 @@ import { rgbOfHex } from "../../frontend/src/ui/layouts.js";
 import { describeFace } from "../../frontend/src/ui/face.js";
 import { AppState, describeView, viewOfRecord } from "../../frontend/src/ui/state.js";
 import { messageOf } from "../../frontend/src/ui/errors.js";
+import { describeOutcome } from "../../frontend/src/ui/edit.js";
 
 const OPENAPI = JSON.parse(readFileSync(new URL("../golden/openapi.json", import.meta.url), "utf8"));
 const CLIENT_SOURCE = readFileSync(new URL("../../frontend/src/api/client.js", import.meta.url), "utf8");
@@ -113,4 +114,15 @@ test("shared state calls listeners on change only and remembers the face", () =>
   assert.deepEqual(seen, ["f1", "f2"]);
   assert.equal(new AppState(storage).remembered("faceId"), "f2");
   assert.equal(state.remembered("view"), null);
+});
+
+test("an edit's outcome says how many painted pixels it reached and what else changed", () => {
+  assert.equal(
+    describeOutcome({ painted: 450, reached: 412, changed_elsewhere: 6 }),
+    "412 of 450 painted pixels reached; 6 pixels changed elsewhere.",
+  );
+  assert.equal(
+    describeOutcome({ painted: 1, reached: 0, changed_elsewhere: 1 }),
+    "0 of 1 painted pixel reached; 1 pixel changed elsewhere.",
+  );
 });

@@ -1,7 +1,9 @@
 /**
  * The edit panel: send the painted mask as the target of an edit, follow the
  * job (progress, preview, Cancel), then show before / after at the left, front
- * and right views and as an orbit. The page moves on to the edited face;
+ * and right views and as an orbit, with how many of the painted pixels the
+ * result reached and the painted mask beside the result's. The page moves on
+ * to the edited face;
  * "Undo the edit" goes back to the face it came from, "Continue from the
  * result" to the edited one. Edit jobs found again after a reload end here too.
  */
@@ -12,7 +14,7 @@ import { encodeIndexedPng } from "../mask/codec.js";
 import { errorSlot, guarded, isAbort } from "./errors.js";
 import { ProgressView } from "./jobs.js";
 import { playOrbit } from "./orbit.js";
-import { currentLayout, paletteOf } from "./state.js";
+import { currentLayout, paletteOf, viewOfRecord } from "./state.js";
 
 const COMPARE_VIEWS = ["left", "front", "right"];
 const ORBIT_SIDE = 64;
@@ -28,10 +30,12 @@ export class EditPanel {
   #result = null;
   #stopOrbit = null;
   #orbitImages = [];
+  #painted = null;
 
   /**
    * @param {object} deps { state, canvas, viewer, tracker }
-   * @param {object} el elements: steps, start, error, progress, result, orbit, continue, undo
+   * @param {object} el elements: steps, start, error, progress, result, outcome, painted,
+   *   reached, orbit, continue, undo
    */
   constructor({ state, canvas, viewer, tracker }, el) {
     this.#state = state;
@@ -69,6 +73,7 @@ export class EditPanel {
     this.#el.start.disabled = true;
     try {
       const job = await startEdit(loaded.faceId, { maskPng, layout: layout.id, view: loaded.view, steps });
+      this.#rememberPainted(job.id, maskPng);
       this.#progress.show(job);
       this.#tracker.track(job);
     } catch (error) {
@@ -85,6 +90,7 @@ export class EditPanel {
     this.#el.start.disabled = running;
     if (job.status === "succeeded" && job.result) {
       this.#showResult(job.result);
+      this.#showOutcome(job);
       this.#state.set({ faceId: job.result.face_id });
     }
   }
@@ -111,6 +117,22 @@ export class EditPanel {
       this.#orbitImages.push({ faceId, image: orbitCell.querySelector("img") });
     }
     this.#el.result.hidden = false;
+  }
+
+  #rememberPainted(jobId, maskPng) {
+    if (this.#painted) URL.revokeObjectURL(this.#painted.url);
+    this.#painted = { jobId, url: URL.createObjectURL(new Blob([maskPng], { type: "image/png" })) };
+  }
+
+  /** "412 of 450 painted pixels reached; 6 changed elsewhere", and the two masks. */
+  #showOutcome(job) {
+    const outcome = job.result.outcome;
+    this.#el.outcome.textContent = outcome ? describeOutcome(outcome) : "";
+    const painted = this.#painted?.jobId === job.id ? this.#painted.url : null;
+    this.#el.painted.closest("figure").hidden = !painted;
+    if (painted) this.#el.painted.src = painted;
+    const view = viewOfRecord(job.params.view);
+    this.#el.reached.src = renderUrl(job.result.face_id, view, { kind: "mask", layout: job.params.layout_id });
   }
 
   #cell(src, alt) {
@@ -152,4 +174,10 @@ export class EditPanel {
     this.#el.orbit.setAttribute("aria-pressed", "false");
     this.#el.orbit.textContent = "Play orbit";
   }
+}
+
+/** What an edit reached, in words: counts of `EditOutcome` (painted, reached, changed_elsewhere). */
+export function describeOutcome({ painted, reached, changed_elsewhere: elsewhere }) {
+  const noun = (count) => (count === 1 ? "pixel" : "pixels");
+  return `${reached} of ${painted} painted ${noun(painted)} reached; ${elsewhere} ${noun(elsewhere)} changed elsewhere.`;
 }

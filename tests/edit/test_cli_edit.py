@@ -128,7 +128,7 @@ def test_bench_edits_end_to_end(model, tmp_path, capsys):
         [
             "bench", "edits", "--model", str(model), "--faces", "0:1", "--json", str(json_path),
             "--cases", "eyes.scale:3", "--steps", "2", "--paper-faces", "1",
-            "--full-frame-faces", "1", "--teacher-faces", "1",
+            "--full-frame-faces", "1", "--full-frame-cases", "eyes.scale:3", "--teacher-faces", "1",
             "--images", str(images), "--markdown", str(markdown),
         ]
     )  # fmt: skip

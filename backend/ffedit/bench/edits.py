@@ -332,11 +332,18 @@ Progress = Callable[[dict[str, Any]], None]
 
 @dataclass(frozen=True)
 class Run:
-    """One (protocol, variant) of the benchmark, on the first `faces` faces (None: all)."""
+    """One (protocol, variant) of the benchmark, on the first `faces` faces (None: all) and
+    the cases named in `cases` (None: all)."""
 
     protocol: str
     variant: Variant
     faces: int | None = None
+    cases: tuple[str, ...] | None = None
+
+    def covers(self, case: EditCase, face_index: int) -> bool:
+        return (self.faces is None or face_index < self.faces) and (
+            self.cases is None or case.name in self.cases
+        )
 
 
 def run_edit_benchmark(
@@ -362,7 +369,7 @@ def run_edit_benchmark(
         for index, seed in enumerate(seeds):
             ws, teacher = face_source(seed, case)
             for item in plan:
-                if item.faces is not None and index >= item.faces:
+                if not item.covers(case, index):
                     continue
                 figures = {
                     "case": case.name,
@@ -656,6 +663,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--full-frame-faces", type=int, default=1, help="faces also edited full-frame (1)"
     )
     parser.add_argument(
+        "--full-frame-cases",
+        type=name_list,
+        default="eyes.scale:1",
+        help="cases also edited full-frame (eyes.scale:1: one full-frame edit renders three "
+        "whole views per step, minutes on a CPU)",
+    )
+    parser.add_argument(
         "--teacher-faces",
         type=int,
         default=2,
@@ -716,7 +730,8 @@ def benchmark_plan(args: argparse.Namespace) -> list[Run]:
     if args.paper_faces > 0:
         plan.append(Run("user", PAPER, args.paper_faces))
     if args.full_frame_faces > 0:
-        plan.append(Run("user", DEFAULT_FULL_FRAME, args.full_frame_faces))
+        twin_cases = None if args.full_frame_cases is None else tuple(args.full_frame_cases)
+        plan.append(Run("user", DEFAULT_FULL_FRAME, args.full_frame_faces, twin_cases))
     if args.teacher_faces > 0:
         plan += [Run("teacher", DEFAULT, args.teacher_faces)]
         plan += [Run("teacher", PAPER, args.teacher_faces)]
@@ -770,8 +785,10 @@ def run(args: argparse.Namespace) -> int:
         return ws_from_seed(generator, seed), teacher
 
     plan = benchmark_plan(args)
-    total = sum(min(item.faces or len(args.faces), len(args.faces)) for item in plan)
-    with tqdm(total=len(cases) * total, desc="edits", unit="edit") as bar:
+    total = sum(
+        item.covers(case, i) for item in plan for case in cases for i in range(len(args.faces))
+    )
+    with tqdm(total=total, desc="edits", unit="edit") as bar:
 
         def on_edit(figures):
             bar.update(1)

@@ -24,6 +24,7 @@ def settings(tiny_model: Path, tmp_path: Path) -> Settings:
         max_upload_bytes=64 * 1024,
         torch_threads=1,
         frontend_dir=tmp_path / "no-frontend",
+        trusted_hosts=["localhost", "127.0.0.1", "[::1]", "testserver"],  # the TestClient's
     )
 
 

@@ -2,7 +2,8 @@
 
 The lifespan builds the `Engine` once (model loaded on its device, storage opened with jobs
 of a dead process marked failed, built-in layouts registered, job runner started) and closes
-it on shutdown. Routers live under /api/v1; errors are JSON {"error", "detail"}
+it on shutdown. Requests pass the guards first (`ffedit.api.guards`: trusted hosts, the
+Origin, the body's type and size). Routers live under /api/v1; errors are JSON {"error", "detail"}
 (`ffedit.api.errors`); the front end (`frontend/`) is served at / when it has an index.html,
 otherwise / redirects to the API docs.
 """
@@ -18,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ffedit import __version__
 from ffedit.api.errors import ERROR_RESPONSES, install_error_handlers
+from ffedit.api.guards import install_guards
 from ffedit.api.routes import faces, jobs, layouts, system
 from ffedit.api.settings import Settings
 from ffedit.service.engine import Engine, EngineConfig
@@ -60,9 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Few-shot 3D face editing in NeRFs (FFaceNeRF): faces, layouts, edits.",
         lifespan=lifespan,
+        # FastAPI's own multipart limits: every upload route takes one file and a few fields.
+        form_limits={"max_files": 1, "max_fields": settings.max_form_fields},
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_guards(app, settings, API_PREFIX)
     for router in (system.router, layouts.router, faces.router, jobs.router):
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     index = settings.frontend_dir / "index.html"

@@ -2,23 +2,29 @@
 
 | error                                                      | status |
 |------------------------------------------------------------|--------|
+| Forbidden (a foreign Origin, `ffedit.api.guards`)          | 403    |
 | NotFound, UnknownLayout                                    | 404    |
 | Conflict (NoAdapter, AlreadyTraining, face still used, …)  | 409    |
-| UploadTooLarge                                             | 413    |
+| UploadTooLarge, a body over the request limit              | 413    |
+| UnsupportedMediaType (neither JSON nor multipart)          | 415    |
 | InvalidMask, InvalidImage, InvalidLayout, TooFewSamples,   | 422    |
 | InvalidRequest, request validation                         |        |
 | QueueFull                                                  | 503    |
 | anything else                                              | 500 (logged, no traceback sent) |
+
+Details never carry server paths (`without_paths`); the log keeps them.
 """
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from ffedit.api.schemas import ErrorOut
 from ffedit.service.errors import (
@@ -31,6 +37,7 @@ from ffedit.service.errors import (
     QueueFull,
     TooFewSamples,
     UnknownLayout,
+    without_paths,
 )
 
 log = logging.getLogger(__name__)
@@ -40,11 +47,29 @@ class UploadTooLarge(Exception):
     """An uploaded file is larger than the configured limit."""
 
 
+class RequestTooLarge(Exception):
+    """A request body above the server's limit (declared or streamed)."""
+
+    def __init__(self, limit: object) -> None:
+        super().__init__(f"the request body is larger than the {limit} bytes this server accepts")
+
+
+class Forbidden(Exception):
+    """A state-changing request from a page of another origin."""
+
+
+class UnsupportedMediaType(Exception):
+    """A request body that is neither JSON nor a multipart form."""
+
+
 STATUS_OF: tuple[tuple[type[Exception], int, str], ...] = (
+    (Forbidden, 403, "forbidden"),
     (NotFound, 404, "not found"),
     (UnknownLayout, 404, "not found"),
     (Conflict, 409, "conflict"),
     (UploadTooLarge, 413, "upload too large"),
+    (RequestTooLarge, 413, "request too large"),
+    (UnsupportedMediaType, 415, "unsupported media type"),
     (InvalidMask, 422, "invalid mask"),
     (InvalidImage, 422, "invalid image"),
     (InvalidLayout, 422, "invalid layout"),
@@ -56,8 +81,9 @@ STATUS_OF: tuple[tuple[type[Exception], int, str], ...] = (
 ERROR_RESPONSES: dict[int | str, dict] = {
     "default": {
         "model": ErrorOut,
-        "description": "an error: 400 unreadable body, 404 not found, 409 conflict, "
-        "413 upload too large, 422 invalid request, 503 busy",
+        "description": "an error: 400 unreadable body, 403 foreign origin, 404 not found, "
+        "409 conflict, 413 upload too large, 415 neither JSON nor multipart, "
+        "422 invalid request, 503 busy",
     }
 }
 """The error answers every operation documents in the OpenAPI spec (replaces FastAPI's
@@ -68,10 +94,18 @@ def error_response(status: int, error: str, detail: object = None) -> JSONRespon
     return JSONResponse({"error": error, "detail": detail}, status_code=status)
 
 
-def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+def error_answer(exc: Exception) -> JSONResponse | None:
+    """The answer of a domain error in the table (None for anything else)."""
     for kind, status, error in STATUS_OF:
         if isinstance(exc, kind):
-            return error_response(status, error, str(exc))
+            return error_response(status, error, without_paths(str(exc)))
+    return None
+
+
+def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    answer = error_answer(exc)
+    if answer is not None:
+        return answer
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal error", "the server failed; see its log")
 
@@ -85,7 +119,13 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
 
 
 def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return error_response(exc.status_code, str(exc.detail).lower(), None)
+    status = exc.status_code
+    if status == 413:
+        too_large = RequestTooLarge(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY, "allowed"))
+        return error_response(413, "request too large", str(too_large))
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+    detail = None if str(exc.detail) == phrase else str(exc.detail)
+    return error_response(status, (phrase or str(exc.detail)).lower(), detail)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -26,6 +26,22 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="records and files of the app")
     device: str = Field("auto", description="auto, cpu or cuda[:i]")
     max_upload_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest upload")
+    max_json_bytes: int = Field(
+        64 * 1024, ge=1024, description="largest request body that is not a multipart upload"
+    )
+    max_form_fields: int = Field(
+        16, ge=1, description="most text fields of one multipart request (and one file)"
+    )
+    trusted_hosts: list[str] = Field(
+        ["localhost", "127.0.0.1", "[::1]"],
+        description="Host header names served (JSON list; '*.example.com' patterns, '*' any); "
+        "anything else is refused (DNS rebinding)",
+    )
+    allowed_origins: list[str] = Field(
+        [],
+        description="Origins (scheme://host[:port]) besides the server's own that may send "
+        "state-changing requests and open job WebSockets",
+    )
     training_preset: str = Field("fast", description="adapter training preset for layouts")
     training_steps: int | None = Field(None, ge=1, description="override the preset's steps")
     edit_steps: int = Field(100, ge=1, description="default and largest steps of an edit")

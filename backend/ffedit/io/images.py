@@ -25,6 +25,23 @@ class InvalidImage(ValueError):
     """The bytes or array are not an image this project can read or write."""
 
 
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) a PNG declares, read from its header alone (nothing is decoded).
+
+    `InvalidImage` for data that is not a readable PNG, and for one that declares more pixels
+    than Pillow decodes at all (its `DecompressionBombError`).
+    """
+    if not data.startswith(PNG_SIGNATURE):
+        raise InvalidImage("the data is not a PNG image (no PNG signature)")
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            return image.size
+    except Image.DecompressionBombError as error:
+        raise InvalidImage(f"the PNG declares too many pixels to decode: {error}") from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InvalidImage(f"the PNG header cannot be read: {error}") from error
+
+
 def png_bytes(array: np.ndarray) -> bytes:
     """Encode a uint8 (H, W) grey or (H, W, 3) RGB array as PNG bytes."""
     if not isinstance(array, np.ndarray) or array.dtype != np.uint8:

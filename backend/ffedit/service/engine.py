@@ -70,10 +70,11 @@ from ffedit.io.adapters import (
 )
 from ffedit.io.bundle import BUNDLE_VIEWS, write_face_bundle
 from ffedit.io.checkpoint import load_generator
-from ffedit.io.images import PNG_SIGNATURE, InvalidImage, png_bytes
+from ffedit.io.images import PNG_SIGNATURE, InvalidImage, png_bytes, png_size
 from ffedit.layouts import (
     BASE_LAYOUT,
     BUILTIN_LAYOUTS,
+    InvalidMask,
     Layout,
     LayoutClass,
     extend_layout,
@@ -101,6 +102,8 @@ from ffedit.service.views import MAX_ANGLE, ViewSpec
 PLANE_MEAN_KEY = "plane_mean"
 PLANE_STD_KEY = "plane_std"
 RENDER_KINDS = ("rgb", "mask", "overlay")
+MAX_MASK_SIDE = 2048
+"""Largest side of an uploaded mask PNG (checked from its header, before decoding)."""
 __all__ = ["MAX_ANGLE", "Engine", "EngineConfig", "FairLock", "ViewSpec", "labels_from_upload"]
 
 
@@ -172,10 +175,24 @@ def layout_of(record: LayoutRecord) -> Layout:
 
 def labels_from_upload(data: bytes, layout: Layout, resolution: int) -> np.ndarray:
     """(resolution, resolution) int64 class ids of an uploaded mask PNG in `layout` (checked
-    by content; an exact multiple of the resolution is reduced by majority vote)."""
+    by content; an exact multiple of the resolution is reduced by majority vote).
+
+    The size the PNG declares is checked from its header before any pixel is decoded: a
+    square exact multiple of the resolution, at most `MAX_MASK_SIDE` pixels a side."""
     if not data.startswith(PNG_SIGNATURE):
         raise InvalidImage("the mask is not a PNG image (checked by content, not by name)")
-    labels = labels_from_png(data, layout)
+    width, height = png_size(data)
+    side = max(MAX_MASK_SIDE, resolution)
+    if width != height or width % resolution or not 0 < width <= side:
+        raise InvalidMask(
+            f"the mask is {width}×{height} pixels; this model's masks are "
+            f"{resolution}×{resolution} (or an exact multiple, e.g. {2 * resolution}×"
+            f"{2 * resolution}, at most {side}×{side})"
+        )
+    try:
+        labels = labels_from_png(data, layout)
+    except MemoryError as error:
+        raise InvalidMask(f"the {width}×{height} mask is too large to decode here") from error
     return labels_at_resolution(labels, resolution, layout.num_classes)
 
 
@@ -207,6 +224,8 @@ class Engine:
         self._cache_lock = threading.Lock()
         self._faces: OrderedDict[str, FaceState] = OrderedDict()
         self._adapters: dict[Path, GeometryAdapter] = {}
+        self._training_lock = threading.Lock()
+        """Held from the not-already-training check to the job's insertion (one at a time)."""
 
     def close(self) -> None:
         """Stop the job runner (a running job fails with the shutdown reason), close storage."""
@@ -217,8 +236,9 @@ class Engine:
 
     @property
     def model_source(self) -> str:
-        """The checkpoint the model was loaded from, as the settings name it."""
-        return str(self.config.model)
+        """The name of the checkpoint the model was loaded from (its file or folder name: the
+        server's filesystem paths are not for its clients)."""
+        return Path(self.config.model).name
 
     @property
     def mask_resolution(self) -> int:
@@ -256,8 +276,12 @@ class Engine:
             if name not in stored:
                 self.storage.add_layout(name, layout_to_json(layout), builtin=True)
 
+    def layout_by_id(self, layout_id: str) -> LayoutRecord:
+        """A layout by id only, as every write addresses it (a name is not unguessable)."""
+        return self.storage.get_layout(layout_id)
+
     def find_layout(self, reference: str) -> LayoutRecord:
-        """A layout by id, or else by name; `NotFound` otherwise."""
+        """A layout by id, or else by name (for reads); `NotFound` otherwise."""
         try:
             return self.storage.get_layout(reference)
         except NotFound:
@@ -449,16 +473,18 @@ class Engine:
         """Built-in layouts first, then custom ones, oldest first."""
         return self.storage.list_layouts()
 
-    def delete_layout(self, reference: str) -> None:
-        """Delete a custom layout with its samples and adapter (`Conflict` for built-ins)."""
-        self.storage.delete_layout(self.find_layout(reference).id)
+    def delete_layout(self, layout_id: str) -> None:
+        """Delete a custom layout (by id) with its samples and adapter (`Conflict` for
+        built-ins)."""
+        self.storage.delete_layout(self.layout_by_id(layout_id).id)
 
     def add_sample(
-        self, layout_reference: str, face_id: str, view: ViewSpec, mask_png: bytes
+        self, layout_id: str, face_id: str, view: ViewSpec, mask_png: bytes
     ) -> SampleRecord:
-        """Store an annotated sample: a face seen from a view with its uploaded mask (any PNG
-        form the codecs read, at the mask resolution or a multiple), stored indexed."""
-        record = self.find_layout(layout_reference)
+        """Store an annotated sample of a layout (by id): a face seen from a view with its
+        uploaded mask (any PNG form the codecs read, at the mask resolution or a multiple),
+        stored indexed."""
+        record = self.layout_by_id(layout_id)
         self.storage.get_face(face_id)
         layout = layout_of(record)
         labels = labels_from_upload(mask_png, layout, self.mask_resolution)
@@ -476,8 +502,8 @@ class Engine:
             raise NotFound("sample", sample_id)
         return sample
 
-    def delete_sample(self, layout_reference: str, sample_id: str) -> None:
-        self.storage.delete_sample(self.get_sample(layout_reference, sample_id).id)
+    def delete_sample(self, layout_id: str, sample_id: str) -> None:
+        self.storage.delete_sample(self.get_sample(self.layout_by_id(layout_id).id, sample_id).id)
 
     # ----------------------------------------------------------- faces
 
@@ -521,10 +547,14 @@ class Engine:
 
     # -------------------------------------------------------- training
 
-    def submit_training(self, layout_reference: str) -> JobRecord:
-        """Queue the training of a layout's adapter on its samples, decoded now
+    def submit_training(self, layout_id: str) -> JobRecord:
+        """Queue the training of a layout's (by id) adapter on its samples, decoded now
         (`AlreadyTraining`, `TooFewSamples`, `InvalidRequest` for built-ins)."""
-        record = self.find_layout(layout_reference)
+        record = self.layout_by_id(layout_id)
+        with self._training_lock:  # check and insert at once: two requests, one job
+            return self._queue_training(record)
+
+    def _queue_training(self, record: LayoutRecord) -> JobRecord:
         if self.is_training(record.id):
             raise AlreadyTraining(f"layout {record.name!r} is already being trained")
         if record.builtin:

@@ -9,6 +9,8 @@ model or the layout's state. This module imports no other module of the service.
 
 from __future__ import annotations
 
+import re
+
 from ffedit.adapter import TooFewSamples
 from ffedit.io.images import InvalidImage
 from ffedit.layouts import InvalidLayout, InvalidMask, UnknownLayout
@@ -55,6 +57,14 @@ class ModelMissing(FileNotFoundError):
     """The model checkpoint named by the settings does not exist."""
 
 
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?:[A-Za-z]:)?(?:[/\\][\w.~+-]+){2,}[/\\]?")
+
+
+def without_paths(text: str) -> str:
+    """`text` with absolute filesystem paths replaced by '…' (for answers to clients)."""
+    return _ABSOLUTE_PATH.sub("…", text)
+
+
 __all__ = [
     "AlreadyTraining",
     "Conflict",
@@ -70,4 +80,5 @@ __all__ = [
     "StorageError",
     "TooFewSamples",
     "UnknownLayout",
+    "without_paths",
 ]

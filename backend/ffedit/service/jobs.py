@@ -17,11 +17,14 @@ job's current state (its last progress, then its status) and the stream ends aft
 terminal status. Publishing and persisting happen under one lock, so a subscriber never misses
 or duplicates an event between its snapshot and the live stream.
 
-Endings: the function returns → succeeded; it raises → failed, with the exception's message
-as the user-facing error (the traceback goes to the log); `cancel` was called → cancelled,
-whatever the function did after `should_stop()` turned true; `shutdown` stopped it → failed
-with `SHUTDOWN_REASON`. Jobs left queued or running by a dead process are the storage's
-business: call `Storage.mark_interrupted_jobs()` at startup, before creating the runner.
+Endings: the function returns → succeeded; it raises → failed, with a user-facing message
+(`user_message`: the exception's sentence without server paths; only the kind of an OSError;
+the traceback goes to the log); `cancel` was called → cancelled, whatever the function did
+after `should_stop()` turned true; `shutdown` stopped it → failed with `SHUTDOWN_REASON`. A
+cancel or a shutdown that lands after the function's last `should_stop()` (it never saw it)
+does not rewrite a success: its result is already stored. Jobs left queued or running by a
+dead process are the storage's business: call `Storage.mark_interrupted_jobs()` at startup,
+before creating the runner.
 
 `device_lock` is not taken by the runner itself: the Engine holds it around each GPU step, so
 renders for the page interleave with a running job's steps.
@@ -38,7 +41,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 
-from ffedit.service.errors import QueueFull
+from ffedit.service.errors import QueueFull, without_paths
 from ffedit.service.storage import JobRecord, JobStatus, Storage
 
 log = logging.getLogger(__name__)
@@ -69,7 +72,9 @@ class JobContext:
 
     def should_stop(self) -> bool:
         """True once the job was cancelled or the runner is shutting down; return soon then."""
-        return self._active.cancel_requested or self._runner._stopping
+        stop = self._active.cancel_requested or self._runner._stopping
+        self._active.stop_seen = self._active.stop_seen or stop
+        return stop
 
 
 JobFn = Callable[[JobContext], dict | None]
@@ -81,6 +86,8 @@ class _ActiveJob:
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         self.cancel_requested = False
+        self.stop_seen = False
+        """`should_stop()` answered True once: what the job did next is not its outcome."""
         self.pending_progress: dict | None = None
         self.last_progress: dict = {}
         self.last_flush = float("-inf")
@@ -104,9 +111,14 @@ def _is_final_event(event: Event) -> bool:
     return event["type"] == "status" and JobStatus(event["status"]).is_terminal
 
 
-def _user_message(error: Exception) -> str:
-    """The exception's own sentence for the user (its class name when it has none)."""
-    return str(error) or type(error).__name__
+def user_message(error: Exception) -> str:
+    """What a job's user reads of its failure: the exception's sentence with absolute paths
+    replaced by '…', or only the kind of an OSError (its sentence is about server files); the
+    log keeps the detail."""
+    kind = type(error).__name__
+    if isinstance(error, OSError):
+        return f"the job failed on a server file ({kind}); the server's log has the details"
+    return without_paths(str(error)) or kind
 
 
 class JobRunner:
@@ -243,9 +255,11 @@ class JobRunner:
             status, error = JobStatus.SUCCEEDED, None
         except Exception as exc:
             log.exception("job %s failed", job_id)
-            result, status, error = None, JobStatus.FAILED, _user_message(exc)
+            result, status, error = None, JobStatus.FAILED, user_message(exc)
         with self._lock:
-            if active.cancel_requested:
+            if status is JobStatus.SUCCEEDED and not active.stop_seen:
+                pass  # a cancel or shutdown after its last stop check: the result stands
+            elif active.cancel_requested:
                 result, status, error = None, JobStatus.CANCELLED, None
             elif self._stopping:
                 result, status, error = None, JobStatus.FAILED, SHUTDOWN_REASON

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import math
 from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from ffedit.api.errors import UnsupportedMediaType
+from ffedit.api.guards import media_type
 from ffedit.api.routes.common import (
     PNG_MEDIA_TYPE,
     PNG_RESPONSE,
@@ -27,6 +30,8 @@ from ffedit.service.views import MAX_ANGLE
 router = APIRouter(prefix="/faces", tags=["faces"])
 
 NPY_MAGIC = b"\x93NUMPY"
+MAX_LATENT_VALUES = 1 << 16
+"""Most values an uploaded latent may declare (a ws of 14 × 512 holds 7168)."""
 FACE_BODY = {
     "requestBody": {
         "required": True,
@@ -58,15 +63,33 @@ LayoutQuery = Annotated[str, Query(description="layout id or name")]
 
 
 def _latent_from_npy(data: bytes) -> np.ndarray:
+    """The float array of an uploaded .npy, its header checked before anything is allocated:
+    a declared shape must fit the bytes sent and `MAX_LATENT_VALUES`."""
     if not data.startswith(NPY_MAGIC):
         raise InvalidRequest("the latent is not a .npy file (checked by content)")
+    stream = io.BytesIO(data)
     try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as error:
-        raise InvalidRequest(f"the latent .npy file cannot be read: {error}") from error
-    if not np.issubdtype(array.dtype, np.floating):
-        raise InvalidRequest(f"the latent must hold floats, not {array.dtype}")
-    return array
+        version = np.lib.format.read_magic(stream)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(stream)
+    except Exception as error:  # numpy parses the header with ast and tokenize: any error
+        raise InvalidRequest("the latent .npy header cannot be read") from error
+    if not np.issubdtype(dtype, np.floating):
+        raise InvalidRequest(f"the latent must hold floats, not {dtype}")
+    count = math.prod(shape)
+    if count > MAX_LATENT_VALUES or count * dtype.itemsize > len(data) - stream.tell():
+        raise InvalidRequest(
+            f"the latent .npy declares shape {tuple(shape)}, more values than it holds or than "
+            f"a latent has (at most {MAX_LATENT_VALUES})"
+        )
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, MemoryError) as error:
+        raise InvalidRequest("the latent .npy file cannot be read") from error
 
 
 @router.get("", response_model=list[FaceOut])
@@ -78,15 +101,22 @@ def list_faces(request: Request) -> list[FaceOut]:
 async def create_face(request: Request) -> FaceOut:
     """A face from JSON {"seed": n}, or from a multipart upload of a latent (field `latent`)."""
     engine = engine_of(request)
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("latent")
-        if upload is None or isinstance(upload, str):
-            raise InvalidRequest("the multipart form needs a file field 'latent'")
-        latent = _latent_from_npy(read_upload(request, upload))
-        face = engine.create_face_from_latent(latent, upload.filename or "latent.npy")
+    content_type = media_type(request.headers)
+    if content_type == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=0) as form:
+            upload = form.get("latent")
+            if upload is None or isinstance(upload, str):
+                raise InvalidRequest("the multipart form needs a file field 'latent'")
+            data = await run_in_threadpool(read_upload, request, upload)
+            name = upload.filename or "latent.npy"
+        latent = _latent_from_npy(data)
+        # off the event loop: a z latent waits for the device lock
+        face = await run_in_threadpool(engine.create_face_from_latent, latent, name)
         return face_out(face)
+    if content_type != "application/json":
+        raise UnsupportedMediaType(
+            f"send JSON (application/json) or a multipart upload, not {content_type or 'no type'}"
+        )
     try:
         body = FaceIn.model_validate_json(await request.body())
     except ValueError as error:

@@ -46,7 +46,7 @@ def get_layout(request: Request, layout_id: str) -> LayoutOut:
 
 @router.delete("/{layout_id}", status_code=204)
 def delete_layout(request: Request, layout_id: str) -> None:
-    """Delete a custom layout with its samples and adapter (409 for built-ins)."""
+    """Delete a custom layout (by id) with its samples and adapter (409 for built-ins)."""
     engine_of(request).delete_layout(layout_id)
 
 
@@ -60,7 +60,8 @@ def add_sample(
     yaw: AngleForm = None,
     pitch: AngleForm = None,
 ) -> SampleOut:
-    """Add an annotated sample: a face seen from a view, with its mask (stored indexed)."""
+    """Add an annotated sample to a layout (by id): a face seen from a view, with its mask
+    (stored indexed)."""
     spec = view_of(view, yaw, pitch)
     sample = engine_of(request).add_sample(layout_id, face_id, spec, read_upload(request, mask))
     return sample_out(sample)
@@ -92,5 +93,6 @@ def delete_sample(request: Request, layout_id: str, sample_id: str) -> None:
 
 @router.post("/{layout_id}/train", response_model=JobOut, status_code=202)
 def train_layout(request: Request, layout_id: str) -> JobOut:
-    """Start training the layout's adapter on its samples: a job (409 if one is running)."""
+    """Start training the layout's (by id) adapter on its samples: a job (409 if one is
+    running)."""
     return job_out(engine_of(request).submit_training(layout_id))

@@ -1,0 +1,413 @@
+"""Issue 27's findings, one test each: hostile pages (Host, Origin, Content-Type, bodyless
+cross-site POSTs), oversized requests, crafted PNG/NPY headers, races, leaked paths."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import threading
+import time
+import zlib
+from struct import pack
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from starlette.websockets import WebSocketDisconnect
+
+from ffedit.api.app import create_app
+from ffedit.api.settings import Settings
+from ffedit.config import PRESETS
+
+SIZE = PRESETS["tiny"].neural_rendering_resolution
+FOREIGN = "http://attacker.example"
+SPOT = (10, 200, 30)
+
+
+def _png(pixels: np.ndarray, mode: str) -> bytes:
+    buffer = io.BytesIO()
+    image = Image.fromarray(pixels.astype(np.uint8), mode=mode)
+    if mode == "P":
+        image.putpalette([0, 0, 0] * 256)
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return pack(">I", len(data)) + kind + data + pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares width × height RGB pixels and holds one empty IDAT."""
+    header = pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b""))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def _npy_header(shape: tuple[int, ...], dtype: str = "<f4") -> bytes:
+    """A .npy that declares `shape` and holds 16 bytes of data."""
+    header = f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': {shape!r}, }}"
+    header = header.ljust(117) + "\n"
+    return b"\x93NUMPY\x01\x00" + pack("<H", len(header)) + header.encode() + bytes(16)
+
+
+def _setup(client) -> tuple[str, str]:
+    face = client.post("/api/v1/faces", json={"seed": 1}).json()["id"]
+    body = {"name": "spots", "base": "base15", "classes": [{"name": "spot", "color": SPOT}]}
+    layout = client.post("/api/v1/layouts", json=body)
+    assert layout.status_code == 201
+    return face, layout.json()["id"]
+
+
+def _labels() -> np.ndarray:
+    labels = np.ones((SIZE, SIZE), dtype=np.uint8)
+    labels[: SIZE // 4, : SIZE // 4] = 15
+    return labels
+
+
+def _add_sample(client, layout: str, face: str, mask: bytes, **kwargs):
+    return client.post(
+        f"/api/v1/layouts/{layout}/samples",
+        data={"face_id": face, "view": "front"},
+        files={"mask": ("mask.png", mask, "image/png")},
+        **kwargs,
+    )
+
+
+def _wait(client, job_id: str, timeout_s: float = 30) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+# ------------------------------------------------------------- hostile pages
+
+
+def test_only_loopback_host_names_are_served_by_default(settings):
+    defaults = Settings.model_fields["trusted_hosts"].default
+    assert defaults == ["localhost", "127.0.0.1", "[::1]"]
+    with TestClient(create_app(settings.model_copy(update={"trusted_hosts": defaults}))) as app:
+        for host in ("localhost:8000", "127.0.0.1:8000", "[::1]:8000", "localhost"):
+            assert app.get("/api/v1/faces", headers={"host": host}).status_code == 200, host
+        rebound = app.get("/api/v1/faces", headers={"host": "attacker.example"})
+        assert rebound.status_code == 400 and rebound.text == "Invalid host header"  # Starlette's
+
+
+def test_trusted_hosts_are_configurable(settings):
+    update = {"trusted_hosts": ["ffedit.example"]}
+    with TestClient(create_app(settings.model_copy(update=update))) as app:
+        assert app.get("/api/v1/faces", headers={"host": "ffedit.example"}).status_code == 200
+        assert app.get("/api/v1/faces", headers={"host": "localhost"}).status_code == 400
+
+
+def test_a_text_plain_body_to_post_faces_is_415_and_creates_nothing(client):
+    for kind in ("text/plain", "application/x-www-form-urlencoded"):
+        answer = client.post(
+            "/api/v1/faces", content=json.dumps({"seed": 1}), headers={"content-type": kind}
+        )
+        assert answer.status_code == 415, (kind, answer.text)
+        assert answer.json()["error"] == "unsupported media type"
+        assert kind in answer.json()["detail"]
+    answer = client.post("/api/v1/layouts", content=b'{"name": "x"}', headers={"content-type": ""})
+    assert answer.status_code == 415
+    assert client.get("/api/v1/faces").json() == []
+
+
+def test_a_foreign_origin_may_not_change_anything_and_no_origin_may(client, settings):
+    answer = client.post("/api/v1/faces", json={"seed": 1}, headers={"origin": FOREIGN})
+    assert answer.status_code == 403 and FOREIGN in answer.json()["detail"]
+    cross_site = client.post(
+        "/api/v1/faces", json={"seed": 1}, headers={"sec-fetch-site": "cross-site"}
+    )
+    assert cross_site.status_code == 403
+    assert client.get("/api/v1/faces").json() == []
+    face = client.post("/api/v1/faces", json={"seed": 1})  # curl: no Origin
+    assert face.status_code == 201
+    same = client.post("/api/v1/faces", json={"seed": 2}, headers={"origin": "http://testserver"})
+    assert same.status_code == 201
+    gone = client.delete(f"/api/v1/faces/{face.json()['id']}", headers={"origin": FOREIGN})
+    assert gone.status_code == 403
+    assert client.get("/api/v1/faces", headers={"origin": FOREIGN}).status_code == 200
+    allowed = settings.model_copy(update={"allowed_origins": [FOREIGN]})
+    with TestClient(create_app(allowed)) as app:
+        answer = app.post("/api/v1/faces", json={"seed": 1}, headers={"origin": FOREIGN})
+        assert answer.status_code == 201
+
+
+def test_the_job_websocket_refuses_a_foreign_origin(client):
+    face, layout = _setup(client)
+    _add_sample(client, layout, face, _png(_labels(), "P"))
+    job = client.post(f"/api/v1/layouts/{layout}/train").json()
+    url = f"/api/v1/jobs/{job['id']}/events"
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect(url, headers={"origin": FOREIGN}) as socket,
+    ):
+        socket.receive_json()
+    with client.websocket_connect(url, headers={"origin": "http://testserver"}) as socket:
+        assert socket.receive_json()["job_id"] == job["id"]
+    _wait(client, job["id"])
+
+
+def test_a_bodyless_cross_site_train_post_is_refused_and_writes_take_ids(client):
+    face, layout = _setup(client)
+    assert _add_sample(client, layout, face, _png(_labels(), "P")).status_code == 201
+    # a plain HTML form posts urlencoded (or text/plain) with no body: never reaches the route
+    form = client.post(
+        f"/api/v1/layouts/{layout}/train",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 415
+    assert (
+        client.post(f"/api/v1/layouts/{layout}/train", headers={"origin": FOREIGN}).status_code
+        == 403
+    )
+    # layouts are addressed by id for writes: a guessable name trains nothing
+    assert client.post("/api/v1/layouts/spots/train").status_code == 404
+    assert _add_sample(client, "spots", face, _png(_labels(), "P")).status_code == 404
+    assert client.delete("/api/v1/layouts/spots").status_code == 404
+    assert client.get("/api/v1/jobs").json() == []
+    assert client.get("/api/v1/layouts/spots").status_code == 200  # reads still take names
+    job = client.post(f"/api/v1/layouts/{layout}/train")  # curl, by id
+    assert job.status_code == 202
+    _wait(client, job.json()["id"])
+
+
+# ---------------------------------------------------------- oversized requests
+
+
+def _asgi_post(
+    app, path: str, headers: dict[str, str], chunks: list[bytes]
+) -> tuple[int, dict, int]:
+    """POST through the ASGI app directly: (status, JSON answer, body chunks it read)."""
+    read = 0
+    messages: list[dict] = []
+
+    async def receive() -> dict:
+        nonlocal read
+        if read < len(chunks):
+            read += 1
+            return {
+                "type": "http.request",
+                "body": chunks[read - 1],
+                "more_body": read < len(chunks),
+            }
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        messages.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (k.lower().encode(), v.encode()) for k, v in {"host": "localhost", **headers}.items()
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return status, json.loads(body), read
+
+
+def test_a_declared_oversized_upload_is_413_before_a_byte_is_read(client, settings):
+    boundary = "x" * 16
+    headers = {
+        "content-type": f"multipart/form-data; boundary={boundary}",
+        "content-length": str(24 * 1024 * 1024),
+    }
+    chunks = [b"0" * 65536] * 4
+    status, answer, read = _asgi_post(client.app, "/api/v1/faces", headers, chunks)
+    assert status == 413 and read == 0
+    assert answer["error"] == "request too large" and "bytes" in answer["detail"]
+
+
+def test_a_streamed_oversized_upload_stops_at_the_limit(client, settings):
+    boundary = "x" * 16
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}  # no Content-Length
+    start = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="latent"; filename="a.npy"\r\n\r\n'
+    )
+    chunks = [start.encode()] + [b"0" * 16384] * 64  # 1 MiB, far above 64 KiB + room
+    status, answer, read = _asgi_post(client.app, "/api/v1/faces", headers, chunks)
+    assert status == 413 and answer["error"] == "request too large"
+    assert read < 16  # it stopped reading near the limit, not at the end
+
+
+def test_a_large_json_body_is_413(client):
+    body = json.dumps({"seed": 1, "pad": "x" * (200 * 1024)})
+    answer = client.post(
+        "/api/v1/faces", content=body, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 413 and "bytes" in answer.json()["detail"]
+    assert client.get("/api/v1/faces").json() == []
+
+
+def test_a_multipart_request_takes_one_file(client):
+    face, layout = _setup(client)
+    mask = _png(_labels(), "P")
+    answer = client.post(
+        f"/api/v1/layouts/{layout}/samples",
+        data={"face_id": face, "view": "front"},
+        files=[("mask", ("a.png", mask, "image/png")), ("extra", ("b.png", mask, "image/png"))],
+    )
+    assert answer.status_code == 400 and "files" in answer.json()["detail"].lower()
+    many = [("latent", (f"{i}.npy", b"\x93NUMPY", "application/octet-stream")) for i in range(3)]
+    assert client.post("/api/v1/faces", files=many).status_code == 400
+    assert client.get(f"/api/v1/layouts/{layout}/samples").json() == []
+
+
+# ------------------------------------------------------ crafted image and npy headers
+
+
+def test_an_oversized_mask_png_is_refused_from_its_header_in_milliseconds(client):
+    face, layout = _setup(client)
+    buffer = io.BytesIO()
+    Image.new("RGB", (2049, 2049), SPOT).save(buffer, format="PNG")  # ≈ 12 KB, 4.2 Mpx
+    start = time.perf_counter()
+    answer = _add_sample(client, layout, face, buffer.getvalue())
+    seconds = time.perf_counter() - start
+    assert answer.status_code == 422 and "2049×2049" in answer.json()["detail"]
+    assert seconds < 1.0, f"{seconds:.2f} s: the mask was decoded before its size was checked"
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(60000, 60000), (4096, 4096), (SIZE * 2, SIZE), (0, 0)]
+)
+def test_crafted_png_headers_are_422_not_500(client, width, height):
+    face, layout = _setup(client)
+    mask = _png_header_only(width, height)
+    answer = _add_sample(client, layout, face, mask)
+    assert answer.status_code == 422, answer.text
+    edit = client.post(
+        f"/api/v1/faces/{face}/edits",
+        data={"layout": "base15", "view": "front"},
+        files={"mask": ("mask.png", mask, "image/png")},
+    )
+    assert edit.status_code == 422, edit.text
+    assert client.get("/api/v1/health").status_code == 200
+
+
+def test_a_npy_declaring_a_huge_shape_is_422_not_500(client):
+    for shape in [(10**12,), (2**31, 2**31), (10**6,)]:
+        answer = client.post(
+            "/api/v1/faces",
+            files={"latent": ("z.npy", _npy_header(shape), "application/octet-stream")},
+        )
+        assert answer.status_code == 422, (shape, answer.text)
+        assert "declares shape" in answer.json()["detail"]
+    assert client.get("/api/v1/faces").json() == []
+
+
+def test_fuzzed_png_and_npy_uploads_never_answer_500(client):
+    face, layout = _setup(client)
+    rng = np.random.default_rng(27)
+    png = _png(_labels(), "P")
+    npy = io.BytesIO()
+    np.save(npy, np.zeros(PRESETS["tiny"].z_dim, dtype=np.float32))
+    seeds = {"png": png, "npy": npy.getvalue()}
+    for _ in range(40):
+        for kind, valid in seeds.items():
+            data = bytearray(valid)
+            for _ in range(int(rng.integers(1, 6))):  # overwrite bytes of the header region
+                data[int(rng.integers(8, min(len(data), 128)))] = int(rng.integers(0, 256))
+            if kind == "png":
+                answer = _add_sample(client, layout, face, bytes(data))
+            else:
+                files = {"latent": ("z.npy", bytes(data), "application/octet-stream")}
+                answer = client.post("/api/v1/faces", files=files)
+            assert answer.status_code < 500, (kind, bytes(data[:128]), answer.text)
+
+
+# ---------------------------------------------------------------------- races
+
+
+def test_two_simultaneous_train_posts_give_one_job_and_one_409(client, monkeypatch):
+    face, layout = _setup(client)
+    _add_sample(client, layout, face, _png(_labels(), "P"))
+    engine = client.app.state.engine
+    decode = engine._layout_sample
+
+    def slow_decode(*args):  # widens the window between the check and the insert
+        time.sleep(0.3)
+        return decode(*args)
+
+    monkeypatch.setattr(engine, "_layout_sample", slow_decode)
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def post() -> None:
+        barrier.wait()
+        answers.append(client.post(f"/api/v1/layouts/{layout}/train"))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) == [202, 409]
+    jobs = client.get("/api/v1/jobs").json()
+    assert len(jobs) == 1
+    _wait(client, jobs[0]["id"])
+
+
+def test_a_cancel_after_the_last_stop_check_keeps_the_stored_success(client):
+    runner = client.app.state.engine.runner
+    stored = []
+
+    def job(context) -> dict:
+        assert not context.should_stop()  # its last check
+        stored.append("adapter")  # ... it stores its result ...
+        runner.cancel(context.job_id)  # ... and the cancel lands now
+        return {"stored": True}
+
+    record = runner.submit("train-layout", {}, job)
+    done = _wait(client, record.id)
+    assert stored and done["status"] == "succeeded" and done["result"] == {"stored": True}
+
+
+# ---------------------------------------------------------------------- leaks
+
+
+def test_job_errors_and_answers_carry_no_server_paths(client, caplog):
+    runner = client.app.state.engine.runner
+    secret = "/srv/ffedit-secret/layouts/abc/adapter.pt"
+
+    def missing(context) -> dict:
+        raise FileNotFoundError(2, "No such file or directory", secret)
+
+    def invalid(context) -> dict:
+        raise ValueError(f"cannot use {secret}: bad shape")
+
+    for job in (missing, invalid):
+        done = _wait(client, runner.submit("edit", {}, job).id)
+        assert done["status"] == "failed" and "/srv" not in done["error"], done["error"]
+        assert "ffedit-secret" not in json.dumps(client.get("/api/v1/jobs").json())
+    assert "FileNotFoundError" in _wait(client, runner.submit("edit", {}, missing).id)["error"]
+    assert secret in caplog.text, "the log keeps the detail"
+
+
+def test_health_and_model_name_the_model_without_its_path(client, settings):
+    assert client.get("/api/v1/health").json() == {"status": "ok", "model": settings.model.name}
+    source = client.get("/api/v1/model").json()["source"]
+    assert source == settings.model.name and str(settings.model.parent) not in source

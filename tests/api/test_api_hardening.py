@@ -411,3 +411,48 @@ def test_health_and_model_name_the_model_without_its_path(client, settings):
     assert client.get("/api/v1/health").json() == {"status": "ok", "model": settings.model.name}
     source = client.get("/api/v1/model").json()["source"]
     assert source == settings.model.name and str(settings.model.parent) not in source
+
+
+# ------------------------------------------------------------- event loop, caches
+
+
+def test_a_latent_upload_waiting_for_the_device_does_not_block_health(client):
+    engine = client.app.state.engine
+    npy = io.BytesIO()
+    np.save(npy, np.zeros(PRESETS["tiny"].z_dim, dtype=np.float32))  # a z: needs the device
+    engine.device_lock.acquire()
+    release = threading.Timer(2.0, engine.device_lock.release)
+    release.start()
+    answers = []
+    upload = threading.Thread(
+        target=lambda: answers.append(
+            client.post("/api/v1/faces", files={"latent": ("z.npy", npy.getvalue())})
+        )
+    )
+    upload.start()
+    time.sleep(0.3)  # the upload is now waiting for the device lock
+    start = time.perf_counter()
+    assert client.get("/api/v1/health").status_code == 200
+    seconds = time.perf_counter() - start
+    release.join()
+    upload.join()
+    assert answers[0].status_code == 201
+    assert seconds < 1.0, f"/health took {seconds:.2f} s while an upload waited for the device"
+
+
+def test_deleted_and_retrained_layouts_leave_the_adapter_cache(client):
+    face, layout = _setup(client)
+    _add_sample(client, layout, face, _png(_labels(), "P"))
+    engine = client.app.state.engine
+    render = {"kind": "mask", "layout": layout}
+
+    def cached() -> list:
+        return [folder for folder in engine._adapters if folder.parent.name == layout]
+
+    for _ in range(2):
+        job = client.post(f"/api/v1/layouts/{layout}/train").json()
+        assert _wait(client, job["id"])["status"] == "succeeded"
+        assert client.get(f"/api/v1/faces/{face}/render", params=render).status_code == 200
+        assert len(cached()) == 1, cached()
+    assert client.delete(f"/api/v1/layouts/{layout}").status_code == 204
+    assert cached() == []

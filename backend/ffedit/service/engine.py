@@ -15,12 +15,12 @@ for one render, a job for one optimisation step at a time, so renders are still 
 a training or an edit runs.
 
 Caches: the tri-planes of recently rendered faces (LRU, `planes_cache_size`), and loaded
-adapters by folder. A layout's masks come from, in order: its trained adapter; for a built-in
-layout, the adapter shipped with the model (`<model>/adapters/<layout>/`); the generator's own
-segmentation logits when the layout is the generator's base layout (`base15`;
-`ffedit.io.adapters.seg_head_folder` holds that rule for the CLI too). Predictions to start
-annotating from may also fall back to the layout's base layout (its classes are a prefix of
-the new layout's).
+adapters by folder (a layout's are dropped when it is deleted or retrained). A layout's masks
+come from, in order: its trained adapter; for a built-in layout, the adapter shipped with the
+model (`<model>/adapters/<layout>/`); the generator's own segmentation logits when the layout
+is the generator's base layout (`base15`; `ffedit.io.adapters.seg_head_folder` holds that
+rule for the CLI too). Predictions to start annotating from may also fall back to the
+layout's base layout (its classes are a prefix of the new layout's).
 """
 
 from __future__ import annotations
@@ -338,6 +338,12 @@ class Engine:
             ) from None
         return None if folder is None else self._adapter(folder)
 
+    def _forget_adapters(self, layout_folder: Path, keep: Path | None = None) -> None:
+        """Drop the cached adapters of a layout's folder (deleted or retrained), but `keep`."""
+        with self._cache_lock:
+            for folder in [f for f in self._adapters if f.parent == layout_folder and f != keep]:
+                del self._adapters[folder]
+
     def _adapter(self, folder: Path) -> GeometryAdapter:
         with self._cache_lock:
             adapter = self._adapters.get(folder)
@@ -476,7 +482,10 @@ class Engine:
     def delete_layout(self, layout_id: str) -> None:
         """Delete a custom layout (by id) with its samples and adapter (`Conflict` for
         built-ins)."""
-        self.storage.delete_layout(self.layout_by_id(layout_id).id)
+        record = self.layout_by_id(layout_id)
+        self.storage.delete_layout(record.id)
+        if record.adapter_path is not None:
+            self._forget_adapters(record.adapter_path.parent)
 
     def add_sample(
         self, layout_id: str, face_id: str, view: ViewSpec, mask_png: bytes
@@ -582,11 +591,12 @@ class Engine:
                 "preset": self.config.training_preset,
                 "job_id": context.job_id,
             }
-            self.storage.store_layout_adapter(
+            trained = self.storage.store_layout_adapter(
                 record.id,
                 lambda folder: save_adapter(folder, fit.adapter, layout, config, report),
                 report,
             )
+            self._forget_adapters(trained.adapter_path.parent, keep=trained.adapter_path)
             return {"layout_id": record.id, **report}
 
         return self.runner.submit(tasks.TRAIN_KIND, params, job)

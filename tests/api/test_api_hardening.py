@@ -20,6 +20,7 @@ from starlette.websockets import WebSocketDisconnect
 from ffedit.api.app import create_app
 from ffedit.api.settings import Settings
 from ffedit.config import PRESETS
+from ffedit.service.errors import DataDirInUse
 
 SIZE = PRESETS["tiny"].neural_rendering_resolution
 FOREIGN = "http://attacker.example"
@@ -138,7 +139,8 @@ def test_a_foreign_origin_may_not_change_anything_and_no_origin_may(client, sett
     gone = client.delete(f"/api/v1/faces/{face.json()['id']}", headers={"origin": FOREIGN})
     assert gone.status_code == 403
     assert client.get("/api/v1/faces", headers={"origin": FOREIGN}).status_code == 200
-    allowed = settings.model_copy(update={"allowed_origins": [FOREIGN]})
+    update = {"allowed_origins": [FOREIGN], "data_dir": settings.data_dir.parent / "other"}
+    allowed = settings.model_copy(update=update)
     with TestClient(create_app(allowed)) as app:
         answer = app.post("/api/v1/faces", json={"seed": 1}, headers={"origin": FOREIGN})
         assert answer.status_code == 201
@@ -456,3 +458,16 @@ def test_deleted_and_retrained_layouts_leave_the_adapter_cache(client):
         assert len(cached()) == 1, cached()
     assert client.delete(f"/api/v1/layouts/{layout}").status_code == 204
     assert cached() == []
+
+
+def test_a_second_server_on_the_same_data_directory_refuses_to_start(client, settings):
+    running = client.post("/api/v1/faces", json={"seed": 1}).json()
+    with (
+        pytest.raises(DataDirInUse, match="another ffedit server"),
+        TestClient(create_app(settings)),
+    ):
+        pass
+    assert client.get(f"/api/v1/faces/{running['id']}").status_code == 200
+    client.__exit__(None, None, None)  # the first one stops: its lock goes with it
+    with TestClient(create_app(settings)) as second:
+        assert second.get(f"/api/v1/faces/{running['id']}").status_code == 200

@@ -217,7 +217,7 @@ class Engine:
         self.device = resolve_device(config.device)
         self.generator: TriplaneGenerator = load_generator(config.model, self.device)
         self.device_lock = FairLock()
-        self.storage = Storage(config.data_dir)
+        self.storage = Storage(config.data_dir, exclusive=True)  # one server per data folder
         self.interrupted_jobs = self.storage.mark_interrupted_jobs()
         self._register_builtin_layouts()
         self.runner = JobRunner(self.storage, progress_interval_s=config.progress_interval_s)

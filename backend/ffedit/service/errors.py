@@ -33,6 +33,10 @@ class Conflict(StorageError):
     """The request contradicts what is stored (a face still used, a finished job, a taken name)."""
 
 
+class DataDirInUse(StorageError):
+    """Another server process holds the data folder's lock."""
+
+
 class InvalidFileName(StorageError, ValueError):
     """A job file name that is not a plain file name (empty, hidden, or with a path separator)."""
 
@@ -68,6 +72,7 @@ def without_paths(text: str) -> str:
 __all__ = [
     "AlreadyTraining",
     "Conflict",
+    "DataDirInUse",
     "InvalidFileName",
     "InvalidImage",
     "InvalidLayout",

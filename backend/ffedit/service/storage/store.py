@@ -26,11 +26,15 @@ Deleting a layout deletes its samples and all its files. Built-in layouts cannot
 
 One connection is shared by all threads behind a lock, so the API thread and the job worker
 can use one ``Storage``. Open one ``Storage`` per data directory per process: opening removes
-leftovers, which would include the files another live instance is writing at that moment.
+leftovers, which would include the files another live instance is writing at that moment. A
+server opens it ``exclusive``: it holds ``server.lock`` (``fcntl.flock``, released with the
+process), and a second server on the same directory gets ``DataDirInUse`` before it touches
+anything.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -41,12 +45,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import safetensors.numpy
 
 from ffedit.io.files import atomic_folder, atomic_write_bytes, flush_to_disk
-from ffedit.service.errors import Conflict, InvalidFileName, NotFound
+from ffedit.service.errors import Conflict, DataDirInUse, InvalidFileName, NotFound
 from ffedit.service.storage.records import (
     _ALLOWED_TRANSITIONS,
     FaceRecord,
@@ -67,6 +72,26 @@ from ffedit.service.storage.schema import (
 log = logging.getLogger(__name__)
 
 INTERRUPTED_REASON = "server restarted while the job was running"
+LOCK_NAME = "server.lock"
+"""The lock file a server holds on its data folder (`Storage(exclusive=True)`)."""
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    """The open lock file of `data_dir`, locked for this process (`DataDirInUse` when another
+    process holds it; the lock goes with the process, even after kill -9)."""
+    handle = open(data_dir / LOCK_NAME, "a+")  # noqa: SIM115 - held until close()
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DataDirInUse(
+            f"another ffedit server is using the data directory {data_dir}; stop it, or give "
+            "this one its own FFEDIT_DATA_DIR"
+        ) from None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def _place_folder(path: Path, fill: Callable[[Path], None]) -> None:
@@ -102,10 +127,14 @@ def _loads(text: str | None) -> dict | None:
 class Storage:
     """Records in SQLite plus files under `data_dir`; safe to share between threads."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, exclusive: bool = False) -> None:
+        """Open (and create) the data folder. `exclusive` (a server's storage): hold a lock
+        file on it first, so that a second server refuses to start (`DataDirInUse`) instead of
+        failing the first one's running jobs and removing its in-flight files as leftovers."""
         self.data_dir = Path(data_dir)
         for folder in (self._faces_dir, self._layouts_dir, self._jobs_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        self._lock_file = _lock_data_dir(self.data_dir) if exclusive else None
         self._lock = threading.Lock()
         self._connection = sqlite3.connect(
             self.data_dir / DATABASE_NAME, check_same_thread=False, isolation_level=None
@@ -123,6 +152,9 @@ class Storage:
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+            if self._lock_file is not None:
+                self._lock_file.close()  # releases the lock
+                self._lock_file = None
 
     def __enter__(self) -> Storage:
         return self

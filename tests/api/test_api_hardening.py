@@ -471,3 +471,40 @@ def test_a_second_server_on_the_same_data_directory_refuses_to_start(client, set
     client.__exit__(None, None, None)  # the first one stops: its lock goes with it
     with TestClient(create_app(settings)) as second:
         assert second.get(f"/api/v1/faces/{running['id']}").status_code == 200
+
+
+# ------------------------------------------------------------------- growth
+
+
+def test_stored_faces_layouts_and_samples_are_bounded_with_429(settings):
+    update = {"max_faces": 2, "max_layouts": 1, "max_samples_per_layout": 1}
+    with TestClient(create_app(settings.model_copy(update=update))) as app:
+        face, layout = _setup(app)
+        assert app.post("/api/v1/faces", json={"seed": 2}).status_code == 201
+        full = app.post("/api/v1/faces", json={"seed": 3})
+        assert full.status_code == 429 and "at most 2 faces" in full.json()["detail"]
+        body = {"name": "more", "base": "base15", "classes": [{"name": "x", "color": [1, 2, 3]}]}
+        assert app.post("/api/v1/layouts", json=body).status_code == 429
+        assert _add_sample(app, layout, face, _png(_labels(), "P")).status_code == 201
+        again = _add_sample(app, layout, face, _png(_labels(), "P"))
+        assert again.status_code == 429 and "at most 1 samples" in again.json()["detail"]
+        assert len(app.get("/api/v1/faces").json()) == 2
+
+
+def test_job_history_is_pruned_and_listed_newest_first_without_previews(settings):
+    with TestClient(create_app(settings.model_copy(update={"max_jobs": 3}))) as app:
+        face, layout = _setup(app)
+        _add_sample(app, layout, face, _png(_labels(), "P"))
+        ids = []
+        for _ in range(4):
+            ids.append(app.post(f"/api/v1/layouts/{layout}/train").json()["id"])
+            assert _wait(app, ids[-1])["status"] == "succeeded"
+        listed = app.get("/api/v1/jobs").json()
+        assert [job["id"] for job in listed] == ids[:0:-1]  # the oldest was pruned
+        assert app.get(f"/api/v1/jobs/{ids[0]}").status_code == 404
+        assert all(job["progress"]["preview_png"] is None for job in listed)
+        assert app.get(f"/api/v1/jobs/{ids[-1]}").json()["progress"]["preview_png"]
+        page = app.get("/api/v1/jobs", params={"limit": 1, "offset": 1}).json()
+        assert [job["id"] for job in page] == [ids[2]]
+        assert app.get("/api/v1/jobs", params={"status": "running"}).json() == []
+        assert app.get("/api/v1/jobs", params={"limit": 0}).status_code == 422

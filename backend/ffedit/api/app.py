@@ -41,6 +41,10 @@ def engine_config(settings: Settings) -> EngineConfig:
         chunk_rays=settings.chunk_rays,
         orbit_frames=settings.orbit_frames,
         torch_threads=settings.torch_threads,
+        max_faces=settings.max_faces,
+        max_layouts=settings.max_layouts,
+        max_samples_per_layout=settings.max_samples_per_layout,
+        max_jobs=settings.max_jobs,
     )
 
 

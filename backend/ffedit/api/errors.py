@@ -9,6 +9,7 @@
 | UnsupportedMediaType (neither JSON nor multipart)          | 415    |
 | InvalidMask, InvalidImage, InvalidLayout, TooFewSamples,   | 422    |
 | InvalidRequest, request validation                         |        |
+| LimitReached (stored faces, layouts, samples)              | 429    |
 | QueueFull                                                  | 503    |
 | anything else                                              | 500 (logged, no traceback sent) |
 
@@ -33,6 +34,7 @@ from ffedit.service.errors import (
     InvalidLayout,
     InvalidMask,
     InvalidRequest,
+    LimitReached,
     NotFound,
     QueueFull,
     TooFewSamples,
@@ -75,6 +77,7 @@ STATUS_OF: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidLayout, 422, "invalid layout"),
     (TooFewSamples, 422, "too few samples"),
     (InvalidRequest, 422, "invalid request"),
+    (LimitReached, 429, "limit reached"),
     (QueueFull, 503, "busy"),
 )
 
@@ -83,7 +86,7 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         "model": ErrorOut,
         "description": "an error: 400 unreadable body, 403 foreign origin, 404 not found, "
         "409 conflict, 413 upload too large, 415 neither JSON nor multipart, "
-        "422 invalid request, 503 busy",
+        "422 invalid request, 429 storage limit reached, 503 busy",
     }
 }
 """The error answers every operation documents in the OpenAPI spec (replaces FastAPI's

@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     torch_threads: int | None = Field(
         None, ge=1, description="CPU threads of torch (process-wide); unset: torch's default"
     )
+    max_faces: int = Field(10_000, ge=1, description="faces kept (429 beyond)")
+    max_layouts: int = Field(100, ge=1, description="custom layouts kept (429 beyond)")
+    max_samples_per_layout: int = Field(
+        200, ge=1, description="annotated samples one layout keeps (429 beyond)"
+    )
+    max_jobs: int = Field(
+        500, ge=1, description="jobs kept in the history (the oldest finished go first)"
+    )
     frontend_dir: Path = Field(
         REPOSITORY_ROOT / "frontend", description="static front end served at /"
     )

@@ -25,6 +25,7 @@ layout's base layout (its classes are a prefix of the new layout's).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -85,12 +86,19 @@ from ffedit.layouts import (
     layout_to_json,
 )
 from ffedit.service import tasks
-from ffedit.service.errors import AlreadyTraining, InvalidRequest, ModelMissing, NoAdapter
+from ffedit.service.errors import (
+    AlreadyTraining,
+    InvalidRequest,
+    LimitReached,
+    ModelMissing,
+    NoAdapter,
+)
 from ffedit.service.jobs import JobContext, JobRunner
 from ffedit.service.locking import FairLock
 from ffedit.service.storage import (
     FaceRecord,
     JobRecord,
+    JobStatus,
     LayoutRecord,
     NotFound,
     SampleRecord,
@@ -136,6 +144,14 @@ class EngineConfig:
     torch_threads: int | None = None
     """CPU threads of torch's operators (process-wide); None leaves torch's default. On a
     busy machine 1 can be many times faster than spinning threads competing for cores."""
+    max_faces: int = 10_000
+    """Faces the server keeps (`LimitReached` beyond: delete some first)."""
+    max_layouts: int = 100
+    """Custom layouts the server keeps."""
+    max_samples_per_layout: int = 200
+    """Annotated samples one layout keeps."""
+    max_jobs: int = 500
+    """Jobs kept in the history; the oldest finished ones are removed to make room."""
 
 
 @dataclass(frozen=True)
@@ -294,6 +310,10 @@ class Engine:
         self, name: str, base: str, new_classes: list[tuple[str, tuple[int, int, int]]]
     ) -> LayoutRecord:
         """Store a layout: the classes of the layout `base` (id or name) plus new ones."""
+        if self.storage.count_custom_layouts() >= self.config.max_layouts:
+            raise LimitReached(
+                f"this server keeps at most {self.config.max_layouts} layouts; delete some first"
+            )
         base_layout = layout_of(self.find_layout(base))
         layout = extend_layout(
             base_layout, name, tuple(LayoutClass(n, tuple(c)) for n, c in new_classes)
@@ -356,13 +376,21 @@ class Engine:
 
     # ---------------------------------------------------------------- faces
 
+    def _room_for_a_face(self) -> None:
+        if self.storage.count_faces() >= self.config.max_faces:
+            raise LimitReached(
+                f"this server keeps at most {self.config.max_faces} faces; delete some first"
+            )
+
     def create_face_from_seed(self, seed: int) -> FaceRecord:
+        self._room_for_a_face()
         with self.device_lock:
             ws = ws_from_seed(self.generator, seed)
         return self.storage.add_face(ws.cpu().numpy(), {"seed": int(seed)})
 
     def create_face_from_latent(self, latent: np.ndarray, file_name: str) -> FaceRecord:
         """A face from an uploaded z (z_dim,) or ws (num_ws, w_dim) / (1, num_ws, w_dim)."""
+        self._room_for_a_face()
         config = self.generator.config
         array = np.asarray(latent, dtype=np.float32)
         if not np.isfinite(array).all():
@@ -495,6 +523,11 @@ class Engine:
         stored indexed."""
         record = self.layout_by_id(layout_id)
         self.storage.get_face(face_id)
+        if self.storage.count_samples(record.id) >= self.config.max_samples_per_layout:
+            raise LimitReached(
+                f"layout {record.name!r} keeps at most {self.config.max_samples_per_layout} "
+                "samples; delete some first"
+            )
         layout = layout_of(record)
         labels = labels_from_upload(mask_png, layout, self.mask_resolution)
         mask = indexed_png_from_labels(labels, layout)
@@ -524,9 +557,18 @@ class Engine:
 
     # ------------------------------------------------------------ jobs
 
-    def list_jobs(self) -> list[JobRecord]:
-        """Every job, oldest first."""
-        return self.storage.list_jobs()
+    def list_jobs(
+        self, status: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[JobRecord]:
+        """Jobs (with `status` when given), newest first, paged by `limit` and `offset`."""
+        return self.storage.list_jobs(status, limit, offset, newest_first=True)
+
+    def _make_room_for_a_job(self) -> None:
+        """Remove the oldest finished jobs (and their files) beyond `max_jobs`."""
+        excess = self.storage.count_jobs() + 1 - self.config.max_jobs
+        for job_id in self.storage.oldest_finished_jobs(excess) if excess > 0 else []:
+            with contextlib.suppress(NotFound):  # deleted meanwhile
+                self.storage.delete_job(job_id)
 
     def get_job(self, job_id: str) -> JobRecord:
         return self.storage.get_job(job_id)
@@ -547,8 +589,8 @@ class Engine:
     def is_training(self, layout_id: str) -> bool:
         return any(
             job.kind == tasks.TRAIN_KIND and job.params.get("layout_id") == layout_id
-            for job in self.storage.list_jobs()
-            if not job.status.is_terminal
+            for status in (JobStatus.QUEUED, JobStatus.RUNNING)
+            for job in self.storage.list_jobs(status)
         )
 
     def _job_device(self) -> tasks.Device:
@@ -599,6 +641,7 @@ class Engine:
             self._forget_adapters(trained.adapter_path.parent, keep=trained.adapter_path)
             return {"layout_id": record.id, **report}
 
+        self._make_room_for_a_job()
         return self.runner.submit(tasks.TRAIN_KIND, params, job)
 
     def _layout_sample(self, sample: SampleRecord, layout: Layout) -> LayoutSample:
@@ -623,6 +666,7 @@ class Engine:
         decoded target and the layout's seg head. `steps` None: the configured default (at
         most the configured maximum). The mask is stored (indexed) as the job's input."""
         self.storage.get_face(face_id)
+        self._room_for_a_face()  # its result is a new face
         record = self.find_layout(layout_reference)
         head = self.seg_head(record)  # NoAdapter now, rather than a failed job later
         layout = layout_of(record)
@@ -660,6 +704,7 @@ class Engine:
             }
 
         mask = indexed_png_from_labels(labels, layout)
+        self._make_room_for_a_job()
         return self.runner.submit(tasks.EDIT_KIND, params, job, inputs={"mask.png": mask})
 
     # ---------------------------------------------------------- export

@@ -45,6 +45,10 @@ class QueueFull(Exception):
     """The job queue holds `max_queue` jobs already; try again when one has started."""
 
 
+class LimitReached(Exception):
+    """The server keeps at most a configured number of faces, layouts or samples."""
+
+
 class InvalidRequest(ValueError):
     """Input the model cannot use (a latent of the wrong size, an unknown view, ...)."""
 
@@ -78,6 +82,7 @@ __all__ = [
     "InvalidLayout",
     "InvalidMask",
     "InvalidRequest",
+    "LimitReached",
     "ModelMissing",
     "NoAdapter",
     "NotFound",

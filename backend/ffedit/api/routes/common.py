@@ -79,13 +79,17 @@ def sample_out(record: SampleRecord) -> SampleOut:
     )
 
 
-def job_out(record: JobRecord) -> JobOut:
+def job_out(record: JobRecord, with_preview: bool = True) -> JobOut:
+    """The job's answer; `with_preview` False leaves out the progress preview (lists)."""
+    progress = record.progress
+    if not with_preview and progress.get("preview_png") is not None:
+        progress = {**progress, "preview_png": None}
     return JobOut(
         id=record.id,
         kind=record.kind,
         status=record.status.value,
         params=record.params,
-        progress=record.progress,
+        progress=progress,
         result=record.result,
         error=record.error,
         created_at=record.created_at,

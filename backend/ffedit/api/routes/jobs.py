@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 
 from ffedit.api.routes.common import engine_of, job_out
 from ffedit.api.schemas import JobOut
 from ffedit.service.errors import NotFound
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
 
 
 @router.get("", response_model=list[JobOut])
-def list_jobs(request: Request) -> list[JobOut]:
-    """Every job, oldest first (a reloaded page finds its running jobs here)."""
-    return [job_out(job) for job in engine_of(request).list_jobs()]
+def list_jobs(
+    request: Request,
+    status: Annotated[
+        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
+        Query(description="only jobs with this status (a reloaded page asks for running ones)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0, le=10**6)] = 0,
+) -> list[JobOut]:
+    """Jobs, newest first, a page at a time; without their preview images (`GET /jobs/{id}`
+    and the WebSocket have them)."""
+    jobs = engine_of(request).list_jobs(status, limit, offset)
+    return [job_out(job, with_preview=False) for job in jobs]
 
 
 @router.get("/{job_id}", response_model=JobOut)

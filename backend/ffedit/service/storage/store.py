@@ -390,16 +390,52 @@ class Storage:
             raise NotFound("job", job_id)
         return self._job_from_row(row)
 
-    def list_jobs(self, status: JobStatus | None = None) -> list[JobRecord]:
-        """All jobs (or those with `status`), oldest first."""
+    def list_jobs(
+        self,
+        status: JobStatus | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> list[JobRecord]:
+        """All jobs (or those with `status`), oldest first (or newest first); `limit` and
+        `offset` page them."""
+        where, args = (
+            ("", ()) if status is None else ("WHERE status = ?", (JobStatus(status).value,))
+        )
+        order = "DESC" if newest_first else "ASC"
+        page = (-1 if limit is None else int(limit), int(offset))
         with self._transaction() as db:
-            if status is None:
-                rows = db.execute("SELECT * FROM jobs ORDER BY rowid").fetchall()
-            else:
-                rows = db.execute(
-                    "SELECT * FROM jobs WHERE status = ? ORDER BY rowid", (JobStatus(status).value,)
-                ).fetchall()
+            rows = db.execute(
+                f"SELECT * FROM jobs {where} ORDER BY rowid {order} LIMIT ? OFFSET ?", args + page
+            ).fetchall()
         return [self._job_from_row(row) for row in rows]
+
+    def count_faces(self) -> int:
+        return self._count("SELECT COUNT(*) FROM faces")
+
+    def count_custom_layouts(self) -> int:
+        return self._count("SELECT COUNT(*) FROM layouts WHERE builtin = 0")
+
+    def count_samples(self, layout_id: str) -> int:
+        return self._count("SELECT COUNT(*) FROM samples WHERE layout_id = ?", (layout_id,))
+
+    def count_jobs(self) -> int:
+        return self._count("SELECT COUNT(*) FROM jobs")
+
+    def oldest_finished_jobs(self, count: int) -> list[str]:
+        """Ids of the `count` oldest jobs that have ended (what pruning removes first)."""
+        ended = tuple(status.value for status in JobStatus if status.is_terminal)
+        marks = ", ".join("?" * len(ended))
+        with self._transaction() as db:
+            rows = db.execute(
+                f"SELECT id FROM jobs WHERE status IN ({marks}) ORDER BY rowid LIMIT ?",
+                (*ended, int(count)),
+            ).fetchall()
+        return [row["id"] for row in rows]
+
+    def _count(self, sql: str, args: tuple = ()) -> int:
+        with self._transaction() as db:
+            return int(db.execute(sql, args).fetchone()[0])
 
     def update_job(
         self,

@@ -508,3 +508,32 @@ def test_job_history_is_pruned_and_listed_newest_first_without_previews(settings
         assert [job["id"] for job in page] == [ids[2]]
         assert app.get("/api/v1/jobs", params={"status": "running"}).json() == []
         assert app.get("/api/v1/jobs", params={"limit": 0}).status_code == 422
+
+
+def test_heavy_exports_and_renders_beyond_the_limit_are_503_at_once(client):
+    face = client.post("/api/v1/faces", json={"seed": 1}).json()["id"]
+    engine = client.app.state.engine
+    export = f"/api/v1/faces/{face}/export"
+    engine.device_lock.acquire()  # the first two exports hold their slots waiting for it
+    release = threading.Timer(3.0, engine.device_lock.release)
+    release.start()
+    answers = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(client.get(export, params={"frames": 2})))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    start = time.perf_counter()
+    third = client.get(export, params={"frames": 2})
+    large = client.get(f"/api/v1/faces/{face}/render", params={"size": 300})
+    seconds = time.perf_counter() - start
+    release.join()
+    for thread in threads:
+        thread.join()
+    assert third.status_code == 503 and "exports or large renders" in third.json()["detail"]
+    assert large.status_code == 503
+    assert seconds < 1.0, f"{seconds:.2f} s: the third waited instead of being refused"
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert client.get(export, params={"frames": 2}).status_code == 200

@@ -92,6 +92,7 @@ from ffedit.service.errors import (
     LimitReached,
     ModelMissing,
     NoAdapter,
+    QueueFull,
 )
 from ffedit.service.jobs import JobContext, JobRunner
 from ffedit.service.locking import FairLock
@@ -110,6 +111,9 @@ from ffedit.service.views import MAX_ANGLE, ViewSpec
 PLANE_MEAN_KEY = "plane_mean"
 PLANE_STD_KEY = "plane_std"
 RENDER_KINDS = ("rgb", "mask", "overlay")
+HEAVY_RENDER_SIDE = 256
+"""Raw renders with a larger side count as heavy work (like exports): at most
+`max_heavy_requests` at once."""
 MAX_MASK_SIDE = 2048
 """Largest side of an uploaded mask PNG (checked from its header, before decoding)."""
 __all__ = ["MAX_ANGLE", "Engine", "EngineConfig", "FairLock", "ViewSpec", "labels_from_upload"]
@@ -152,6 +156,8 @@ class EngineConfig:
     """Annotated samples one layout keeps."""
     max_jobs: int = 500
     """Jobs kept in the history; the oldest finished ones are removed to make room."""
+    max_heavy_requests: int = 2
+    """Exports and renders above `HEAVY_RENDER_SIDE` served at once (`QueueFull` beyond)."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +246,7 @@ class Engine:
         self._cache_lock = threading.Lock()
         self._faces: OrderedDict[str, FaceState] = OrderedDict()
         self._adapters: dict[Path, GeometryAdapter] = {}
+        self._heavy_slots = threading.BoundedSemaphore(config.max_heavy_requests)
         self._training_lock = threading.Lock()
         """Held from the not-already-training check to the job's insertion (one at a time)."""
 
@@ -447,6 +454,20 @@ class Engine:
 
     # -------------------------------------------------------------- renders
 
+    @contextlib.contextmanager
+    def _heavy_slot(self, what: str):
+        """One of the `max_heavy_requests` slots of heavy synchronous work, or `QueueFull` at
+        once (a request thread waiting for the device lock is a thread the server lacks)."""
+        if not self._heavy_slots.acquire(blocking=False):
+            raise QueueFull(
+                f"{self.config.max_heavy_requests} exports or large renders are running; try "
+                f"the {what} again when one has finished"
+            )
+        try:
+            yield
+        finally:
+            self._heavy_slots.release()
+
     def render_png(
         self,
         face_id: str,
@@ -456,7 +477,16 @@ class Engine:
         size: int | None = None,
     ) -> bytes:
         """PNG of a face: RGB (super-resolved, or raw at `size`² when given), the layout's
-        predicted mask (indexed PNG, mask resolution or `size`²) or both blended."""
+        predicted mask (indexed PNG, mask resolution or `size`²) or both blended. Sides above
+        `HEAVY_RENDER_SIDE` take a heavy-work slot (`QueueFull` when none is free)."""
+        if size is not None and size > HEAVY_RENDER_SIDE:
+            with self._heavy_slot("render"):
+                return self._render_png(face_id, view, kind, layout_reference, size)
+        return self._render_png(face_id, view, kind, layout_reference, size)
+
+    def _render_png(
+        self, face_id: str, view: ViewSpec, kind: str, layout_reference: str, size: int | None
+    ) -> bytes:
         if kind not in RENDER_KINDS:
             raise InvalidRequest(f"kind must be one of {', '.join(RENDER_KINDS)}, not {kind!r}")
         self.storage.get_face(face_id)
@@ -714,7 +744,14 @@ class Engine:
     ) -> bytes:
         """ZIP bytes of the face bundle (`ffedit.io.bundle`: views, orbit video) with the ws
         and appearance arrays (.npy), the layout (JSON, and its adapter's files when it has
-        one) and the face record. `orbit_frames_count` None: the configured count."""
+        one) and the face record. `orbit_frames_count` None: the configured count. Takes a
+        heavy-work slot (`QueueFull` when none is free)."""
+        with self._heavy_slot("export"):
+            return self._export_zip(face_id, layout_reference, orbit_frames_count)
+
+    def _export_zip(
+        self, face_id: str, layout_reference: str, orbit_frames_count: int | None
+    ) -> bytes:
         face = self.storage.get_face(face_id)
         record = self.find_layout(layout_reference)
         layout = layout_of(record)

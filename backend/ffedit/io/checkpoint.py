@@ -40,6 +40,10 @@ GENERATOR_KIND = "generator"
 _MAX_LISTED = 5
 
 
+MAX_GENERATOR_VALUES = 2_000_000_000
+"""Most parameter and buffer values a loaded generator may have (EG3D-512 has about 31 M)."""
+
+
 def save_generator(generator: TriplaneGenerator, folder: str | os.PathLike) -> Path:
     """Write `generator` (weights + config) as a checkpoint folder, atomically; returns it."""
     tensors = cpu_copies(generator.state_dict())
@@ -105,9 +109,21 @@ def import_checkpoint(source: str | os.PathLike, folder: str | os.PathLike) -> I
 def generator_from_state(
     config: GeneratorConfig, state_dict: dict[str, torch.Tensor], source: str | os.PathLike
 ) -> TriplaneGenerator:
-    """Build a generator for `config` and load `state_dict` into it exactly (eval, frozen)."""
+    """Build a generator for `config` and load `state_dict` into it exactly (eval, frozen).
+
+    The architecture is first built on the meta device (shapes, no memory): its size is
+    checked against `MAX_GENERATOR_VALUES` and the checkpoint's shapes against it before the
+    real generator is allocated (a recovered config may declare anything)."""
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        skeleton = TriplaneGenerator(config).state_dict()
+    values = sum(tensor.numel() for tensor in skeleton.values())
+    if values > MAX_GENERATOR_VALUES:
+        raise ArchitectureMismatch(
+            f"{source}: its config describes a generator of {values} values, more than the "
+            f"{MAX_GENERATOR_VALUES} this loader accepts"
+        )
+    check_state_matches(skeleton, state_dict, source)
     generator = TriplaneGenerator(config)
-    check_state_matches(generator.state_dict(), state_dict, source)
     generator.load_state_dict(state_dict, strict=True)
     return generator.eval().requires_grad_(False)
 

@@ -20,6 +20,7 @@ import _compat_pickle
 import codecs
 import hashlib
 import io
+import math
 import os
 import pickle
 import struct
@@ -52,6 +53,12 @@ _STORAGE_DTYPES = {
 _TORCH_DTYPES = {
     name: value for name, value in vars(torch).items() if isinstance(value, torch.dtype)
 }
+MAX_STORAGE_BYTES = 4 << 30
+"""Largest storage a zip-format checkpoint may declare (its member is read only if it fits)."""
+MAX_VIEW_VALUES = 1 << 28
+"""Most values a tensor may claim beyond its storage's (EG3D saves broadcast constants)."""
+MAX_PICKLE_BYTES = 256 << 20
+"""Largest data.pkl of a zip-format checkpoint (the tensors live in other members)."""
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
 _STUB_MODULE_PREFIXES = ("training.", "torch.nn.modules.")
@@ -177,6 +184,12 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
     """Replaces `torch._utils._rebuild_tensor_v2`: a strided view of the flat storage tensor."""
     if not isinstance(storage, torch.Tensor):
         raise CheckpointError(f"tensor data is not a storage but {_brief(storage)}")
+    claimed = math.prod(int(n) for n in size)
+    if claimed > max(storage.numel(), MAX_VIEW_VALUES):  # zero strides can claim any shape
+        raise CheckpointError(
+            f"tensor of size {tuple(size)} claims {claimed} values; its storage holds "
+            f"{storage.numel()} (a broadcast view may claim at most {MAX_VIEW_VALUES})"
+        )
     try:
         return storage.as_strided(tuple(size), tuple(stride), int(storage_offset))
     except RuntimeError as error:
@@ -332,8 +345,15 @@ def read_torch_zip_file(path: str | os.PathLike) -> object:
             storage_type, key, numel, _ = _storage_pid(pid)
             if key not in storages:
                 member = f"{prefix}data/{key}"
+                expected = numel * _itemsize(storage_type.dtype)
                 try:
-                    data = archive.read(member)
+                    declared = archive.getinfo(member).file_size
+                    if not 0 <= expected <= MAX_STORAGE_BYTES or declared != expected:
+                        raise CheckpointError(
+                            f"{path}: storage {member} declares {declared} bytes; its tensor "
+                            f"needs {expected} (at most {MAX_STORAGE_BYTES})"
+                        )
+                    data = archive.read(member)  # zipfile reads no more than it declared
                 except (KeyError, zipfile.BadZipFile, EOFError) as error:
                     raise CheckpointError(
                         f"{path}: storage {member} is missing or damaged"
@@ -341,6 +361,11 @@ def read_torch_zip_file(path: str | os.PathLike) -> object:
                 storages[key] = _tensor_from_bytes(data, storage_type.dtype, numel)
             return storages[key]
 
+        pickle_size = archive.getinfo(f"{prefix}data.pkl").file_size
+        if pickle_size > MAX_PICKLE_BYTES:
+            raise CheckpointError(
+                f"{path}: its data.pkl declares {pickle_size} bytes (at most {MAX_PICKLE_BYTES})"
+            )
         try:
             with archive.open(f"{prefix}data.pkl") as file:
                 return _load_checked(file, load_storage, path)

@@ -153,6 +153,11 @@ def test_edit_shows_before_and_after_can_be_undone_and_survives_a_reload(
         ".every(img => img.complete && img.naturalWidth > 0)",
         timeout=TIMEOUT_MS,
     )
+    outcome = page.locator("#edit-outcome").inner_text()
+    assert re.fullmatch(
+        r"\d+ of \d+ painted pixels? reached; \d+ pixels? changed elsewhere\.", outcome
+    ), outcome
+    assert page.locator("#edit-painted").is_visible() and page.locator("#edit-reached").is_visible()
     assert page.locator('#edit-result tr[data-role="before"] img').count() == 4
     assert page.locator('#edit-result tr[data-role="after"] img').count() == 4
     edited = page.evaluate("window.ffedit.state.get('faceId')")

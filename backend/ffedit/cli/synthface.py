@@ -24,7 +24,9 @@ def register_synthface(subparsers: argparse._SubParsersAction) -> None:
     )
     export.add_argument("--faces", type=seed_range, default="0:10", help="START:COUNT (0:10)")
     export.add_argument("--views", type=name_list, default="front,left,right", help="named views")
-    export.add_argument("--layouts", type=name_list, default="base15", help="layouts (base15)")
+    export.add_argument(
+        "--layouts", type=name_list, help="layouts (default: the base layout, base15)"
+    )
     export.add_argument("--resolution", type=int, default=128, help="image side (128)")
     export.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     export.add_argument("out", help="dataset folder to create (must not exist or be empty)")
@@ -50,9 +52,10 @@ def _synthface_export(args: argparse.Namespace) -> int:
 
     from ffedit.io.files import atomic_folder, atomic_write_bytes
     from ffedit.io.images import save_png
-    from ffedit.layouts import UnknownLayout
+    from ffedit.layouts import BASE_LAYOUT, UnknownLayout
     from ffedit.synthface.dataset import face_folder, face_samples, manifest, npy_bytes
 
+    args.layouts = args.layouts or [BASE_LAYOUT]
     try:
         layouts = synthface_setup(args.views, args.layouts, args.threads)
     except (KeyError, UnknownLayout) as error:

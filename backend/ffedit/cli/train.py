@@ -271,6 +271,7 @@ def _train_generator(args: argparse.Namespace) -> int:
         set_mean_w,
     )
     from ffedit.generator import TriplaneGenerator
+    from ffedit.io.adapters import ADAPTERS_FOLDER
     from ffedit.io.checkpoint import save_generator
     from ffedit.io.errors import CheckpointError
     from ffedit.io.tensors import load_tensors, load_training_state, save_training_state
@@ -342,10 +343,10 @@ def _train_generator(args: argparse.Namespace) -> int:
         _fit_superresolution(generator, args.superres_faces, args.superres_steps)
         save_generator(generator.eval().cpu(), args.export)
         print(f"wrote {args.export} at step {distiller.step_index}")
-        if (Path(args.export) / "adapters").is_dir():
+        if (Path(args.export) / ADAPTERS_FOLDER).is_dir():
             print(
-                f"note: the adapters in {args.export}/adapters were trained on the previous "
-                "weights; retrain them with `ffedit train-layout` if the geometry changed",
+                f"note: the adapters in {args.export}/{ADAPTERS_FOLDER} were trained on the "
+                "previous weights; retrain them with `ffedit train-layout` if the geometry changed",
                 file=sys.stderr,
             )
     return 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from ffedit.camera import cameras_from_angles, pack_cameras, unpack_cameras
-from ffedit.layouts import get_layout, labels_from_fine
+from ffedit.layouts import BASE_LAYOUT, get_layout, labels_from_fine
 from ffedit.render import rays_from_cameras
 from ffedit.synthface import face_from_latent, latent_from_seed, render_face, sample_points
 
@@ -98,8 +98,8 @@ def teacher_entry(
     face = face_from_latent(z_shape[None]).with_appearance_of(face_from_latent(z_appearance[None]))
     cameras = random_cameras(settings.views, settings, rng)
     views = render_face(face, cameras, settings.resolution)
-    base15 = get_layout("base15")
-    labels = labels_from_fine(views.fine_labels, base15)
+    base = get_layout(BASE_LAYOUT)
+    labels = labels_from_fine(views.fine_labels, base)
     points = torch.cat(
         [
             _surface_points(cameras, views.depth, labels, settings, rng),
@@ -117,7 +117,7 @@ def teacher_entry(
         "depth": views.depth.float(),
         "points": points,
         "density": samples.density[0].float(),
-        "point_labels": labels_from_fine(samples.fine_label[0], base15).to(torch.uint8),
+        "point_labels": labels_from_fine(samples.fine_label[0], base).to(torch.uint8),
         "point_rgb": samples.rgb[0].float() * 2 - 1,
     }
 

@@ -8,6 +8,7 @@ import io
 import json
 import threading
 import time
+import zipfile
 import zlib
 from struct import pack
 
@@ -537,3 +538,35 @@ def test_heavy_exports_and_renders_beyond_the_limit_are_503_at_once(client):
     assert seconds < 1.0, f"{seconds:.2f} s: the third waited instead of being refused"
     assert [answer.status_code for answer in answers] == [200, 200]
     assert client.get(export, params={"frames": 2}).status_code == 200
+
+
+# --------------------------------------------------------------- export jobs
+
+
+def test_an_export_is_a_job_with_progress_a_download_a_cache_and_a_cancel(client):
+    face = client.post("/api/v1/faces", json={"seed": 1}).json()["id"]
+    url = f"/api/v1/faces/{face}/exports"
+    job = client.post(url, params={"frames": 3})
+    assert job.status_code == 202 and job.json()["kind"] == "export"
+    done = _wait(client, job.json()["id"])
+    assert done["status"] == "succeeded" and done["progress"]["step"] == 3
+    download = client.get(f"/api/v1/jobs/{done['id']}/download")
+    assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
+    direct = client.get(f"/api/v1/faces/{face}/export", params={"frames": 3})
+    with (
+        zipfile.ZipFile(io.BytesIO(download.content)) as job_zip,
+        zipfile.ZipFile(io.BytesIO(direct.content)) as direct_zip,
+    ):
+        assert sorted(job_zip.namelist()) == sorted(direct_zip.namelist())
+    assert client.post(url, params={"frames": 3}).json()["id"] == done["id"], "cached"
+    engine = client.app.state.engine
+    engine.device_lock.acquire()
+    try:
+        other = client.post(url, params={"frames": 50}).json()
+        assert client.get(f"/api/v1/jobs/{other['id']}/download").status_code == 409
+        assert client.post(f"/api/v1/jobs/{other['id']}/cancel").status_code == 200
+    finally:
+        engine.device_lock.release()
+    assert _wait(client, other["id"])["status"] == "cancelled"
+    assert client.get(f"/api/v1/jobs/{other['id']}/download").status_code == 409
+    assert client.post("/api/v1/faces/nope/exports").status_code == 404

@@ -88,6 +88,7 @@ from ffedit.layouts import (
 from ffedit.service import tasks
 from ffedit.service.errors import (
     AlreadyTraining,
+    Conflict,
     InvalidRequest,
     LimitReached,
     ModelMissing,
@@ -111,6 +112,8 @@ from ffedit.service.views import MAX_ANGLE, ViewSpec
 PLANE_MEAN_KEY = "plane_mean"
 PLANE_STD_KEY = "plane_std"
 RENDER_KINDS = ("rgb", "mask", "overlay")
+EXPORT_FILE = "export.zip"
+"""The output file of an export job."""
 HEAVY_RENDER_SIDE = 256
 """Raw renders with a larger side count as heavy work (like exports): at most
 `max_heavy_requests` at once."""
@@ -739,6 +742,50 @@ class Engine:
 
     # ---------------------------------------------------------- export
 
+    def submit_export(
+        self, face_id: str, layout_reference: str, orbit_frames_count: int | None = None
+    ) -> JobRecord:
+        """Queue the face's export bundle as a job (progress per orbit frame, cancel); its
+        output is `EXPORT_FILE` (`job_file`). An export that already succeeded with the same
+        face, layout, adapter and frames is answered with its job (cached)."""
+        self.storage.get_face(face_id)
+        record = self.find_layout(layout_reference)
+        self.seg_head(record, fall_back_to_base=True)  # NoAdapter now, not a failed job later
+        adapter = record.adapter_path or self.shipped_adapter_path(record)
+        params = {
+            "face_id": face_id,
+            "layout_id": record.id,
+            "adapter": None if adapter is None else adapter.name,
+            "frames": orbit_frames_count or self.config.orbit_frames,
+        }
+        for done in self.storage.list_jobs(JobStatus.SUCCEEDED, newest_first=True):
+            if done.kind == tasks.EXPORT_KIND and done.params == params:
+                with contextlib.suppress(NotFound):
+                    self.storage.job_output_path(done.id, EXPORT_FILE)
+                    return done
+
+        def job(context: JobContext) -> dict | None:
+            try:
+                data = self._export_zip(face_id, record.id, params["frames"], context)
+            except _Stopped:
+                return None
+            self.storage.write_job_output(context.job_id, EXPORT_FILE, data)
+            return {"file": EXPORT_FILE, "bytes": len(data), "face_id": face_id}
+
+        self._make_room_for_a_job()
+        return self.runner.submit(tasks.EXPORT_KIND, params, job)
+
+    def job_file(self, job_id: str) -> tuple[Path, JobRecord]:
+        """The output file of a succeeded job and its record (`Conflict` before it succeeded,
+        `NotFound` when it has none)."""
+        record = self.storage.get_job(job_id)
+        if record.status is not JobStatus.SUCCEEDED:
+            raise Conflict(f"job {job_id!r} is {record.status.value}; it has no file to download")
+        name = (record.result or {}).get("file")
+        if not isinstance(name, str):
+            raise NotFound("job file", job_id)
+        return self.storage.job_output_path(job_id, name), record
+
     def export_zip(
         self, face_id: str, layout_reference: str, orbit_frames_count: int | None = None
     ) -> bytes:
@@ -750,8 +797,14 @@ class Engine:
             return self._export_zip(face_id, layout_reference, orbit_frames_count)
 
     def _export_zip(
-        self, face_id: str, layout_reference: str, orbit_frames_count: int | None
+        self,
+        face_id: str,
+        layout_reference: str,
+        orbit_frames_count: int | None,
+        context: JobContext | None = None,
     ) -> bytes:
+        """The bundle's bytes; with a job's `context`, progress per frame and `_Stopped` once
+        it should stop."""
         face = self.storage.get_face(face_id)
         record = self.find_layout(layout_reference)
         layout = layout_of(record)
@@ -772,25 +825,35 @@ class Engine:
                 extra[f"adapter/{path.name}"] = path.read_bytes()
         face_info = {"id": face.id, "origin": face.origin, "parent_id": face.parent_id}
         extra["face.json"] = json.dumps(face_info, indent=2).encode()
-        frames = self._locked_orbit_frames(face_id, orbit_frames_count or self.config.orbit_frames)
+        count = orbit_frames_count or self.config.orbit_frames
+        frames = self._locked_orbit_frames(face_id, count, context)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             write_face_bundle(archive.writestr, views, layout, frames, extra)
         return buffer.getvalue()
 
-    def _locked_orbit_frames(self, face_id: str, frames: int):
-        """The face's orbit frames, each rendered holding the device lock."""
+    def _locked_orbit_frames(self, face_id: str, frames: int, context: JobContext | None = None):
+        """The face's orbit frames, each rendered holding the device lock (with a job's
+        `context`: reported, and `_Stopped` raised before the next once it should stop)."""
         with self.device_lock:
             state = self.face_state(face_id)
         iterator = orbit_frames(
             self.generator, state.ws, state.plane_stats, frames, self.config.chunk_rays
         )
-        while True:
+        for step in range(1, frames + 2):
+            if context is not None and context.should_stop():
+                raise _Stopped()
             with self.device_lock:
                 frame = next(iterator, None)
             if frame is None:
                 return
+            if context is not None:
+                context.report(step, frames, {})
             yield frame
+
+
+class _Stopped(Exception):
+    """An export job was cancelled (or the server is stopping) between two frames."""
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

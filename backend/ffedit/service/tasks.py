@@ -7,7 +7,8 @@ values, not the Engine. It holds the device lock for one optimisation step at a 
 it returns the fit or the edit (None when cancelled), which the Engine stores.
 
 - training (`TRAIN_KIND`): `fit_adapter` on the samples; result: the `AdapterFit`;
-- edit (`EDIT_KIND`): `optimize_latent` toward the target; result: the `EditResult`.
+- edit (`EDIT_KIND`): `optimize_latent` toward the target; result: the `EditResult`;
+- export (`EXPORT_KIND`): the Engine's own export bundle, a frame at a time (no body here).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from ffedit.service.locking import FairLock, JobSteps
 
 TRAIN_KIND = "train-layout"
 EDIT_KIND = "edit"
+EXPORT_KIND = "export"
+"""A face's export bundle rendered as a job (`Engine.submit_export`); its file is the output."""
 PREVIEWS_PER_JOB = 10
 """A job renders about this many previews over its steps."""
 PREVIEW_SIZE = 64

@@ -209,9 +209,23 @@ def export_face(
     layout: LayoutQuery = BASE_LAYOUT,
     frames: Annotated[int | None, Query(ge=2, le=300, description="orbit video frames")] = None,
 ) -> Response:
-    """ZIP: front/left/right RGB, masks and overlays, orbit video, ws, layout (+ adapter)."""
+    """ZIP: front/left/right RGB, masks and overlays, orbit video, ws, layout (+ adapter),
+    rendered inside the request (503 when too many are running; long ones: POST
+    /faces/{face_id}/exports, a job)."""
     data = engine_of(request).export_zip(face_id, layout, frames)
     disposition = f'attachment; filename="face-{face_id}.zip"'
     return Response(
         data, media_type="application/zip", headers={"Content-Disposition": disposition}
     )
+
+
+@router.post("/{face_id}/exports", response_model=JobOut, status_code=202)
+def start_export(
+    request: Request,
+    face_id: str,
+    layout: LayoutQuery = BASE_LAYOUT,
+    frames: Annotated[int | None, Query(ge=2, le=300, description="orbit video frames")] = None,
+) -> JobOut:
+    """The export ZIP as a job: progress per orbit frame, cancel, then
+    `GET /jobs/{job_id}/download`. The same export done before answers with its job."""
+    return job_out(engine_of(request).submit_export(face_id, layout, frames))

@@ -1,10 +1,11 @@
-"""Jobs: list, get, cancel, delete, and live events over a WebSocket."""
+"""Jobs: list, get, download a job's file, cancel, delete, and live events over a WebSocket."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
 
 from ffedit.api.routes.common import engine_of, job_out
 from ffedit.api.schemas import JobOut
@@ -34,6 +35,18 @@ def list_jobs(
 @router.get("/{job_id}", response_model=JobOut)
 def get_job(request: Request, job_id: str) -> JobOut:
     return job_out(engine_of(request).get_job(job_id))
+
+
+@router.get(
+    "/{job_id}/download",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "the job's file"}},
+)
+def download_job_file(request: Request, job_id: str) -> FileResponse:
+    """The file a succeeded job made (an export's ZIP); 409 before it succeeded."""
+    path, record = engine_of(request).job_file(job_id)
+    name = f"face-{record.params.get('face_id', job_id)}.zip"
+    return FileResponse(path, media_type="application/zip", filename=name)
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)

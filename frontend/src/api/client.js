@@ -189,12 +189,20 @@ export function exportFace(faceId, layout, frames, signal) {
   return request("GET", path, { signal }).then((response) => response.blob());
 }
 
+/** The export ZIP as a job (202): follow it like any job, then `downloadJobFile`. */
+export const startExport = (faceId, layout, frames, signal) =>
+  request("POST", `/faces/${id(faceId)}/exports${queryOf({ layout, frames })}`, { signal }).then(json);
+
 // ---- jobs --------------------------------------------------------------------
 
 export const listJobs = (signal) => request("GET", "/jobs", { signal }).then(json);
 export const getJob = (jobId, signal) => request("GET", `/jobs/${id(jobId)}`, { signal }).then(json);
 export const cancelJob = (jobId, signal) => request("POST", `/jobs/${id(jobId)}/cancel`, { signal }).then(json);
 export const deleteJob = (jobId, signal) => request("DELETE", `/jobs/${id(jobId)}`, { signal }).then(json);
+
+/** A finished job's file (an export's ZIP) as a `Blob`. */
+export const downloadJobFile = (jobId, signal) =>
+  request("GET", `/jobs/${id(jobId)}/download`, { signal }).then((response) => response.blob());
 
 /** WebSocket URL of a job's events (progress and status messages). */
 export function jobEventsUrl(jobId, location = globalThis.location) {

@@ -170,7 +170,7 @@ def edit_losses(
             )
         near = ~painted_rays & reference.region[seg_pixels]
         far = ~painted_rays & ~reference.region[seg_pixels]
-        if near.any():  # at weight 1 an unpainted pixel there counts as much as a painted one
+        if near.any() and config.near_keep_weight > 0:  # at 1: as much as a painted pixel
             divergence = keep_divergence(
                 seg_logits[near], reference.source_log_probs[seg_pixels[near]], weights[near]
             )

@@ -108,8 +108,9 @@ const edit = new EditPanel(
   },
 );
 
-initDownloadPanel(state, canvas, viewer, {
+initDownloadPanel({ state, canvas, viewer, tracker }, {
   zip: $("download-zip"),
+  progress: $("download-progress"),
   render: $("download-render"),
   mask: $("download-mask"),
   status: $("download-status"),

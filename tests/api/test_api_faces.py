@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import numpy as np
+from api_helpers import wait_for_job
 from PIL import Image
 
 from ffedit.config import PRESETS
@@ -114,7 +115,7 @@ def test_bad_render_requests_are_422_and_unknown_ids_404(client):
         assert answer.status_code == 422, params
         assert set(answer.json()) == {"error", "detail"}
     assert client.get(url, params={"layout": "nope"}).status_code == 404
-    for path in ("/render", "/mask", "/export", ""):
+    for path in ("/render", "/mask", ""):
         answer = client.get(f"/api/v1/faces/missing{path}")
         assert answer.status_code == 404 and "missing" in answer.json()["detail"]
     assert client.delete("/api/v1/faces/missing").status_code == 404
@@ -128,7 +129,9 @@ def test_delete_face(client):
 
 def test_export_zip_holds_views_video_ws_and_layout(client):
     face = _face(client)["id"]
-    answer = client.get(f"/api/v1/faces/{face}/export", params={"layout": "base17"})
+    job = client.post(f"/api/v1/faces/{face}/exports", params={"layout": "base17"}).json()
+    assert wait_for_job(client, job["id"])["status"] == "succeeded"
+    answer = client.get(f"/api/v1/jobs/{job['id']}/download")
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(answer.content))
     names = set(archive.namelist())

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-import time
 
 import numpy as np
+from api_helpers import wait_for_job
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -47,16 +47,6 @@ def _add_sample(client, layout: str, face: str, mask: bytes, **form):
         data={"face_id": face, **form},
         files={"mask": ("mask.png", mask, "image/png")},
     )
-
-
-def _wait(client, job_id: str, timeout_s: float = 30) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def test_builtin_layouts_are_listed_and_protected(client):
@@ -174,7 +164,7 @@ def test_training_twice_at_once_is_409_and_cancel_works(client):
         assert client.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 200
     finally:
         engine.device_lock.release()
-    assert _wait(client, job["id"])["status"] == "cancelled"
+    assert wait_for_job(client, job["id"])["status"] == "cancelled"
     assert not client.get(f"/api/v1/layouts/{layout}").json()["trained"]
     assert client.post("/api/v1/jobs/nope/cancel").status_code == 404
     assert client.delete(f"/api/v1/jobs/{job['id']}").status_code == 204
@@ -191,7 +181,7 @@ def test_edit_makes_a_new_face_whose_parent_is_the_source(client):
         files={"mask": ("target.png", _png(mask, "P"), "image/png")},
     )
     assert job.status_code == 202 and job.json()["params"]["steps"] == 2
-    done = _wait(client, job.json()["id"])
+    done = wait_for_job(client, job.json()["id"])
     assert done["status"] == "succeeded", done["error"]
     outcome = done["result"]["outcome"]
     assert 0 <= outcome["reached"] <= outcome["painted"] and outcome["changed_elsewhere"] >= 0
@@ -206,7 +196,7 @@ def test_edit_makes_a_new_face_whose_parent_is_the_source(client):
         data={"layout": "base15", "steps": "1"},
         files={"mask": ("target.png", _png(mask, "P"), "image/png")},
     )
-    assert _wait(client, chained.json()["id"])["status"] == "succeeded"
+    assert wait_for_job(client, chained.json()["id"])["status"] == "succeeded"
 
 
 def test_bad_edits_are_rejected_before_a_job_exists(client):
@@ -252,7 +242,7 @@ def test_a_restart_keeps_faces_layouts_samples_adapters_and_jobs(client, setting
     face, layout = _setup(client)
     _add_sample(client, layout, face, _png(_labels(), "P"), view="front")
     job = client.post(f"/api/v1/layouts/{layout}/train").json()
-    assert _wait(client, job["id"])["status"] == "succeeded"
+    assert wait_for_job(client, job["id"])["status"] == "succeeded"
     before = {
         path: client.get(path).json()
         for path in (

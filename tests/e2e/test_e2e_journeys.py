@@ -210,6 +210,8 @@ def test_download_is_a_zip_with_the_expected_files(page):
     assert any(re.fullmatch(r"[\w-]+\.(mp4|gif)", name) for name in names), names
     assert b"skin" in layout
     assert "Downloaded face-" in page.locator("#download-status").inner_text()
+    status = page.locator('#download-progress [data-role="progress-status"]')
+    assert status.inner_text() == "ZIP export finished."
 
 
 def test_a_bad_latent_upload_shows_its_error_next_to_the_control(page):

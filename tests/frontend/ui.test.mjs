@@ -48,7 +48,6 @@ test("queries skip missing values and views become yaw/pitch or a name", () => {
     client.renderUrl("f1", { yaw: 0.25, pitch: -0.1 }, { kind: "mask", layout: "base15", size: 64 }),
     "/api/v1/faces/f1/render?yaw=0.25&pitch=-0.1&kind=mask&layout=base15&size=64",
   );
-  assert.equal(client.exportUrl("a/b", "eyes19"), "/api/v1/faces/a%2Fb/export?layout=eyes19");
   const location = { protocol: "https:", host: "example.org:8443" };
   assert.equal(client.jobEventsUrl("j1", location), "wss://example.org:8443/api/v1/jobs/j1/events");
   assert.ok(client.isTerminal("cancelled") && !client.isTerminal("running"));
@@ -61,7 +60,15 @@ test("job events update a job record", () => {
   assert.deepEqual(running.progress, { step: 2, total: 5, losses: { ce: 0.5 }, preview_png: "AAA" });
   const later = applyEvent(running, { type: "progress", step: 3, total: 5, losses: { ce: 0.25 }, preview_png: null });
   assert.equal(later.progress.preview_png, "AAA", "a step without a preview keeps the last one");
-  assert.equal(describeProgress(later), "Step 3 of 5 · ce 0.250");
+  assert.equal(describeProgress(later), "Step 3 of 5", "a term the page has no words for is not shown");
+  const terms = { painted: 0.5, keep: 0.0123, guard: 0, total: 0.6, lr: 0.005 };
+  assert.equal(
+    describeProgress({ ...later, progress: { step: 4, total: 5, losses: terms } }),
+    "Step 4 of 5 · matching the painted pixels 0.500, keeping the rest of the mask 0.012",
+  );
+  const training = { kind: "train-layout", progress: { step: 1, total: 9, losses: { cross_entropy: 1, lr: 0.1 } } };
+  assert.equal(describeProgress(training), "Step 1 of 9 · matching the samples 1.000");
+  assert.equal(describeProgress({ kind: "export", progress: { step: 2, total: 48, losses: {} } }), "Orbit frame 2 of 48");
   const done = applyEvent(later, { type: "status", status: "succeeded", result: { face_id: "f2" } });
   assert.equal(done.status, "succeeded");
   assert.deepEqual(done.result, { face_id: "f2" });

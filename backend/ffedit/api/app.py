@@ -45,7 +45,6 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_layouts=settings.max_layouts,
         max_samples_per_layout=settings.max_samples_per_layout,
         max_jobs=settings.max_jobs,
-        max_heavy_requests=settings.max_heavy_requests,
     )
 
 

@@ -60,9 +60,6 @@ class Settings(BaseSettings):
     max_jobs: int = Field(
         500, ge=1, description="jobs kept in the history (the oldest finished go first)"
     )
-    max_heavy_requests: int = Field(
-        2, ge=1, description="exports and renders above 256² served at once (503 beyond)"
-    )
     frontend_dir: Path = Field(
         REPOSITORY_ROOT / "frontend", description="static front end served at /"
     )

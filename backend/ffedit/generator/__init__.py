@@ -16,6 +16,7 @@ from ffedit.generator.triplane import (
     RayOutput,
     SegHead,
     TriplaneGenerator,
+    images_from_rays,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "RayOutput",
     "SegHead",
     "TriplaneGenerator",
+    "images_from_rays",
     "uint8_image",
     "ws_from_seed",
     "ws_from_z",

@@ -93,7 +93,6 @@ from ffedit.service.errors import (
     LimitReached,
     ModelMissing,
     NoAdapter,
-    QueueFull,
 )
 from ffedit.service.jobs import JobContext, JobRunner
 from ffedit.service.locking import FairLock
@@ -114,9 +113,12 @@ PLANE_STD_KEY = "plane_std"
 RENDER_KINDS = ("rgb", "mask", "overlay")
 EXPORT_FILE = "export.zip"
 """The output file of an export job."""
-HEAVY_RENDER_SIDE = 256
-"""Raw renders with a larger side count as heavy work (like exports): at most
-`max_heavy_requests` at once."""
+RENDER_FILE = "render.png"
+"""The output file of a large-render job."""
+MAX_DIRECT_RENDER_SIDE = 256
+"""Largest side of a raw render made inside a request; larger ones are jobs (`submit_render`)."""
+MAX_RENDER_SIDE = 1024
+"""Largest side of a large-render job."""
 MAX_MASK_SIDE = 2048
 """Largest side of an uploaded mask PNG (checked from its header, before decoding)."""
 __all__ = ["MAX_ANGLE", "Engine", "EngineConfig", "FairLock", "ViewSpec", "labels_from_upload"]
@@ -159,8 +161,6 @@ class EngineConfig:
     """Annotated samples one layout keeps."""
     max_jobs: int = 500
     """Jobs kept in the history; the oldest finished ones are removed to make room."""
-    max_heavy_requests: int = 2
-    """Exports and renders above `HEAVY_RENDER_SIDE` served at once (`QueueFull` beyond)."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,6 @@ class Engine:
         self._cache_lock = threading.Lock()
         self._faces: OrderedDict[str, FaceState] = OrderedDict()
         self._adapters: dict[Path, GeometryAdapter] = {}
-        self._heavy_slots = threading.BoundedSemaphore(config.max_heavy_requests)
         self._training_lock = threading.Lock()
         """Held from the not-already-training check to the job's insertion (one at a time)."""
 
@@ -457,20 +456,6 @@ class Engine:
 
     # -------------------------------------------------------------- renders
 
-    @contextlib.contextmanager
-    def _heavy_slot(self, what: str):
-        """One of the `max_heavy_requests` slots of heavy synchronous work, or `QueueFull` at
-        once (a request thread waiting for the device lock is a thread the server lacks)."""
-        if not self._heavy_slots.acquire(blocking=False):
-            raise QueueFull(
-                f"{self.config.max_heavy_requests} exports or large renders are running; try "
-                f"the {what} again when one has finished"
-            )
-        try:
-            yield
-        finally:
-            self._heavy_slots.release()
-
     def render_png(
         self,
         face_id: str,
@@ -481,29 +466,74 @@ class Engine:
     ) -> bytes:
         """PNG of a face: RGB (super-resolved, or raw at `size`² when given), the layout's
         predicted mask (indexed PNG, mask resolution or `size`²) or both blended. Sides above
-        `HEAVY_RENDER_SIDE` take a heavy-work slot (`QueueFull` when none is free)."""
-        if size is not None and size > HEAVY_RENDER_SIDE:
-            with self._heavy_slot("render"):
-                return self._render_png(face_id, view, kind, layout_reference, size)
-        return self._render_png(face_id, view, kind, layout_reference, size)
-
-    def _render_png(
-        self, face_id: str, view: ViewSpec, kind: str, layout_reference: str, size: int | None
-    ) -> bytes:
-        if kind not in RENDER_KINDS:
-            raise InvalidRequest(f"kind must be one of {', '.join(RENDER_KINDS)}, not {kind!r}")
+        `MAX_DIRECT_RENDER_SIDE` are refused (`InvalidRequest`): they are `submit_render` jobs."""
+        _check_render_kind(kind)
+        if size is not None and size > MAX_DIRECT_RENDER_SIDE:
+            raise InvalidRequest(
+                f"size {size} is above the {MAX_DIRECT_RENDER_SIDE} px rendered inside a request; "
+                "ask for it as a render job instead (POST the same query to the face's renders)"
+            )
         self.storage.get_face(face_id)
         record = self.find_layout(layout_reference)
-        layout = layout_of(record)
         head = None if kind == "rgb" else self.seg_head(record, fall_back_to_base=True)
         output = self.render_output(face_id, view, head, size, kind != "mask" and size is None)
-        labels = output.seg_logits[0].argmax(0).cpu().numpy()
-        if kind == "mask":
-            return indexed_png_from_labels(labels, layout)
-        rgb = uint8_image(output.image[0] if output.image is not None else output.rgb_raw[0])
-        if kind == "rgb":
-            return png_bytes(rgb)
-        return png_bytes(overlay_image(rgb, labels, layout))
+        rgb = output.image[0] if output.image is not None else output.rgb_raw[0]
+        return face_png(rgb, output.seg_logits[0], kind, layout_of(record))
+
+    def submit_render(
+        self,
+        face_id: str,
+        view: ViewSpec,
+        kind: str,
+        layout_reference: str = BASE_LAYOUT,
+        size: int = MAX_RENDER_SIDE,
+    ) -> JobRecord:
+        """Queue a raw `size`² render (up to `MAX_RENDER_SIDE`) as a job: rendered a band of
+        rows at a time (progress per band, cancel), its PNG is `RENDER_FILE` (`job_file`).
+        The same render done before answers with its job (cached)."""
+        _check_render_kind(kind)
+        if not 16 <= size <= MAX_RENDER_SIDE:
+            raise InvalidRequest(f"size must be from 16 to {MAX_RENDER_SIDE} px, not {size}")
+        self.storage.get_face(face_id)
+        record = self.find_layout(layout_reference)
+        head = None if kind == "rgb" else self.seg_head(record, fall_back_to_base=True)
+        layout = layout_of(record)
+        params = {
+            "face_id": face_id,
+            "view": view.to_dict(),
+            "kind": kind,
+            "layout_id": record.id,
+            "adapter": _adapter_name(record.adapter_path or self.shipped_adapter_path(record)),
+            "size": size,
+        }
+        done = self._finished_job_with(tasks.RENDER_KIND, params, RENDER_FILE)
+        if done is not None:
+            return done
+        device = tasks.Device(self.generator, self.device_lock, self.config.chunk_rays)
+        camera = view.camera().to(self.device)
+
+        def job(context: JobContext) -> dict | None:
+            output = tasks.render_in_bands(
+                device, lambda: self.face_state(face_id), camera, size, head, context
+            )
+            if output is None:
+                return None
+            data = face_png(output.rgb, output.seg_logits, kind, layout)
+            self.storage.write_job_output(context.job_id, RENDER_FILE, data)
+            return {"file": RENDER_FILE, "bytes": len(data), "face_id": face_id}
+
+        self._make_room_for_a_job()
+        return self.runner.submit(tasks.RENDER_KIND, params, job)
+
+    def _finished_job_with(self, kind: str, params: dict, file: str) -> JobRecord | None:
+        """The newest succeeded job of `kind` with these `params` whose `file` is still
+        stored (a cached export or render), or None."""
+        for done in self.storage.list_jobs(JobStatus.SUCCEEDED, newest_first=True):
+            if done.kind == kind and done.params == params:
+                with contextlib.suppress(NotFound):
+                    self.storage.job_output_path(done.id, file)
+                    return done
+        return None
 
     def predicted_labels(self, face_id: str, view: ViewSpec, record: LayoutRecord) -> np.ndarray:
         """(H, W) int64 class ids of the layout at the mask resolution (base fallback)."""
@@ -751,18 +781,15 @@ class Engine:
         self.storage.get_face(face_id)
         record = self.find_layout(layout_reference)
         self.seg_head(record, fall_back_to_base=True)  # NoAdapter now, not a failed job later
-        adapter = record.adapter_path or self.shipped_adapter_path(record)
         params = {
             "face_id": face_id,
             "layout_id": record.id,
-            "adapter": None if adapter is None else adapter.name,
+            "adapter": _adapter_name(record.adapter_path or self.shipped_adapter_path(record)),
             "frames": orbit_frames_count or self.config.orbit_frames,
         }
-        for done in self.storage.list_jobs(JobStatus.SUCCEEDED, newest_first=True):
-            if done.kind == tasks.EXPORT_KIND and done.params == params:
-                with contextlib.suppress(NotFound):
-                    self.storage.job_output_path(done.id, EXPORT_FILE)
-                    return done
+        done = self._finished_job_with(tasks.EXPORT_KIND, params, EXPORT_FILE)
+        if done is not None:
+            return done
 
         def job(context: JobContext) -> dict | None:
             try:
@@ -785,16 +812,6 @@ class Engine:
         if not isinstance(name, str):
             raise NotFound("job file", job_id)
         return self.storage.job_output_path(job_id, name), record
-
-    def export_zip(
-        self, face_id: str, layout_reference: str, orbit_frames_count: int | None = None
-    ) -> bytes:
-        """ZIP bytes of the face bundle (`ffedit.io.bundle`: views, orbit video) with the ws
-        and appearance arrays (.npy), the layout (JSON, and its adapter's files when it has
-        one) and the face record. `orbit_frames_count` None: the configured count. Takes a
-        heavy-work slot (`QueueFull` when none is free)."""
-        with self._heavy_slot("export"):
-            return self._export_zip(face_id, layout_reference, orbit_frames_count)
 
     def _export_zip(
         self,
@@ -854,6 +871,27 @@ class Engine:
 
 class _Stopped(Exception):
     """An export job was cancelled (or the server is stopping) between two frames."""
+
+
+def _check_render_kind(kind: str) -> None:
+    if kind not in RENDER_KINDS:
+        raise InvalidRequest(f"kind must be one of {', '.join(RENDER_KINDS)}, not {kind!r}")
+
+
+def _adapter_name(folder: Path | None) -> str | None:
+    return None if folder is None else folder.name
+
+
+def face_png(rgb: torch.Tensor, seg_logits: torch.Tensor, kind: str, layout: Layout) -> bytes:
+    """The PNG of one render: "rgb" (rgb (3, H, W) in [-1, 1]), "mask" (the argmax of
+    seg_logits (K, h, w) as an indexed PNG) or "overlay" (the mask over the RGB)."""
+    labels = seg_logits.argmax(0).cpu().numpy()
+    if kind == "mask":
+        return indexed_png_from_labels(labels, layout)
+    image = uint8_image(rgb)
+    if kind == "rgb":
+        return png_bytes(image)
+    return png_bytes(overlay_image(image, labels, layout))
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

@@ -8,7 +8,8 @@ it returns the fit or the edit (None when cancelled), which the Engine stores.
 
 - training (`TRAIN_KIND`): `fit_adapter` on the samples; result: the `AdapterFit`;
 - edit (`EDIT_KIND`): `optimize_latent` toward the target; result: the `EditResult`;
-- export (`EXPORT_KIND`): the Engine's own export bundle, a frame at a time (no body here).
+- export (`EXPORT_KIND`): the Engine's own export bundle, a frame at a time (no body here);
+- large render (`RENDER_KIND`): `render_in_bands`, a raw render a band of rows at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 
 from ffedit.adapter import AdapterFit, AdapterTrainingConfig, LayoutSample, fit_adapter
 from ffedit.edit import EditConfig, EditResult, optimize_latent
-from ffedit.generator import SegHead, TriplaneGenerator, uint8_image
+from ffedit.generator import SegHead, TriplaneGenerator, images_from_rays, uint8_image
 from ffedit.io.images import png_bytes
 from ffedit.layouts import Layout, color_png_from_labels
 from ffedit.service.jobs import JobContext
@@ -30,6 +31,10 @@ TRAIN_KIND = "train-layout"
 EDIT_KIND = "edit"
 EXPORT_KIND = "export"
 """A face's export bundle rendered as a job (`Engine.submit_export`); its file is the output."""
+RENDER_KIND = "render"
+"""A raw render too large for a request (`Engine.submit_render`); its PNG is the output."""
+RENDER_BANDS = 16
+"""A large render is rendered in this many bands of rows, the device free between two."""
 PREVIEWS_PER_JOB = 10
 """A job renders about this many previews over its steps."""
 PREVIEW_SIZE = 64
@@ -132,3 +137,52 @@ def edit_face(
             plane_stats=state.plane_stats,
         )
     return None if result.cancelled or context.should_stop() else result
+
+
+@dataclass(frozen=True)
+class BandedRender:
+    """A raw render of one face and camera."""
+
+    rgb: torch.Tensor
+    """(3, S, S) in [-1, 1]."""
+    seg_logits: torch.Tensor
+    """(K, S, S)."""
+
+
+def render_in_bands(
+    device: Device,
+    source: Callable[[], object],
+    camera: torch.Tensor,
+    size: int,
+    head: SegHead | None,
+    context: JobContext,
+) -> BandedRender | None:
+    """A raw `size`² render (camera (25,)) of the face `source()` gives (its `FaceState`,
+    called holding the device lock), `RENDER_BANDS` bands of rows one after the other with
+    the device lock handed over between them and progress reported after each: the same
+    pixels as one `render` call, without holding the device for all of it. None when
+    cancelled."""
+    generator = device.generator
+    with JobSteps(device.lock) as steps:
+        state = source()
+        origins, directions = generator.camera_rays(camera[None], 1, size, state.planes)
+        bands = torch.tensor_split(torch.arange(size * size), RENDER_BANDS)
+        features, logits = [], []
+        for step, rays in enumerate(bands, start=1):
+            if context.should_stop():
+                return None
+            with torch.no_grad():
+                output = generator.render_rays(
+                    state.planes,
+                    origins[:, rays],
+                    directions[:, rays],
+                    plane_stats=state.plane_stats,
+                    chunk_rays=device.chunk_rays,
+                    seg_head=head,
+                )
+            features.append(output.features[..., :3])
+            logits.append(output.seg_logits)
+            context.report(step, len(bands), {})
+            steps.between_steps()
+    rgb = images_from_rays(torch.cat(features, dim=1), size)[0]
+    return BandedRender(rgb, images_from_rays(torch.cat(logits, dim=1), size)[0])

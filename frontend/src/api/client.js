@@ -180,18 +180,15 @@ export function startEdit(faceId, { maskPng, layout, view, steps, overlapWeight,
 }
 
 /** URL of the face's export ZIP. */
-export const exportUrl = (faceId, layout, frames) =>
-  `${API_ROOT}/faces/${id(faceId)}/export${queryOf({ layout, frames })}`;
-
-/** The export ZIP as a `Blob`. */
-export function exportFace(faceId, layout, frames, signal) {
-  const path = exportUrl(faceId, layout, frames).slice(API_ROOT.length);
-  return request("GET", path, { signal }).then((response) => response.blob());
-}
-
 /** The export ZIP as a job (202): follow it like any job, then `downloadJobFile`. */
 export const startExport = (faceId, layout, frames, signal) =>
   request("POST", `/faces/${id(faceId)}/exports${queryOf({ layout, frames })}`, { signal }).then(json);
+
+/** A raw render above 256 px as a job (202): follow it, then `downloadJobFile` (a PNG). */
+export const startRender = (faceId, view, { kind = "rgb", layout, size }, signal) =>
+  request("POST", `/faces/${id(faceId)}/renders${queryOf({ ...viewParams(view), kind, layout, size })}`, {
+    signal,
+  }).then(json);
 
 // ---- jobs --------------------------------------------------------------------
 

@@ -11,10 +11,15 @@
 import { getJob, isTerminal, jobEventsUrl } from "./client.js";
 
 /** The job kinds of the API (`ffedit.service.tasks`). */
-export const JOB_KINDS = Object.freeze({ train: "train-layout", edit: "edit" });
+export const JOB_KINDS = Object.freeze({ train: "train-layout", edit: "edit", export: "export", render: "render" });
 
 /** What the page calls each kind. */
-export const KIND_NAMES = Object.freeze({ [JOB_KINDS.train]: "Training", [JOB_KINDS.edit]: "Edit" });
+export const KIND_NAMES = Object.freeze({
+  [JOB_KINDS.train]: "Training",
+  [JOB_KINDS.edit]: "Edit",
+  [JOB_KINDS.export]: "ZIP export",
+  [JOB_KINDS.render]: "Large render",
+});
 
 const POLL_MS = 1000;
 

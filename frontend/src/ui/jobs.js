@@ -14,20 +14,47 @@
  */
 
 import { cancelJob, getJob, isTerminal } from "../api/client.js";
-import { KIND_NAMES, followJob } from "../api/jobs.js";
+import { JOB_KINDS, KIND_NAMES, followJob } from "../api/jobs.js";
 import { errorSlot, guarded, messageOf } from "./errors.js";
 
 const STORAGE_KEY = "ffedit.jobs";
 /** Jobs remembered across reloads (the newest). */
 const REMEMBERED_JOBS = 20;
 
-/** "Step 3 of 10 · ce 0.512, dice 0.301" for a job's progress. */
+/** What each job kind's reported terms measure, in words (terms not listed are not shown). */
+const TERM_NAMES = Object.freeze({
+  [JOB_KINDS.edit]: {
+    painted: "matching the painted pixels",
+    keep: "keeping the rest of the mask",
+    guard: "keeping the other views",
+    cross_entropy: "matching the painted mask",
+    overlap: "overlap with the painted mask",
+    mse: "keeping the colours",
+    ssim: "keeping the structure",
+    lpips: "keeping the look",
+  },
+  [JOB_KINDS.train]: {
+    cross_entropy: "matching the samples",
+    overlap: "overlap with the samples",
+  },
+});
+
+/** What one step of each kind is called ("Step" when not listed). */
+const STEP_NAMES = Object.freeze({ [JOB_KINDS.export]: "Orbit frame", [JOB_KINDS.render]: "Band" });
+
+/**
+ * "Step 3 of 10 · matching the painted pixels 0.512, keeping the rest of the mask 0.003"
+ * for a job's progress: the kind's terms in words (lower is better), those at 0 left out.
+ */
 export function describeProgress(job) {
   const { step, total, losses } = job.progress ?? {};
   const parts = [];
-  if (step !== undefined) parts.push(`Step ${step} of ${total}`);
-  const entries = Object.entries(losses ?? {});
-  if (entries.length > 0) parts.push(entries.map(([name, value]) => `${name} ${Number(value).toFixed(3)}`).join(", "));
+  if (step !== undefined) parts.push(`${STEP_NAMES[job.kind] ?? "Step"} ${step} of ${total}`);
+  const names = TERM_NAMES[job.kind] ?? {};
+  const terms = Object.entries(losses ?? {})
+    .filter(([name, value]) => name in names && Number(value) !== 0)
+    .map(([name, value]) => `${names[name]} ${Number(value).toFixed(3)}`);
+  if (terms.length > 0) parts.push(terms.join(", "));
   return parts.join(" · ");
 }
 

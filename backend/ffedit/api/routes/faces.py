@@ -1,4 +1,5 @@
-"""Faces: create (seed or latent upload), get, delete, render, predicted mask, edit, export."""
+"""Faces: create (seed or latent upload), get, delete, render (large ones as jobs), predicted
+mask, edit, export (a job)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from ffedit.api.routes.common import (
 )
 from ffedit.api.schemas import FaceIn, FaceOut, JobOut
 from ffedit.layouts import BASE_LAYOUT
+from ffedit.service.engine import MAX_DIRECT_RENDER_SIDE, MAX_RENDER_SIDE
 from ffedit.service.errors import InvalidRequest
 from ffedit.service.views import MAX_ANGLE
 
@@ -147,7 +149,13 @@ def render_face(
     kind: Literal["rgb", "mask", "overlay"] = "rgb",
     layout: LayoutQuery = BASE_LAYOUT,
     size: Annotated[
-        int | None, Query(ge=16, le=512, description="preview side: raw render, no upsampling")
+        int | None,
+        Query(
+            ge=16,
+            le=MAX_RENDER_SIDE,
+            description=f"raw render side, no upsampling (above {MAX_DIRECT_RENDER_SIDE}: "
+            "422, use POST /faces/{face_id}/renders)",
+        ),
     ] = None,
 ) -> Response:
     """A PNG of the face: RGB, the layout's mask (indexed PNG) or the mask over the RGB."""
@@ -198,27 +206,6 @@ def edit_face(
     return job_out(job)
 
 
-@router.get(
-    "/{face_id}/export",
-    response_class=Response,
-    responses={200: {"content": {"application/zip": {}}, "description": "a ZIP archive"}},
-)
-def export_face(
-    request: Request,
-    face_id: str,
-    layout: LayoutQuery = BASE_LAYOUT,
-    frames: Annotated[int | None, Query(ge=2, le=300, description="orbit video frames")] = None,
-) -> Response:
-    """ZIP: front/left/right RGB, masks and overlays, orbit video, ws, layout (+ adapter),
-    rendered inside the request (503 when too many are running; long ones: POST
-    /faces/{face_id}/exports, a job)."""
-    data = engine_of(request).export_zip(face_id, layout, frames)
-    disposition = f'attachment; filename="face-{face_id}.zip"'
-    return Response(
-        data, media_type="application/zip", headers={"Content-Disposition": disposition}
-    )
-
-
 @router.post("/{face_id}/exports", response_model=JobOut, status_code=202)
 def start_export(
     request: Request,
@@ -229,3 +216,21 @@ def start_export(
     """The export ZIP as a job: progress per orbit frame, cancel, then
     `GET /jobs/{job_id}/download`. The same export done before answers with its job."""
     return job_out(engine_of(request).submit_export(face_id, layout, frames))
+
+
+@router.post("/{face_id}/renders", response_model=JobOut, status_code=202)
+def start_render(
+    request: Request,
+    face_id: str,
+    size: Annotated[int, Query(ge=16, le=MAX_RENDER_SIDE, description="raw render side")],
+    view: ViewQuery = None,
+    yaw: YawQuery = None,
+    pitch: YawQuery = None,
+    kind: Literal["rgb", "mask", "overlay"] = "rgb",
+    layout: LayoutQuery = BASE_LAYOUT,
+) -> JobOut:
+    """A raw render too large for `GET /render`, as a job: progress per band of rows,
+    cancel, then `GET /jobs/{job_id}/download` (a PNG). The same render done before answers
+    with its job."""
+    engine = engine_of(request)
+    return job_out(engine.submit_render(face_id, view_of(view, yaw, pitch), kind, layout, size))

@@ -11,6 +11,9 @@ from ffedit.api.routes.common import engine_of, job_out
 from ffedit.api.schemas import JobOut
 from ffedit.service.errors import NotFound
 
+DOWNLOAD_MEDIA_TYPES = {".zip": "application/zip", ".png": "image/png"}
+"""What a job's output file is served as, by its suffix."""
+
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
@@ -40,13 +43,19 @@ def get_job(request: Request, job_id: str) -> JobOut:
 @router.get(
     "/{job_id}/download",
     response_class=FileResponse,
-    responses={200: {"content": {"application/zip": {}}, "description": "the job's file"}},
+    responses={
+        200: {
+            "content": {"application/zip": {}, "image/png": {}},
+            "description": "the job's file",
+        }
+    },
 )
 def download_job_file(request: Request, job_id: str) -> FileResponse:
-    """The file a succeeded job made (an export's ZIP); 409 before it succeeded."""
+    """The file a succeeded job made (an export's ZIP, a large render's PNG); 409 before it
+    succeeded."""
     path, record = engine_of(request).job_file(job_id)
-    name = f"face-{record.params.get('face_id', job_id)}.zip"
-    return FileResponse(path, media_type="application/zip", filename=name)
+    name = f"face-{record.params.get('face_id', job_id)}{path.suffix}"
+    return FileResponse(path, media_type=DOWNLOAD_MEDIA_TYPES[path.suffix], filename=name)
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)

@@ -485,6 +485,24 @@ def test_stored_faces_layouts_and_samples_are_bounded_with_429(settings):
         assert len(app.get("/api/v1/faces").json()) == 2
 
 
+def test_simultaneous_creations_cannot_pass_a_limit_together(settings):
+    with TestClient(create_app(settings.model_copy(update={"max_faces": 3}))) as app:
+        barrier = threading.Barrier(8)
+        codes = []
+
+        def create(seed: int) -> None:
+            barrier.wait()
+            codes.append(app.post("/api/v1/faces", json={"seed": seed}).status_code)
+
+        threads = [threading.Thread(target=create, args=(seed,)) for seed in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(codes) == [201] * 3 + [429] * 5
+        assert len(app.get("/api/v1/faces").json()) == 3
+
+
 def test_job_history_is_pruned_and_listed_newest_first_without_previews(settings):
     with TestClient(create_app(settings.model_copy(update={"max_jobs": 3}))) as app:
         face, layout = _setup(app)

@@ -12,13 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ffedit.service.errors import LimitReached
 from ffedit.service.storage import (
+    FACES_ROOM,
     INTERRUPTED_REASON,
     Conflict,
     InvalidFileName,
     JobStatus,
     NotFound,
     Storage,
+    StoredLimits,
 )
 
 BACKEND_DIR = Path(__file__).resolve().parents[2] / "backend"
@@ -314,3 +317,37 @@ def test_face_extra_arrays_are_stored_with_the_latent(storage: Storage):
     np.testing.assert_array_equal(storage.load_face_ws(face.id), np.ones((3, 4), np.float32))
     with pytest.raises(ValueError, match="latent"):
         storage.add_face(np.ones(2), {"seed": 1}, extra_arrays={"latent": np.ones(2)})
+
+
+def test_limits_are_checked_with_the_insert_and_leave_no_files(tmp_path: Path):
+    limits = StoredLimits(faces=2, custom_layouts=1, samples_per_layout=1)
+    with Storage(tmp_path / "data", limits=limits) as storage:
+        barrier = threading.Barrier(6)
+        outcomes = []
+
+        def add() -> None:
+            barrier.wait()
+            try:
+                outcomes.append(storage.add_face(np.zeros((2, 3)), {}).id)
+            except LimitReached as error:
+                outcomes.append(str(error))
+
+        threads = [threading.Thread(target=add) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(storage.list_faces()) == 2
+        assert sum("at most 2 faces" in outcome for outcome in outcomes) == 4
+        assert len(list((tmp_path / "data" / "faces").iterdir())) == 2, "no folder of a refusal"
+        with pytest.raises(LimitReached, match="at most 2 faces"):
+            storage.ensure_room(FACES_ROOM)
+        layout = storage.add_layout("mine", {"classes": []})
+        storage.add_layout("built-in", {"classes": []}, builtin=True)  # not counted
+        with pytest.raises(LimitReached, match="at most 1 layouts"):
+            storage.add_layout("more", {"classes": []})
+        face = storage.list_faces()[0].id
+        storage.add_sample(layout.id, face, {"name": "front"}, b"png")
+        with pytest.raises(LimitReached, match="layout 'mine' keeps at most 1 samples"):
+            storage.add_sample(layout.id, face, {"name": "front"}, b"png")
+        assert len(storage.list_samples(layout.id)) == 1

@@ -90,13 +90,15 @@ from ffedit.service.errors import (
     AlreadyTraining,
     Conflict,
     InvalidRequest,
-    LimitReached,
     ModelMissing,
     NoAdapter,
 )
 from ffedit.service.jobs import JobContext, JobRunner
 from ffedit.service.locking import FairLock
 from ffedit.service.storage import (
+    FACES_ROOM,
+    LAYOUTS_ROOM,
+    SAMPLES_ROOM,
     FaceRecord,
     JobRecord,
     JobStatus,
@@ -104,6 +106,7 @@ from ffedit.service.storage import (
     NotFound,
     SampleRecord,
     Storage,
+    StoredLimits,
 )
 from ffedit.service.storage.schema import WS_KEY
 from ffedit.service.views import MAX_ANGLE, ViewSpec
@@ -242,7 +245,9 @@ class Engine:
         self.device = resolve_device(config.device)
         self.generator: TriplaneGenerator = load_generator(config.model, self.device)
         self.device_lock = FairLock()
-        self.storage = Storage(config.data_dir, exclusive=True)  # one server per data folder
+        limits = StoredLimits(config.max_faces, config.max_layouts, config.max_samples_per_layout)
+        # exclusive: one server per data folder
+        self.storage = Storage(config.data_dir, exclusive=True, limits=limits)
         self.interrupted_jobs = self.storage.mark_interrupted_jobs()
         self._register_builtin_layouts()
         self.runner = JobRunner(self.storage, progress_interval_s=config.progress_interval_s)
@@ -319,10 +324,7 @@ class Engine:
         self, name: str, base: str, new_classes: list[tuple[str, tuple[int, int, int]]]
     ) -> LayoutRecord:
         """Store a layout: the classes of the layout `base` (id or name) plus new ones."""
-        if self.storage.count_custom_layouts() >= self.config.max_layouts:
-            raise LimitReached(
-                f"this server keeps at most {self.config.max_layouts} layouts; delete some first"
-            )
+        self.storage.ensure_room(LAYOUTS_ROOM)
         base_layout = layout_of(self.find_layout(base))
         layout = extend_layout(
             base_layout, name, tuple(LayoutClass(n, tuple(c)) for n, c in new_classes)
@@ -385,21 +387,15 @@ class Engine:
 
     # ---------------------------------------------------------------- faces
 
-    def _room_for_a_face(self) -> None:
-        if self.storage.count_faces() >= self.config.max_faces:
-            raise LimitReached(
-                f"this server keeps at most {self.config.max_faces} faces; delete some first"
-            )
-
     def create_face_from_seed(self, seed: int) -> FaceRecord:
-        self._room_for_a_face()
+        self.storage.ensure_room(FACES_ROOM)
         with self.device_lock:
             ws = ws_from_seed(self.generator, seed)
         return self.storage.add_face(ws.cpu().numpy(), {"seed": int(seed)})
 
     def create_face_from_latent(self, latent: np.ndarray, file_name: str) -> FaceRecord:
         """A face from an uploaded z (z_dim,) or ws (num_ws, w_dim) / (1, num_ws, w_dim)."""
-        self._room_for_a_face()
+        self.storage.ensure_room(FACES_ROOM)
         config = self.generator.config
         array = np.asarray(latent, dtype=np.float32)
         if not np.isfinite(array).all():
@@ -586,11 +582,7 @@ class Engine:
         stored indexed."""
         record = self.layout_by_id(layout_id)
         self.storage.get_face(face_id)
-        if self.storage.count_samples(record.id) >= self.config.max_samples_per_layout:
-            raise LimitReached(
-                f"layout {record.name!r} keeps at most {self.config.max_samples_per_layout} "
-                "samples; delete some first"
-            )
+        self.storage.ensure_room(SAMPLES_ROOM, record.id)
         layout = layout_of(record)
         labels = labels_from_upload(mask_png, layout, self.mask_resolution)
         mask = indexed_png_from_labels(labels, layout)
@@ -729,7 +721,7 @@ class Engine:
         decoded target and the layout's seg head. `steps` None: the configured default (at
         most the configured maximum). The mask is stored (indexed) as the job's input."""
         self.storage.get_face(face_id)
-        self._room_for_a_face()  # its result is a new face
+        self.storage.ensure_room(FACES_ROOM)  # its result is a new face
         record = self.find_layout(layout_reference)
         head = self.seg_head(record)  # NoAdapter now, rather than a failed job later
         layout = layout_of(record)

@@ -1,6 +1,7 @@
 """The web app's persistent state: records in SQLite and their files under the data folder.
 
-- `records`: what a face, a layout, a sample and a job are (frozen dataclasses, `JobStatus`);
+- `records`: what a face, a layout, a sample and a job are (frozen dataclasses, `JobStatus`),
+  and the limits on how many are kept (`StoredLimits`);
 - `schema`: the SQLite tables and the data folder's file names;
 - `store`: `Storage`, which writes and reads them crash-safely (its docstring has the rules).
 
@@ -15,14 +16,24 @@ from ffedit.service.storage.records import (
     JobStatus,
     LayoutRecord,
     SampleRecord,
+    StoredLimits,
     new_id,
 )
 from ffedit.service.storage.schema import DATABASE_NAME, SCHEMA_VERSION
-from ffedit.service.storage.store import INTERRUPTED_REASON, Storage
+from ffedit.service.storage.store import (
+    FACES_ROOM,
+    INTERRUPTED_REASON,
+    LAYOUTS_ROOM,
+    SAMPLES_ROOM,
+    Storage,
+)
 
 __all__ = [
     "DATABASE_NAME",
+    "FACES_ROOM",
     "INTERRUPTED_REASON",
+    "LAYOUTS_ROOM",
+    "SAMPLES_ROOM",
     "SCHEMA_VERSION",
     "Conflict",
     "FaceRecord",
@@ -34,5 +45,6 @@ __all__ = [
     "SampleRecord",
     "Storage",
     "StorageError",
+    "StoredLimits",
     "new_id",
 ]

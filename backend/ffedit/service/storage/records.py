@@ -98,3 +98,13 @@ class JobRecord:
 def new_id() -> str:
     """A short random URL-safe id (11 characters, 64 random bits)."""
     return secrets.token_urlsafe(8)
+
+
+@dataclass(frozen=True)
+class StoredLimits:
+    """Most records of each kind a `Storage` keeps (None: no limit); checked in the same
+    transaction as the insert, so simultaneous requests cannot pass a limit together."""
+
+    faces: int | None = None
+    custom_layouts: int | None = None
+    samples_per_layout: int | None = None

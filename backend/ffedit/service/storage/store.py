@@ -51,7 +51,13 @@ import numpy as np
 import safetensors.numpy
 
 from ffedit.io.files import atomic_folder, atomic_write_bytes, flush_to_disk
-from ffedit.service.errors import Conflict, DataDirInUse, InvalidFileName, NotFound
+from ffedit.service.errors import (
+    Conflict,
+    DataDirInUse,
+    InvalidFileName,
+    LimitReached,
+    NotFound,
+)
 from ffedit.service.storage.records import (
     _ALLOWED_TRANSITIONS,
     FaceRecord,
@@ -59,6 +65,7 @@ from ffedit.service.storage.records import (
     JobStatus,
     LayoutRecord,
     SampleRecord,
+    StoredLimits,
     new_id,
 )
 from ffedit.service.storage.schema import (
@@ -107,6 +114,34 @@ def _place_file(path: Path, data: bytes) -> None:
     flush_to_disk(path)
 
 
+NO_LIMITS = StoredLimits()
+FACES_ROOM = "faces"
+LAYOUTS_ROOM = "layouts"
+SAMPLES_ROOM = "samples"
+_ROOM_COUNTS = {
+    FACES_ROOM: "SELECT COUNT(*) FROM faces",
+    LAYOUTS_ROOM: "SELECT COUNT(*) FROM layouts WHERE builtin = 0",
+    SAMPLES_ROOM: "SELECT COUNT(*) FROM samples WHERE layout_id = ?",
+}
+
+
+def _ensure_room(
+    db: sqlite3.Connection, kind: str, limit: int | None, layout_id: str | None = None
+) -> None:
+    """`LimitReached` when `limit` records of `kind` are stored already (inside a
+    transaction: the count and the insert after it are one step)."""
+    if limit is None:
+        return
+    args = (layout_id,) if kind == SAMPLES_ROOM else ()
+    if int(db.execute(_ROOM_COUNTS[kind], args).fetchone()[0]) < limit:
+        return
+    if kind == SAMPLES_ROOM:
+        name = db.execute("SELECT name FROM layouts WHERE id = ?", args).fetchone()
+        layout = repr(name[0]) if name else repr(layout_id)
+        raise LimitReached(f"layout {layout} keeps at most {limit} samples; delete some first")
+    raise LimitReached(f"this server keeps at most {limit} {kind}; delete some first")
+
+
 def _remove_path(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -127,11 +162,15 @@ def _loads(text: str | None) -> dict | None:
 class Storage:
     """Records in SQLite plus files under `data_dir`; safe to share between threads."""
 
-    def __init__(self, data_dir: Path, exclusive: bool = False) -> None:
+    def __init__(
+        self, data_dir: Path, exclusive: bool = False, limits: StoredLimits = NO_LIMITS
+    ) -> None:
         """Open (and create) the data folder. `exclusive` (a server's storage): hold a lock
         file on it first, so that a second server refuses to start (`DataDirInUse`) instead of
-        failing the first one's running jobs and removing its in-flight files as leftovers."""
+        failing the first one's running jobs and removing its in-flight files as leftovers.
+        `limits`: adding beyond them raises `LimitReached`."""
         self.data_dir = Path(data_dir)
+        self.limits = limits
         for folder in (self._faces_dir, self._layouts_dir, self._jobs_dir):
             folder.mkdir(parents=True, exist_ok=True)
         self._lock_file = _lock_data_dir(self.data_dir) if exclusive else None
@@ -191,13 +230,16 @@ class Storage:
         _place_folder(folder, fill)
         try:
             with self._transaction() as db:
+                _ensure_room(db, FACES_ROOM, self.limits.faces)
                 db.execute(
                     "INSERT INTO faces (id, origin, parent_id, created_at) VALUES (?, ?, ?, ?)",
                     (face_id, json.dumps(origin), parent_id, time.time()),
                 )
-        except sqlite3.IntegrityError as error:
+        except BaseException as error:
             _remove_path(folder)
-            raise NotFound("face", str(parent_id)) from error
+            if isinstance(error, sqlite3.IntegrityError):
+                raise NotFound("face", str(parent_id)) from error
+            raise
         return self.get_face(face_id)
 
     def get_face(self, face_id: str) -> FaceRecord:
@@ -253,14 +295,18 @@ class Storage:
         _place_folder(folder, lambda staging: (staging / "samples").mkdir())
         try:
             with self._transaction() as db:
+                if not builtin:
+                    _ensure_room(db, LAYOUTS_ROOM, self.limits.custom_layouts)
                 db.execute(
                     "INSERT INTO layouts (id, name, definition, builtin, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (layout_id, name, definition_json, int(builtin), time.time()),
                 )
-        except sqlite3.IntegrityError as error:
+        except BaseException as error:
             _remove_path(folder)
-            raise Conflict(f"a layout named {name!r} already exists") from error
+            if isinstance(error, sqlite3.IntegrityError):
+                raise Conflict(f"a layout named {name!r} already exists") from error
+            raise
         return self.get_layout(layout_id)
 
     def get_layout(self, layout_id: str) -> LayoutRecord:
@@ -325,14 +371,17 @@ class Storage:
         _place_file(path, mask_png)
         try:
             with self._transaction() as db:
+                _ensure_room(db, SAMPLES_ROOM, self.limits.samples_per_layout, layout_id)
                 db.execute(
                     "INSERT INTO samples (id, layout_id, face_id, view, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (sample_id, layout_id, face_id, json.dumps(view), time.time()),
                 )
-        except sqlite3.IntegrityError as error:
+        except BaseException as error:
             path.unlink(missing_ok=True)
-            raise NotFound("layout or face", f"{layout_id}/{face_id}") from error
+            if isinstance(error, sqlite3.IntegrityError):
+                raise NotFound("layout or face", f"{layout_id}/{face_id}") from error
+            raise
         return self.get_sample(sample_id)
 
     def get_sample(self, sample_id: str) -> SampleRecord:
@@ -410,14 +459,17 @@ class Storage:
             ).fetchall()
         return [self._job_from_row(row) for row in rows]
 
-    def count_faces(self) -> int:
-        return self._count("SELECT COUNT(*) FROM faces")
-
-    def count_custom_layouts(self) -> int:
-        return self._count("SELECT COUNT(*) FROM layouts WHERE builtin = 0")
-
-    def count_samples(self, layout_id: str) -> int:
-        return self._count("SELECT COUNT(*) FROM samples WHERE layout_id = ?", (layout_id,))
+    def ensure_room(self, kind: str, layout_id: str | None = None) -> None:
+        """`LimitReached` now if one more record of `kind` (`FACES_ROOM`, `LAYOUTS_ROOM`,
+        `SAMPLES_ROOM` of `layout_id`) would pass its limit: a check before expensive work;
+        the add itself checks again, atomically."""
+        limit = {
+            FACES_ROOM: self.limits.faces,
+            LAYOUTS_ROOM: self.limits.custom_layouts,
+            SAMPLES_ROOM: self.limits.samples_per_layout,
+        }[kind]
+        with self._transaction() as db:
+            _ensure_room(db, kind, limit, layout_id)
 
     def count_jobs(self) -> int:
         return self._count("SELECT COUNT(*) FROM jobs")

@@ -9,7 +9,8 @@ line arguments (`add_arguments`) and its run (`run`):
   latency of the renders the app serves;
 - `layouts`: few-shot layout quality (adapters trained on N samples) and its ablations;
 - `edits`: mask-driven edits against synthface's exact edits;
-- `api`: a loopback load run of the served API (an HTTP client: no torch, no service).
+- `api`: a loopback load run of the served API (an HTTP client: no torch, no service);
+- `busy`: the served API while layout trainings and an export run as jobs.
 
 `report` holds the ending they share: the command echo, machine and date, JSON and the
 Markdown section. The benchmarks may import any core package, never `service` or `api`.
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "generator": "fidelity of a distilled generator against synthface, and its serving latency",
     "edits": "mask-driven edits vs synthface's exact edits: target IoU, 3D consistency, PSNR, time",
     "api": "loopback load run of the served API: concurrent clients rendering views",
+    "busy": "the served API while two trainings and a long export run: health latency, 5xx",
 }
 """Benchmark name (its module in this package) → one-line help."""
 

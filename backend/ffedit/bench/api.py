@@ -59,14 +59,20 @@ def free_loopback_port() -> int:
 
 
 def server_environment(
-    model: Path, data_dir: Path, device: str, torch_threads: int | None
+    model: Path,
+    data_dir: Path,
+    device: str,
+    torch_threads: int | None,
+    settings: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """This process's environment with the FFEDIT_* settings of the served app."""
+    """This process's environment with the FFEDIT_* settings of the served app (`settings`:
+    more of them, by environment variable)."""
     environment = {
         **os.environ,
         "FFEDIT_MODEL": str(model),
         "FFEDIT_DATA_DIR": str(data_dir),
         "FFEDIT_DEVICE": device,
+        **(settings or {}),
     }
     if torch_threads is not None:
         environment["FFEDIT_TORCH_THREADS"] = str(torch_threads)
@@ -94,7 +100,11 @@ def _healthy(port: int) -> bool:
 
 @contextmanager
 def served_api(
-    model: Path, data_dir: Path, device: str = "cpu", torch_threads: int | None = None
+    model: Path,
+    data_dir: Path,
+    device: str = "cpu",
+    torch_threads: int | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[int]:
     """Run `ffedit serve` on 127.0.0.1 at a free port until the block ends; yields the port
     once /api/v1/health answers 200. `LoadTestError` if it exits or stays unhealthy for
@@ -103,7 +113,7 @@ def served_api(
     command = [sys.executable, "-m", "ffedit.cli", "serve", "--host", LOOPBACK]
     process = subprocess.Popen(
         [*command, "--port", str(port)],
-        env=server_environment(model, data_dir, device, torch_threads),
+        env=server_environment(model, data_dir, device, torch_threads, settings),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -165,24 +175,31 @@ def drag_requests(face_id: str, drag: int) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Timing:
-    """One request: its kind, round trip seconds and whether it was a 200 PNG."""
+    """One request: its kind, round trip seconds, whether it was a 200 (a PNG where one was
+    expected) and its status (0: no answer)."""
 
     kind: str
     seconds: float
     ok: bool
+    status: int = 0
 
 
-def _timed_get(connection: http.client.HTTPConnection, kind: str, path: str) -> Timing:
+def timed_get(
+    connection: http.client.HTTPConnection, kind: str, path: str, png: bool = True
+) -> Timing:
+    """One timed GET on `connection` (reconnected on the next request after a failure)."""
     start = time.perf_counter()
+    status = 0
     try:
         connection.request("GET", path)
         response = connection.getresponse()
         body = response.read()
-        ok = response.status == 200 and body.startswith(b"\x89PNG")
+        status = response.status
+        ok = status == 200 and (not png or body.startswith(b"\x89PNG"))
     except (OSError, http.client.HTTPException):
-        connection.close()  # reconnects on the next request
+        connection.close()
         ok = False
-    return Timing(kind, time.perf_counter() - start, ok)
+    return Timing(kind, time.perf_counter() - start, ok, status)
 
 
 def _client_loop(port: int, face_id: str, deadline: float, client: int, out: list[Timing]):
@@ -193,7 +210,7 @@ def _client_loop(port: int, face_id: str, deadline: float, client: int, out: lis
             for kind, path in drag_requests(face_id, drag):
                 if time.monotonic() >= deadline:
                     break
-                out.append(_timed_get(connection, kind, path))
+                out.append(timed_get(connection, kind, path))
             drag += 1
     finally:
         connection.close()
@@ -221,9 +238,9 @@ def sequential_previews(port: int, face_id: str, count: int) -> list[Timing]:
     """`count` 64² preview round trips, one at a time on one connection (after one warm-up)."""
     connection = http.client.HTTPConnection(LOOPBACK, port, timeout=REQUEST_TIMEOUT_S)
     try:
-        _timed_get(connection, "preview", request_path(face_id, "preview", 0.0))
+        timed_get(connection, "preview", request_path(face_id, "preview", 0.0))
         return [
-            _timed_get(connection, "preview", request_path(face_id, "preview", yaw))
+            timed_get(connection, "preview", request_path(face_id, "preview", yaw))
             for yaw in (DRAG_YAWS[i % len(DRAG_YAWS)] for i in range(count))
         ]
     finally:

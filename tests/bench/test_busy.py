@@ -64,7 +64,7 @@ def test_bench_busy_serves_runs_jobs_and_writes_its_section(tiny_model, tmp_path
     report = json.loads(figures.read_text())
     assert report["server_errors"] == 0 and report["by_kind"]["health"]["count"] >= 2
     assert status == (0 if report["by_kind"]["health"]["p99"] < 0.5 else 1)
-    assert [job["kind"] for job in report["jobs"]] == ["train-layout", "train-layout", "export"]
+    assert [job["kind"] for job in report["jobs"]] == ["export", "train-layout", "train-layout"]
     assert all(job["status"] != "failed" for job in report["jobs"])
     section = read_markdown_section(markdown, busy.SECTION_TITLE)
     assert "| health |" in section and "| export |" in section

@@ -2,17 +2,19 @@
 
 The real `ffedit serve` in a subprocess on 127.0.0.1 (`bench.api.served_api`), a temporary
 data folder. Setup: faces from seeds, two custom layouts with annotated samples (each the
-face's predicted mask with a patch of the layout's new class painted in), then two layout
-trainings and a `--frames`-frame export submitted as jobs (one job runs at a time; the
-others wait in the queue). While they run, `--clients` users each check `/health`, drag the
-view (the page's 64² previews, then the full view and the mask) and think for `THINK_S`,
-until `--seconds` have passed; the jobs left unfinished are then cancelled. Reported:
-latency percentiles per request kind, the 5xx answers, and how far each job got. Targets
-(the issue's): `/health` p99 < 0.5 s and zero 5xx.
+face's predicted mask with a patch of the layout's new class painted in); then a
+`--frames`-frame export and the two layout trainings are submitted as jobs, in that order
+(one job runs at a time; the others wait in the queue). While they run, `--clients` users
+each check `/health`, drag the view (the page's 64² previews, then the full view and the
+mask) and think for `THINK_S`, and a probe checks `/health` every `PROBE_S`, until
+`--seconds` have passed; the jobs left unfinished are then cancelled. Reported: latency
+percentiles per request kind, the 5xx answers, and how far each job got. Targets (the
+issue's): `/health` p99 < 0.5 s and zero 5xx.
 
-Unlike use: the trainings run `--training-steps` steps (the server's
-`FFEDIT_TRAINING_STEPS`), not the preset's, so that all three jobs take their turn within
-the run; under twenty dragging clients a full training would hold the queue alone.
+The device lock is first come, first served and a job hands it over after each step, so a
+job advances one step per round of the renders queued before it: under twenty dragging
+clients the export moves slowly and the trainings may not start. The trainings run
+`--training-steps` steps (the server's `FFEDIT_TRAINING_STEPS`), not the preset's.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ LAYOUT_COUNT = 2
 PATCH_SIDE = 8
 """Side (mask pixels) of the new class's square painted on each sample."""
 KINDS = ("health", "preview", "full", "mask")
+PROBE_S = 0.5
+"""Interval of the health probe beside the clients."""
 JOB_POLL_S = 1.0
 
 
@@ -108,9 +112,10 @@ def painted_sample(mask_png: bytes, class_index: int, offset: int) -> bytes:
 
 
 def submit_jobs(api: httpx.Client, faces: list[str], frames: int) -> list[str]:
-    """Two layouts (base15 + one class) with a sample per face, their trainings, then the
-    export of the first face: the ids of the three jobs, in the order they run."""
-    jobs = []
+    """The export of the first face, then two layouts (base15 + one class) with a sample per
+    face and their trainings: the ids of the three jobs, in the order they run."""
+    export = api.post(f"/faces/{faces[0]}/exports", params={"frames": frames})
+    jobs = [_checked(export, "starting the export", 202)["id"]]
     for number in range(LAYOUT_COUNT):
         body = {
             "name": f"busy-{number}",
@@ -130,9 +135,18 @@ def submit_jobs(api: httpx.Client, faces: list[str], frames: int) -> list[str]:
             _checked(answer, "adding a sample", 201)
         train = _checked(api.post(f"/layouts/{layout['id']}/train"), "starting training", 202)
         jobs.append(train["id"])
-    export = api.post(f"/faces/{faces[0]}/exports", params={"frames": frames})
-    jobs.append(_checked(export, "starting the export", 202)["id"])
     return jobs
+
+
+def _health_probe(port: int, deadline: float, out: list[Timing]) -> None:
+    """`/health` every `PROBE_S` seconds, as a container healthcheck or a monitor asks."""
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=REQUEST_TIMEOUT_S)
+    try:
+        while time.monotonic() < deadline:
+            out.append(timed_get(connection, "health", f"{API_PREFIX}/health", png=False))
+            time.sleep(PROBE_S)
+    finally:
+        connection.close()
 
 
 def _client(port: int, face: str, deadline: float, number: int, out: list[Timing]) -> None:
@@ -191,10 +205,12 @@ def run_busy(
             start = time.monotonic()
             deadline = start + seconds
             per_client: list[list[Timing]] = [[] for _ in range(clients)]
+            probed: list[Timing] = []
             threads = [
                 threading.Thread(target=_client, args=(port, faces[0], deadline, i, out))
                 for i, out in enumerate(per_client)
             ]
+            threads.append(threading.Thread(target=_health_probe, args=(port, deadline, probed)))
             for thread in threads:
                 thread.start()
             watched = _watch_jobs(api, jobs, start, deadline)
@@ -203,7 +219,7 @@ def run_busy(
             for job, (record, _) in watched.items():
                 if record["status"] in ("queued", "running"):
                     api.post(f"/jobs/{job}/cancel")
-    timings = [timing for out in per_client for timing in out]
+    timings = probed + [timing for out in per_client for timing in out]
     progress = [
         JobProgress(
             kind=record["kind"],
@@ -245,14 +261,16 @@ def busy_section(result: BusyReport, model: str, machine: str, date: str, comman
     ]
     return "\n".join(
         [
-            f"`ffedit serve` with `{model}` on loopback. Two layout trainings (base15 + one "
-            f"class, {result.samples_per_layout} samples each, {result.training_steps} steps "
-            "of the default preset) "
-            f"and a {result.frames}-frame export are submitted as jobs (one runs at a time, "
-            f"the others wait in the queue); meanwhile {result.clients} clients each check "
-            f"`/health`, drag the view (4 raw 64² previews, then the full view and the mask) "
-            f"and think {THINK_S:g} s, for {result.seconds:g} s; unfinished jobs are then "
-            "cancelled.",
+            f"`ffedit serve` with `{model}` on loopback. A {result.frames}-frame export and "
+            f"two layout trainings (base15 + one class, {result.samples_per_layout} samples "
+            f"each, {result.training_steps} steps of the default preset) are submitted as "
+            "jobs, in that order (one runs at a time, the others wait in the queue); "
+            f"meanwhile {result.clients} clients each check `/health`, drag the view (4 raw "
+            f"64² previews, then the full view and the mask) and think {THINK_S:g} s, and a "
+            f"probe checks `/health` every {PROBE_S:g} s, for {result.seconds:g} s; "
+            "unfinished jobs are then cancelled. A job hands the device over after each "
+            "step to the renders waiting (first come, first served), so under this load it "
+            "advances one step per round of them.",
             "",
             "| requests | count | errors | p50 ms | p95 ms | p99 ms |",
             "|---|---:|---:|---:|---:|---:|",

@@ -6,15 +6,13 @@ invalid requests must be rejected."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import hypothesis
 import pytest
 import schemathesis
-import uvicorn
+from api_helpers import served_in_thread
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
@@ -22,7 +20,6 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ffedit.api.app import create_app
 from ffedit.api.settings import Settings
-from ffedit.bench.api import LOOPBACK, free_loopback_port
 
 pytestmark = pytest.mark.slow
 
@@ -46,21 +43,8 @@ def api_url(tiny_model, tmp_path_factory) -> Iterator[str]:
         torch_threads=1,
         frontend_dir=folder / "no-frontend",
     )
-    port = free_loopback_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=LOOPBACK, port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://{LOOPBACK}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with served_in_thread(create_app(settings)) as url:
+        yield url
 
 
 def _examine(

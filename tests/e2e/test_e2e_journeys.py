@@ -235,13 +235,14 @@ def test_a_bad_latent_upload_shows_its_error_next_to_the_control(page):
 
 
 def test_dragging_the_yaw_slider_ends_on_its_last_position(page):
-    """Latest request wins: stale renders are aborted and the last position is shown."""
+    """One preview in flight at a time while dragging (never a queue of stale ones); on
+    release it is aborted and the last position is shown, from one view request."""
     page.evaluate(
         """() => {
           const original = window.fetch;
-          window.requestSignals = [];
+          window.requests = [];
           window.fetch = (url, init) => {
-            window.requestSignals.push(init?.signal);
+            window.requests.push({ url: String(url), signal: init?.signal });
             return original(url, init);
           };
           const slider = document.getElementById('view-yaw');
@@ -258,6 +259,8 @@ def test_dragging_the_yaw_slider_ends_on_its_last_position(page):
         timeout=TIMEOUT_MS,
     )
     assert page.locator("#view-yaw-value").inner_text() == "25°"
-    aborted = page.evaluate("window.requestSignals.filter(s => s?.aborted).length")
-    assert aborted >= 7
+    paths = page.evaluate("window.requests.map(r => new URL(r.url, location.href).pathname)")
+    assert sum(path.endswith("/render") for path in paths) == 1, paths
+    assert sum(path.endswith("/view") for path in paths) == 1, paths
+    assert page.evaluate("window.requests[0].signal.aborted")
     assert page.locator("#view-error").is_hidden()

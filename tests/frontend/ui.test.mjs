@@ -48,6 +48,11 @@ test("queries skip missing values and views become yaw/pitch or a name", () => {
     client.renderUrl("f1", { yaw: 0.25, pitch: -0.1 }, { kind: "mask", layout: "base15", size: 64 }),
     "/api/v1/faces/f1/render?yaw=0.25&pitch=-0.1&kind=mask&layout=base15&size=64",
   );
+  assert.equal(
+    client.renderUrl("f1", { view: "left" }, { size: 64, stream: "s1" }),
+    "/api/v1/faces/f1/render?view=left&kind=rgb&size=64&stream=s1",
+  );
+  assert.deepEqual([...client.bytesOfBase64("iVBORw==")], [0x89, 0x50, 0x4e, 0x47]);
   const location = { protocol: "https:", host: "example.org:8443" };
   assert.equal(client.jobEventsUrl("j1", location), "wss://example.org:8443/api/v1/jobs/j1/events");
   assert.ok(client.isTerminal("cancelled") && !client.isTerminal("running"));

@@ -23,6 +23,7 @@ from ffedit.api.guards import install_guards
 from ffedit.api.routes import faces, jobs, layouts, system
 from ffedit.api.settings import Settings
 from ffedit.service.engine import Engine, EngineConfig
+from ffedit.service.locking import RequestStreams
 
 API_PREFIX = "/api/v1"
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         form_limits={"max_files": 1, "max_fields": settings.max_form_fields},
     )
     app.state.settings = settings
+    app.state.streams = RequestStreams()
     install_error_handlers(app)
     install_guards(app, settings, API_PREFIX)
     for router in (system.router, layouts.router, faces.router, jobs.router):

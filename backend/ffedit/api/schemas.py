@@ -41,6 +41,13 @@ class ModelOut(BaseModel):
     max_upload_bytes: int
 
 
+class ViewOut(BaseModel):
+    """What the page shows of a view, from one render."""
+
+    image_png: str = Field(description="the super-resolved RGB, a base64 PNG")
+    mask_png: str = Field(description="the layout's predicted mask, a base64 indexed PNG")
+
+
 class LayoutClassOut(BaseModel):
     name: str
     color: Color

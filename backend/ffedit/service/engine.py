@@ -32,6 +32,7 @@ import json
 import threading
 import zipfile
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,7 @@ from ffedit.service.errors import (
     InvalidRequest,
     ModelMissing,
     NoAdapter,
+    NotWanted,
 )
 from ffedit.service.jobs import JobContext, JobRunner
 from ffedit.service.locking import FairLock
@@ -459,10 +461,12 @@ class Engine:
         kind: str,
         layout_reference: str = BASE_LAYOUT,
         size: int | None = None,
+        wanted: Callable[[], bool] | None = None,
     ) -> bytes:
         """PNG of a face: RGB (super-resolved, or raw at `size`² when given), the layout's
         predicted mask (indexed PNG, mask resolution or `size`²) or both blended. Sides above
-        `MAX_DIRECT_RENDER_SIDE` are refused (`InvalidRequest`): they are `submit_render` jobs."""
+        `MAX_DIRECT_RENDER_SIDE` are refused (`InvalidRequest`): they are `submit_render` jobs.
+        `wanted`: asked when the device's turn comes; False → `NotWanted`, nothing rendered."""
         _check_render_kind(kind)
         if size is not None and size > MAX_DIRECT_RENDER_SIDE:
             raise InvalidRequest(
@@ -472,9 +476,29 @@ class Engine:
         self.storage.get_face(face_id)
         record = self.find_layout(layout_reference)
         head = None if kind == "rgb" else self.seg_head(record, fall_back_to_base=True)
-        output = self.render_output(face_id, view, head, size, kind != "mask" and size is None)
+        super_resolve = kind != "mask" and size is None
+        output = self.render_output(face_id, view, head, size, super_resolve, wanted)
         rgb = output.image[0] if output.image is not None else output.rgb_raw[0]
         return face_png(rgb, output.seg_logits[0], kind, layout_of(record))
+
+    def render_view(
+        self,
+        face_id: str,
+        view: ViewSpec,
+        layout_reference: str = BASE_LAYOUT,
+        wanted: Callable[[], bool] | None = None,
+    ) -> tuple[bytes, bytes]:
+        """What the page shows of a view, from one render: the super-resolved RGB PNG and the
+        layout's predicted mask (indexed PNG at the mask resolution, base fallback)."""
+        self.storage.get_face(face_id)
+        record = self.find_layout(layout_reference)
+        head = self.seg_head(record, fall_back_to_base=True)
+        output = self.render_output(face_id, view, head, super_resolve=True, wanted=wanted)
+        layout = layout_of(record)
+        rgb = output.image[0]
+        return face_png(rgb, output.seg_logits[0], "rgb", layout), face_png(
+            rgb, output.seg_logits[0], "mask", layout
+        )
 
     def submit_render(
         self,
@@ -544,9 +568,13 @@ class Engine:
         head: SegHead | None,
         size: int | None = None,
         super_resolve: bool = False,
+        wanted: Callable[[], bool] | None = None,
     ) -> GeneratorOutput:
-        """One deterministic render of a stored face (holding the device lock)."""
-        with self.device_lock:
+        """One deterministic render of a stored face (holding the device lock). `wanted`:
+        asked when the lock's turn comes; False → `NotWanted`, and the turn passes on."""
+        if not self.device_lock.acquire_if(wanted or _always):
+            raise NotWanted("the page no longer waits for this render (newer view or left)")
+        try:
             state = self.face_state(face_id)
             with torch.no_grad():
                 return self.generator.render(
@@ -559,6 +587,8 @@ class Engine:
                     chunk_rays=self.config.chunk_rays,
                     seg_head=head,
                 )
+        finally:
+            self.device_lock.release()
 
     # ------------------------------------------------- layouts and samples
 
@@ -863,6 +893,10 @@ class Engine:
 
 class _Stopped(Exception):
     """An export job was cancelled (or the server is stopping) between two frames."""
+
+
+def _always() -> bool:
+    return True
 
 
 def _check_render_kind(kind: str) -> None:

@@ -61,6 +61,11 @@ class AlreadyTraining(Conflict):
     """A training job of this layout is queued or running."""
 
 
+class NotWanted(Conflict):
+    """A render whose client left, or that a newer request of its stream replaced, before
+    its turn on the device: it was not rendered."""
+
+
 class ModelMissing(FileNotFoundError):
     """The model checkpoint named by the settings does not exist."""
 
@@ -86,6 +91,7 @@ __all__ = [
     "ModelMissing",
     "NoAdapter",
     "NotFound",
+    "NotWanted",
     "QueueFull",
     "StorageError",
     "TooFewSamples",

@@ -1,13 +1,18 @@
-"""Sharing the one device: a first-come first-served lock, and a job's hold on it.
+"""Sharing the one device: a first-come first-served lock, a job's hold on it, and the
+newest request of each request stream.
 
 A render holds the lock for one render, a job for one optimisation step at a time
 (`JobSteps.between_steps` hands it to whoever waits), so renders are still served while a
-training or an edit runs.
+training or an edit runs. A render that is no longer wanted when its turn comes (its client
+left, or a newer request of its stream arrived: `RequestStreams`) passes the turn on
+without rendering (`FairLock.acquire_if`).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 
 
 class FairLock:
@@ -29,11 +34,24 @@ class FairLock:
             self._serving += 1
             self._condition.notify_all()
 
+    def acquire_if(self, wanted: Callable[[], bool]) -> bool:
+        """Wait for the turn, then take the lock only if `wanted()` still holds (else pass
+        the turn on at once). True: the caller holds the lock."""
+        self.acquire()
+        if wanted():
+            return True
+        self.release()
+        return False
+
+    @property
+    def waiting(self) -> int:
+        """How many callers wait for the lock now (its holder not counted)."""
+        with self._condition:
+            return max(0, self._next_ticket - self._serving - 1)
+
     def yield_to_waiters(self) -> None:
         """Held by the caller: let everyone already waiting go first, then take it back."""
-        with self._condition:
-            waiting = self._next_ticket - self._serving > 1
-        if waiting:
+        if self.waiting:
             self.release()
             self.acquire()
 
@@ -61,3 +79,32 @@ class JobSteps:
     def between_steps(self) -> None:
         """Let renders waiting for the device go first."""
         self._lock.yield_to_waiters()
+
+
+class RequestStreams:
+    """The newest request of each stream (a page's view requests share one stream id): a
+    request begun later in the same stream supersedes the earlier ones. Remembers the
+    `max_streams` most recently used streams."""
+
+    def __init__(self, max_streams: int = 1024) -> None:
+        self._lock = threading.Lock()
+        self._newest: OrderedDict[str, int] = OrderedDict()
+        self._max_streams = max_streams
+
+    def begin(self, stream: str | None) -> Callable[[], bool]:
+        """Register a request of `stream`; the returned check says whether it is still the
+        stream's newest (always True without a stream)."""
+        if stream is None:
+            return lambda: True
+        with self._lock:
+            number = self._newest.get(stream, 0) + 1
+            self._newest[stream] = number
+            self._newest.move_to_end(stream)
+            while len(self._newest) > self._max_streams:
+                self._newest.popitem(last=False)
+
+        def is_newest() -> bool:
+            with self._lock:
+                return self._newest.get(stream, number) == number
+
+        return is_newest

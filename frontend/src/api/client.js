@@ -150,9 +150,31 @@ export function createFaceFromLatent(file, signal) {
 export const getFace = (faceId, signal) => request("GET", `/faces/${id(faceId)}`, { signal }).then(json);
 export const deleteFace = (faceId, signal) => request("DELETE", `/faces/${id(faceId)}`, { signal }).then(json);
 
-/** URL of a render PNG: `kind` rgb | mask | overlay, `size` for a small raw preview. */
-export function renderUrl(faceId, view, { kind = "rgb", layout, size } = {}) {
-  return `${API_ROOT}/faces/${id(faceId)}/render${queryOf({ ...viewParams(view), kind, layout, size })}`;
+/**
+ * URL of a render PNG: `kind` rgb | mask | overlay, `size` for a small raw preview;
+ * `stream`: renders of one stream supersede each other on the server (a newer one
+ * replaces an older one that waits for the device).
+ */
+export function renderUrl(faceId, view, { kind = "rgb", layout, size, stream } = {}) {
+  return `${API_ROOT}/faces/${id(faceId)}/render${queryOf({ ...viewParams(view), kind, layout, size, stream })}`;
+}
+
+/** The bytes of a base64 text. */
+export function bytesOfBase64(text) {
+  return Uint8Array.from(atob(text), (character) => character.charCodeAt(0));
+}
+
+/**
+ * What the page shows of a view, from one render: `{ image }` (the super-resolved RGB,
+ * a PNG `Blob`) and `{ mask }` (the layout's predicted mask, indexed PNG bytes).
+ */
+export async function viewFace(faceId, view, layout, { stream } = {}, signal) {
+  const path = `/faces/${id(faceId)}/view${queryOf({ ...viewParams(view), layout, stream })}`;
+  const answer = await request("GET", path, { signal }).then(json);
+  return {
+    image: new Blob([bytesOfBase64(answer.image_png)], { type: "image/png" }),
+    mask: bytesOfBase64(answer.mask_png),
+  };
 }
 
 /** A render as a `Blob` (PNG). */

@@ -3,18 +3,25 @@
  *
  * Loads the current face at the current view into the mask canvas: the RGB
  * render underneath and the layout's predicted mask as the labels to paint
- * (and what the eraser and reset go back to). Named-view buttons, yaw/pitch
- * sliders (while dragging, small RGB previews with the mask hidden; the full
- * render and mask on release), orbit playback, RGB / mask / overlay with an
- * opacity slider, and the layout picker. Latest request wins: every new load
- * aborts the one before, and a stale answer is never shown.
+ * (and what the eraser and reset go back to), both from one render
+ * (`viewFace`). Named-view buttons, yaw/pitch sliders (while dragging, small
+ * RGB previews with the mask hidden, one in flight at a time and always the
+ * latest angle next; the full view on release), orbit playback (frames at the
+ * raw render side, rendered once per face and then replayed), RGB / mask /
+ * overlay with an opacity slider, and the layout picker. Latest request wins:
+ * every new load aborts the one before, a stale answer is never shown, and
+ * the page's requests share one `stream`, so the server drops a superseded
+ * one before it takes the device.
+ *
+ * Marks for benchmarks: `performance.mark("ffedit:view")` when a full view is
+ * on the canvas, `"ffedit:preview"` when a drag or orbit frame is.
  *
  * `viewer.loaded` says what the canvas labels belong to ({ faceId, view,
  * layoutId }), for the panels that send them (samples, edits); `onLoaded`
  * listeners run after each full load.
  */
 
-import { predictedMask, renderFace } from "../api/client.js";
+import { renderFace, viewFace } from "../api/client.js";
 import { labelsFromPng } from "../mask/codec.js";
 import { errorSlot, isAbort } from "./errors.js";
 import { playOrbit } from "./orbit.js";
@@ -22,6 +29,9 @@ import { currentLayout, describeView, paletteOf } from "./state.js";
 
 const DEGREE = Math.PI / 180;
 const PREVIEW_SIDE = 64;
+const ORBIT_FRAMES = 24;
+/** One id for this page's view requests: a newer one supersedes the older on the server. */
+const STREAM = globalThis.crypto?.randomUUID?.() ?? `page-${Math.random().toString(36).slice(2)}`;
 
 export class Viewer {
   #state;
@@ -30,6 +40,8 @@ export class Viewer {
   #errors;
   #controller = null;
   #stopOrbit = null;
+  #orbitFrames = { faceId: null, images: new Map() };
+  #drag = { inFlight: false, pending: null };
   #listeners = new Set();
   loaded = null;
 
@@ -88,18 +100,16 @@ export class Viewer {
     this.#errors.clear();
     this.#el.status.textContent = "Rendering…";
     try {
-      const [image, maskBytes] = await Promise.all([
-        renderFace(faceId, view, { kind: "rgb" }, signal).then((blob) => createImageBitmap(blob)),
-        predictedMask(faceId, view, layout.id, signal),
-      ]);
+      const shown = await viewFace(faceId, view, layout.id, { stream: STREAM }, signal);
       const palette = paletteOf(layout);
-      const labels = await labelsFromPng(maskBytes, palette);
+      const [image, labels] = await Promise.all([createImageBitmap(shown.image), labelsFromPng(shown.mask, palette)]);
       if (signal.aborted) return;
       this.#canvas.setPalette(palette);
       this.#canvas.setPrediction(labels);
       this.#canvas.setLabels(labels);
       this.#canvas.setImage(image);
       this.#applyMode();
+      performance.mark("ffedit:view");
       this.loaded = { faceId, view, layoutId: layout.id };
       this.#el.status.textContent = `${describeView(view)} · ${layout.name} · ${labels.width}×${labels.height} mask`;
       for (const listener of this.#listeners) listener(this.loaded);
@@ -127,17 +137,26 @@ export class Viewer {
     this.#canvas.setOpacity(0);
     this.#el.orbit.setAttribute("aria-pressed", "true");
     this.#el.orbit.textContent = "Stop orbit";
-    const size = this.#previewSide();
+    if (this.#orbitFrames.faceId !== faceId) this.#orbitFrames = { faceId, images: new Map() };
+    const frames = this.#orbitFrames.images;
+    const size = this.#state.get("model")?.mask_resolution ?? PREVIEW_SIDE;
     this.#stopOrbit = playOrbit(
       async (yaw, signal) => {
-        const blob = await renderFace(faceId, { yaw, pitch: 0 }, { kind: "rgb", size }, signal);
-        const image = await createImageBitmap(blob);
-        if (!signal.aborted) this.#canvas.setImage(image);
+        let image = frames.get(yaw);
+        if (!image) {
+          const blob = await renderFace(faceId, { yaw, pitch: 0 }, { kind: "rgb", size, stream: STREAM }, signal);
+          image = await createImageBitmap(blob);
+          frames.set(yaw, image);
+        }
+        if (signal.aborted) return;
+        this.#canvas.setImage(image);
+        performance.mark("ffedit:preview");
       },
       (error) => {
         this.#errors.show(error);
         this.stopOrbit();
       },
+      { frames: ORBIT_FRAMES },
     );
   }
 
@@ -154,9 +173,10 @@ export class Viewer {
   }
 
   /** Sliders moved: a preview while dragging (`dragging`), the full load on release. */
-  async #setAngles(dragging) {
+  #setAngles(dragging) {
     const view = { yaw: Number(this.#el.yaw.value) * DEGREE, pitch: Number(this.#el.pitch.value) * DEGREE };
     if (!dragging) {
+      this.#drag.pending = null;
       this.setView(view);
       return;
     }
@@ -167,17 +187,34 @@ export class Viewer {
       this.#el.orbit.textContent = "Play orbit";
     }
     this.#state.set({ view });
-    const faceId = this.#state.get("faceId");
-    if (!faceId) return;
-    const signal = this.#newRequest();
+    this.#drag.pending = view;
+    if (!this.#drag.inFlight) this.#previewWhileDragging();
+  }
+
+  /** Preview the latest dragged angle; when it is shown, the angle dragged to meanwhile. */
+  async #previewWhileDragging() {
+    this.#drag.inFlight = true;
     try {
-      const blob = await renderFace(faceId, view, { kind: "rgb", size: this.#previewSide() }, signal);
-      const image = await createImageBitmap(blob);
-      if (signal.aborted) return;
-      this.#canvas.setOpacity(0); // the mask belongs to the old view
-      this.#canvas.setImage(image);
-    } catch (error) {
-      if (!isAbort(error) && !signal.aborted) this.#errors.show(error);
+      while (this.#drag.pending) {
+        const view = this.#drag.pending;
+        this.#drag.pending = null;
+        const faceId = this.#state.get("faceId");
+        if (!faceId) return;
+        const signal = this.#newRequest();
+        try {
+          const options = { kind: "rgb", size: this.#previewSide(), stream: STREAM };
+          const image = await createImageBitmap(await renderFace(faceId, view, options, signal));
+          if (signal.aborted) return;
+          this.#canvas.setOpacity(0); // the mask belongs to the old view
+          this.#canvas.setImage(image);
+          performance.mark("ffedit:preview");
+        } catch (error) {
+          if (!isAbort(error) && !signal.aborted) this.#errors.show(error);
+          return;
+        }
+      }
+    } finally {
+      this.#drag.inFlight = false;
     }
   }
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+import base64
+import threading
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
-from fastapi import Form, Request, UploadFile
+from fastapi import Form, Query, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from ffedit.api.errors import UploadTooLarge
 from ffedit.api.schemas import FaceOut, JobOut, LayoutClassOut, LayoutOut, SampleOut
@@ -19,6 +24,17 @@ AngleForm = Annotated[
     float | None, Form(ge=-MAX_ANGLE, le=MAX_ANGLE, description="radians from the front view")
 ]
 """A yaw or pitch form field."""
+StreamQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="a page's request stream: a newer request of the same stream supersedes "
+        "this one if it has not been rendered yet (409)",
+    ),
+]
+DISCONNECT_POLL_S = 0.05
+"""How often a waiting render checks whether its client is still there."""
+Rendered = TypeVar("Rendered")
 
 
 def engine_of(request: Request) -> Engine:
@@ -32,6 +48,31 @@ def read_upload(request: Request, upload: UploadFile) -> bytes:
     if len(data) > limit:
         raise UploadTooLarge(f"{upload.filename or 'the upload'} is larger than {limit} bytes")
     return data
+
+
+def base64_text(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+async def render_while_wanted(
+    request: Request, stream: str | None, render: Callable[[Callable[[], bool]], Rendered]
+) -> Rendered:
+    """`render(wanted)` in the thread pool, where `wanted()` turns False once the client has
+    disconnected or a newer request of `stream` has begun: a render no longer wanted when
+    its turn on the device comes is not rendered (the engine raises `NotWanted`)."""
+    is_newest = request.app.state.streams.begin(stream)
+    client_left = threading.Event()
+
+    async def watch_the_client() -> None:
+        while not await request.is_disconnected():
+            await asyncio.sleep(DISCONNECT_POLL_S)
+        client_left.set()
+
+    watcher = asyncio.create_task(watch_the_client())
+    try:
+        return await run_in_threadpool(render, lambda: is_newest() and not client_left.is_set())
+    finally:
+        watcher.cancel()
 
 
 def view_of(view: str | None, yaw: float | None, pitch: float | None) -> ViewSpec:

@@ -1,5 +1,6 @@
-"""Faces: create (seed or latent upload), get, delete, render (large ones as jobs), predicted
-mask, edit, export (a job)."""
+"""Faces: create (seed or latent upload), get, delete, the page's view (image and mask from
+one render), render (large ones as jobs), predicted mask, edit, export (a job). Renders of a
+page's `stream` supersede each other, and one whose client left is never rendered."""
 
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ from ffedit.api.routes.common import (
     PNG_MEDIA_TYPE,
     PNG_RESPONSE,
     AngleForm,
+    StreamQuery,
+    base64_text,
     engine_of,
     face_out,
     job_out,
     read_upload,
+    render_while_wanted,
     view_of,
 )
-from ffedit.api.schemas import FaceIn, FaceOut, JobOut
+from ffedit.api.schemas import FaceIn, FaceOut, JobOut, ViewOut
 from ffedit.layouts import BASE_LAYOUT
 from ffedit.service.engine import MAX_DIRECT_RENDER_SIDE, MAX_RENDER_SIDE
 from ffedit.service.errors import InvalidRequest
@@ -139,8 +143,28 @@ def delete_face(request: Request, face_id: str) -> None:
     engine_of(request).delete_face(face_id)
 
 
+@router.get("/{face_id}/view", response_model=ViewOut)
+async def view_face(
+    request: Request,
+    face_id: str,
+    view: ViewQuery = None,
+    yaw: YawQuery = None,
+    pitch: YawQuery = None,
+    layout: LayoutQuery = BASE_LAYOUT,
+    stream: StreamQuery = None,
+) -> ViewOut:
+    """What the page shows of a view, from one render: the super-resolved RGB and the
+    layout's predicted mask (where annotating starts), both as base64 PNGs."""
+    engine = engine_of(request)
+    spec = view_of(view, yaw, pitch)
+    image, mask = await render_while_wanted(
+        request, stream, lambda wanted: engine.render_view(face_id, spec, layout, wanted)
+    )
+    return ViewOut(image_png=base64_text(image), mask_png=base64_text(mask))
+
+
 @router.get("/{face_id}/render", response_class=Response, responses=PNG_RESPONSE)
-def render_face(
+async def render_face(
     request: Request,
     face_id: str,
     view: ViewQuery = None,
@@ -148,6 +172,7 @@ def render_face(
     pitch: YawQuery = None,
     kind: Literal["rgb", "mask", "overlay"] = "rgb",
     layout: LayoutQuery = BASE_LAYOUT,
+    stream: StreamQuery = None,
     size: Annotated[
         int | None,
         Query(
@@ -160,23 +185,32 @@ def render_face(
 ) -> Response:
     """A PNG of the face: RGB, the layout's mask (indexed PNG) or the mask over the RGB."""
     engine = engine_of(request)
-    png = engine.render_png(face_id, view_of(view, yaw, pitch), kind, layout, size)
+    spec = view_of(view, yaw, pitch)
+    png = await render_while_wanted(
+        request, stream, lambda wanted: engine.render_png(face_id, spec, kind, layout, size, wanted)
+    )
     return Response(png, media_type=PNG_MEDIA_TYPE, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/{face_id}/mask", response_class=Response, responses=PNG_RESPONSE)
-def predicted_mask(
+async def predicted_mask(
     request: Request,
     face_id: str,
     layout: LayoutQuery = BASE_LAYOUT,
     view: ViewQuery = None,
     yaw: YawQuery = None,
     pitch: YawQuery = None,
+    stream: StreamQuery = None,
 ) -> Response:
     """The layout's predicted mask at the model's mask resolution, as an indexed PNG: where
     annotating starts (a layout without an adapter yet predicts its base layout's classes)."""
     engine = engine_of(request)
-    png = engine.render_png(face_id, view_of(view, yaw, pitch), "mask", layout)
+    spec = view_of(view, yaw, pitch)
+    png = await render_while_wanted(
+        request,
+        stream,
+        lambda wanted: engine.render_png(face_id, spec, "mask", layout, wanted=wanted),
+    )
     return Response(png, media_type=PNG_MEDIA_TYPE)
 
 

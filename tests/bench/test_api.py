@@ -22,15 +22,15 @@ def test_percentiles_interpolate_between_ranks():
     assert math.isnan(loadtest.percentile([], 50))
 
 
-def test_a_drag_is_previews_at_moving_angles_then_the_full_view_and_mask_at_the_last():
+def test_a_drag_is_previews_at_moving_angles_then_the_view_at_the_last():
     requests = loadtest.drag_requests("abc", drag=0)
     kinds = [kind for kind, _ in requests]
-    assert kinds == ["preview"] * loadtest.PREVIEWS_PER_DRAG + ["full", "mask"]
+    assert kinds == ["preview"] * loadtest.PREVIEWS_PER_DRAG + ["view"]
     queries = [parse_qs(urlsplit(path).query) for _, path in requests]
-    assert all(q["size"] == ["64"] and q["kind"] == ["rgb"] for q in queries[:-2])
-    assert len({q["yaw"][0] for q in queries[:-2]}) == loadtest.PREVIEWS_PER_DRAG
-    assert "size" not in queries[-2] and queries[-2]["yaw"] == queries[-3]["yaw"]
-    assert urlsplit(requests[-1][1]).path == "/api/v1/faces/abc/mask"
+    assert all(q["size"] == ["64"] and q["kind"] == ["rgb"] for q in queries[:-1])
+    assert len({q["yaw"][0] for q in queries[:-1]}) == loadtest.PREVIEWS_PER_DRAG
+    assert "size" not in queries[-1] and queries[-1]["yaw"] == queries[-2]["yaw"]
+    assert urlsplit(requests[-1][1]).path == "/api/v1/faces/abc/view"
     assert requests != loadtest.drag_requests("abc", drag=1)
 
 
@@ -38,12 +38,12 @@ def test_stats_count_failures_and_kinds():
     timings = [
         loadtest.Timing("preview", 0.1, True),
         loadtest.Timing("preview", 0.3, False),
-        loadtest.Timing("full", 0.5, True),
+        loadtest.Timing("view", 0.5, True),
     ]
     report = loadtest.load_report(2, 1.5, timings, [loadtest.Timing("preview", 0.2, True)])
     assert report.overall.count == 3 and report.overall.errors == 1
     assert report.by_kind["preview"].p50 == pytest.approx(0.2)
-    assert report.by_kind["mask"].count == 0 and report.requests_per_second == 2.0
+    assert report.by_kind["view"].count == 1 and report.requests_per_second == 2.0
     assert report.single_preview.p50 == 0.2
 
 

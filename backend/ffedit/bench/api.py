@@ -7,8 +7,8 @@ Every run is bounded: the clients stop at their deadline, the server is stopped 
 `served_api` exits, and each request has a timeout.
 
 A client repeats what the page does while the user drags the view sliders: `PREVIEWS_PER_DRAG`
-raw 64² previews at successive yaws, then on release the full view (super-resolved RGB) and
-the predicted mask at the last angle.
+raw 64² previews at successive yaws, then on release the page's view at the last angle (one
+request: the super-resolved RGB and the predicted mask from one render).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ DRAG_YAWS = (-0.4, -0.2, 0.0, 0.2, 0.4)
 REQUEST_TIMEOUT_S = 120.0
 STARTUP_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 30.0
-REQUEST_KINDS = ("preview", "full", "mask")
+REQUEST_KINDS = ("preview", "view")
 
 
 class LoadTestError(Exception):
@@ -151,26 +151,21 @@ def create_face(port: int, seed: int = 0) -> str:
 
 
 def request_path(face_id: str, kind: str, yaw: float) -> str:
-    """The URL path of one request of `kind` (preview, full or mask) at `yaw`."""
+    """The URL path of one request of `kind` (preview or view) at `yaw`."""
     face = f"{API_PREFIX}/faces/{face_id}"
     view = {"yaw": f"{yaw:.3f}", "pitch": "0"}
     if kind == "preview":
         return f"{face}/render?{urlencode({**view, 'kind': 'rgb', 'size': PREVIEW_SIDE})}"
-    if kind == "full":
-        return f"{face}/render?{urlencode({**view, 'kind': 'rgb'})}"
-    if kind == "mask":
-        return f"{face}/mask?{urlencode(view)}"
+    if kind == "view":
+        return f"{face}/view?{urlencode(view)}"
     raise ValueError(f"unknown request kind {kind!r}; known: {', '.join(REQUEST_KINDS)}")
 
 
 def drag_requests(face_id: str, drag: int) -> list[tuple[str, str]]:
-    """(kind, path) of one drag: the previews along the way, then the full view and mask."""
+    """(kind, path) of one drag: the previews along the way, then the page's view."""
     yaws = [DRAG_YAWS[(drag + i) % len(DRAG_YAWS)] for i in range(PREVIEWS_PER_DRAG)]
     previews = [("preview", request_path(face_id, "preview", yaw)) for yaw in yaws]
-    return [
-        *previews,
-        *((kind, request_path(face_id, kind, yaws[-1])) for kind in ("full", "mask")),
-    ]
+    return [*previews, ("view", request_path(face_id, "view", yaws[-1]))]
 
 
 @dataclass(frozen=True)
@@ -210,7 +205,7 @@ def _client_loop(port: int, face_id: str, deadline: float, client: int, out: lis
             for kind, path in drag_requests(face_id, drag):
                 if time.monotonic() >= deadline:
                     break
-                out.append(timed_get(connection, kind, path))
+                out.append(timed_get(connection, kind, path, png=kind == "preview"))
             drag += 1
     finally:
         connection.close()
@@ -351,9 +346,10 @@ def load_section(report: LoadReport, model: str, machine: str, date: str, comman
         [
             f"{report.clients} concurrent clients on loopback for {report.seconds:g} s against "
             f"`ffedit serve` with `{model}`; each drags the view: {PREVIEWS_PER_DRAG} raw "
-            f"{PREVIEW_SIDE}² previews, then the full view (super-resolved RGB) and the "
-            f"predicted mask. Then one client alone: {report.single_preview.count} sequential "
-            f"{PREVIEW_SIDE}² previews (round trip, HTTP included).",
+            f"{PREVIEW_SIDE}² previews, then the page's view (super-resolved RGB and "
+            "predicted mask from one render). Then one client alone: "
+            f"{report.single_preview.count} sequential {PREVIEW_SIDE}² previews (round trip, "
+            "HTTP included).",
             "",
             *table,
             "",
@@ -367,8 +363,8 @@ def load_section(report: LoadReport, model: str, machine: str, date: str, comman
 
 DESCRIPTION = (
     "Start `ffedit serve` on 127.0.0.1 (free port, temporary data folder), create a face, "
-    "run CLIENTS concurrent clients dragging the view (64² previews, then the full view and "
-    "mask) for SECONDS, then time single-client 64² preview round trips. Reports count, "
+    "run CLIENTS concurrent clients dragging the view (64² previews, then the page's view: "
+    "image and mask) for SECONDS, then time single-client 64² preview round trips. Reports count, "
     "errors and p50/p95/p99 latency; stops the server by itself."
 )
 

@@ -5,11 +5,11 @@ data folder. Setup: faces from seeds, two custom layouts with annotated samples 
 face's predicted mask with a patch of the layout's new class painted in); then a
 `--frames`-frame export and the two layout trainings are submitted as jobs, in that order
 (one job runs at a time; the others wait in the queue). While they run, `--clients` users
-each check `/health`, drag the view (the page's 64² previews, then the full view and the
-mask) and think for `THINK_S`, and a probe checks `/health` every `PROBE_S`, until
-`--seconds` have passed; the jobs left unfinished are then cancelled. Reported: latency
-percentiles per request kind, the 5xx answers, and how far each job got. Targets (the
-issue's): `/health` p99 < 0.5 s and zero 5xx.
+each check `/health`, drag the view (the page's 64² previews, then the view: image and
+mask from one render) and think for `THINK_S`, and a probe checks `/health` every `PROBE_S`,
+until `--seconds` have passed; the jobs left unfinished are then cancelled. Reported:
+latency percentiles per request kind, the 5xx answers, and how far each job got. Targets
+(the issue's): `/health` p99 < 0.5 s and zero 5xx.
 
 The device lock is first come, first served and a job hands it over after each step, so a
 job advances one step per round of the renders queued before it: under twenty dragging
@@ -55,7 +55,7 @@ HEALTH_P99_TARGET_S = 0.5
 LAYOUT_COUNT = 2
 PATCH_SIDE = 8
 """Side (mask pixels) of the new class's square painted on each sample."""
-KINDS = ("health", "preview", "full", "mask")
+KINDS = ("health", "preview", "view")
 PROBE_S = 0.5
 """Interval of the health probe beside the clients."""
 JOB_POLL_S = 1.0
@@ -158,7 +158,7 @@ def _client(port: int, face: str, deadline: float, number: int, out: list[Timing
             for kind, path in drag_requests(face, drag):
                 if time.monotonic() >= deadline:
                     break
-                out.append(timed_get(connection, kind, path))
+                out.append(timed_get(connection, kind, path, png=kind == "preview"))
             drag += 1
             time.sleep(THINK_S)
     finally:
@@ -266,7 +266,7 @@ def busy_section(result: BusyReport, model: str, machine: str, date: str, comman
             f"each, {result.training_steps} steps of the default preset) are submitted as "
             "jobs, in that order (one runs at a time, the others wait in the queue); "
             f"meanwhile {result.clients} clients each check `/health`, drag the view (4 raw "
-            f"64² previews, then the full view and the mask) and think {THINK_S:g} s, and a "
+            f"64² previews, then the page's view: image and mask) and think {THINK_S:g} s, and a "
             f"probe checks `/health` every {PROBE_S:g} s, for {result.seconds:g} s; "
             "unfinished jobs are then cancelled. A job hands the device over after each "
             "step to the renders waiting (first come, first served), so under this load it "

@@ -142,11 +142,24 @@ def test_training_needs_samples_then_trains_an_adapter_with_progress(client):
             events.append(socket.receive_json())
             assert events[-1].get("status") != "failed", events[-1]
     progress = [e for e in events if e["type"] == "progress"]
-    assert progress[-1]["step"] == progress[-1]["total"] == 3
-    assert progress[-1]["preview_png"] and "cross_entropy" in progress[-1]["losses"]
+    fitting = [e for e in progress if "stage" not in e]
+    assert fitting and all(e["step"] <= e["total"] == 3 for e in fitting)
+    assert fitting[-1]["preview_png"] and "cross_entropy" in fitting[-1]["losses"]
+    # then each training sample is predicted once, at its view: one sample here
+    assert progress[-1]["stage"] == "checking the training samples"
+    assert progress[-1]["step"] == progress[-1]["total"] == 1
     record = client.get(f"/api/v1/layouts/{layout}").json()
     assert record["trained"] and record["can_predict"] and not record["training"]
     assert record["training_report"]["steps"] == 3
+    result = client.get(f"/api/v1/jobs/{job.json()['id']}").json()["result"]
+    classes = result["classes"]
+    assert [c["name"] for c in classes] == [c["name"] for c in record["classes"]]
+    assert [c["new"] for c in classes] == [False] * 15 + [True]
+    spot = classes[-1]
+    assert spot["painted_pixels"] == (SIZE // 4) ** 2
+    assert spot["learned"] == (spot["iou"] is not None and spot["iou"] >= 0.2)
+    assert sum(c["predicted_pixels"] for c in classes) == SIZE * SIZE
+    assert record["training_report"]["classes"] == classes
     mask = client.get(f"/api/v1/faces/{face}/render", params={"kind": "mask", "layout": layout})
     assert Image.open(io.BytesIO(mask.content)).size == (SIZE, SIZE)
 

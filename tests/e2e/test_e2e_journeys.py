@@ -87,10 +87,27 @@ def test_teach_a_layout_from_samples_and_train_it(page, screenshot):
     page.get_by_role("button", name="Add the painted mask as a sample").click()
     expect_samples(page, 2)
 
+    # New samples name their face and view; an upload asks before it is added to them.
+    face_id = page.evaluate("window.ffedit.viewer.loaded.faceId")
+    target = page.locator('#layout-teach [data-role="sample-target"]')
+    assert f"face {face_id}" in target.inner_text() and "at the left view" in target.inner_text()
+    question = page.locator('#layout-teach [data-role="upload-question"]')
+    page.locator("#sample-upload").set_input_files(
+        files=[{"name": "unwanted.png", "mimeType": "image/png", "buffer": b"not a png"}]
+    )
+    question.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert question.get_by_role("button", name="Add").evaluate("b => b === document.activeElement")
+    page.keyboard.press("Escape")
+    question.wait_for(state="hidden", timeout=TIMEOUT_MS)
+    expect_samples(page, 2)
+
     # A bad upload is a sentence next to the upload control; a good one becomes a sample.
     page.locator("#sample-upload").set_input_files(
         files=[{"name": "mask.png", "mimeType": "image/png", "buffer": b"not a png"}]
     )
+    asked = question.inner_text()
+    assert f"“mask.png” as a sample of face {face_id}" in asked and "at the left view?" in asked
+    question.get_by_role("button", name="Add").click()
     error = page.locator("#sample-error")
     error.wait_for(state="visible", timeout=TIMEOUT_MS)
     assert "not a PNG" in error.inner_text()
@@ -100,8 +117,9 @@ def test_teach_a_layout_from_samples_and_train_it(page, screenshot):
     page.locator("#sample-upload").set_input_files(
         files=[{"name": "mask.png", "mimeType": "image/png", "buffer": _indexed_png(labels)}]
     )
+    question.get_by_role("button", name="Add").click()
     expect_samples(page, 3)
-    assert error.is_hidden()
+    assert error.is_hidden() and question.is_hidden()
 
     page.locator("#layout-train").click()
     status = page.locator('#train-progress [data-role="progress-status"]')
@@ -112,8 +130,21 @@ def test_teach_a_layout_from_samples_and_train_it(page, screenshot):
     )
     assert status.inner_text() == "Training finished."
     progress_text = page.locator('#train-progress [data-role="progress-text"]').inner_text()
-    assert re.match(r"Step (\d+) of \1 · ", progress_text), progress_text
+    assert re.fullmatch(r"Checking the training samples: 3 of 3", progress_text), progress_text
     assert page.locator("#train-progress img").is_visible()
+    # Per class, how well its own samples are reproduced, and a warning if it was not learned.
+    report = page.locator('#layout-teach [data-role="training-report"]')
+    report.wait_for(state="visible", timeout=TIMEOUT_MS)
+    row = report.locator('tr[data-class-name="spot"]')
+    cells = row.locator("td").all_inner_texts()
+    assert re.fullmatch(r"\d\.\d\d", cells[0]) and int(cells[1]) > 0, cells
+    warnings = report.locator('[data-role="training-warnings"] li').all_inner_texts()
+    if float(cells[0]) < 0.2:
+        assert row.get_attribute("data-learned") == "no"
+        assert any(w.startswith("spot: not learned (IoU ") for w in warnings), warnings
+        assert all("3D shape" in w and "add samples" in w for w in warnings), warnings
+    else:
+        assert warnings == [], warnings
     page.wait_for_function(
         "id => window.ffedit.state.get('layouts').find(l => l.id === id)?.trained",
         arg=layout_id,

@@ -10,7 +10,7 @@ import { applyEvent } from "../../frontend/src/api/jobs.js";
 import { describeProgress, describeStatus } from "../../frontend/src/ui/jobs.js";
 import { orbitYaws } from "../../frontend/src/ui/orbit.js";
 import { shortcutOf } from "../../frontend/src/ui/tools.js";
-import { rgbOfHex } from "../../frontend/src/ui/layouts.js";
+import { atView, faceWords, formatIou, rgbOfHex, trainingWarnings } from "../../frontend/src/ui/layouts.js";
 import { describeFace } from "../../frontend/src/ui/face.js";
 import { AppState, describeView, viewOfRecord } from "../../frontend/src/ui/state.js";
 import { messageOf } from "../../frontend/src/ui/errors.js";
@@ -74,6 +74,14 @@ test("job events update a job record", () => {
   const training = { kind: "train-layout", progress: { step: 1, total: 9, losses: { cross_entropy: 1, lr: 0.1 } } };
   assert.equal(describeProgress(training), "Step 1 of 9 · matching the samples 1.000");
   assert.equal(describeProgress({ kind: "export", progress: { step: 2, total: 48, losses: {} } }), "Orbit frame 2 of 48");
+  const checking = applyEvent(
+    { ...training, status: "running" },
+    { type: "progress", step: 2, total: 10, losses: {}, stage: "checking the training samples" },
+  );
+  assert.equal(describeProgress(checking), "Checking the training samples: 2 of 10");
+  const again = applyEvent(checking, { type: "progress", step: 3, total: 9, losses: { cross_entropy: 0.5 } });
+  assert.equal(again.progress.stage, undefined, "an event without a stage ends the last one");
+  assert.equal(describeProgress(again), "Step 3 of 9 · matching the samples 0.500");
   const done = applyEvent(later, { type: "status", status: "succeeded", result: { face_id: "f2" } });
   assert.equal(done.status, "succeeded");
   assert.deepEqual(done.result, { face_id: "f2" });
@@ -81,6 +89,33 @@ test("job events update a job record", () => {
   const failed = { ...done, kind: "train-layout", status: "failed", error: "the adapter diverged" };
   assert.equal(describeStatus(failed), "Training failed: The adapter diverged.");
   assert.equal(queued, applyEvent(queued, { type: "other" }));
+});
+
+test("a training report warns, in words, about the new classes that were not learned", () => {
+  const classes = [
+    { name: "skin", new: false, iou: 0.05, painted_pixels: 900, predicted_pixels: 10, learned: false },
+    { name: "nose-tip", new: true, iou: 0.61, painted_pixels: 120, predicted_pixels: 130, learned: true },
+    { name: "freckles", new: true, iou: 0, painted_pixels: 14, predicted_pixels: 0, learned: false },
+    { name: "scar", new: true, iou: null, painted_pixels: 0, predicted_pixels: 0, learned: false },
+  ];
+  const warnings = trainingWarnings(classes, 128);
+  assert.equal(warnings.length, 2, "base classes and learned ones are not warned about");
+  assert.match(warnings[0], /^freckles: not learned \(IoU 0\.00 on its own samples\)\. /);
+  assert.match(warnings[0], /3D shape.*colour or texture only, or smaller than a few pixels at 128²/);
+  assert.match(warnings[0], /Paint larger regions that follow the face's shape, or add samples\.$/);
+  assert.match(warnings[1], /^scar: not painted on any sample/);
+  assert.deepEqual(trainingWarnings([{ name: "x", new: true, iou: 0.1, painted_pixels: 5 }], 64).length, 1);
+  assert.deepEqual(trainingWarnings(undefined, 64), []);
+  assert.equal(formatIou(0.4567), "0.46");
+  assert.equal(formatIou(null), "–");
+});
+
+test("a sample's face and view are named in words", () => {
+  assert.equal(faceWords("f1", { id: "f1", origin: { seed: 3 } }), "face f1 (seed 3)");
+  assert.equal(faceWords("f2", { id: "f1", origin: { seed: 3 } }), "face f2", "another face's record is not used");
+  assert.equal(faceWords("f3", { id: "f3", origin: { edit: "j" }, parent_id: "f1" }), "face f3 (edited from face f1)");
+  assert.equal(atView({ view: "left" }), "at the left view");
+  assert.equal(atView({ yaw: Math.PI / 6, pitch: 0 }), "at yaw 30°, pitch 0°");
 });
 
 test("an orbit sweeps symmetrically from the front", () => {

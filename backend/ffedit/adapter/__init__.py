@@ -6,11 +6,14 @@
   CE + λ·overlap, OneCycle, LMTA (`augment`); a fast cached, ray-sampled trainer (`cache`,
   `rays`) and the paper's full-image trainer.
 - `predict_masks`, `predict_logits` (`predict`); losses (`losses`).
+- `class_iou_on_samples` (`evaluation`): per class, how well the training samples are
+  reproduced (pooled IoU, painted and predicted pixels), new classes marked.
 """
 
 from ffedit.adapter.augment import mix_appearance_ws, random_mixing_ws
 from ffedit.adapter.config import TRAINING_PRESETS, AdapterTrainingConfig
 from ffedit.adapter.errors import TooFewSamples
+from ffedit.adapter.evaluation import LEARNED_IOU, ClassFit, class_iou_on_samples
 from ffedit.adapter.losses import cross_entropy_loss, overlap_loss, segmentation_losses
 from ffedit.adapter.network import ADAPTER_VARIANTS, GeometryAdapter
 from ffedit.adapter.predict import predict_logits, predict_masks
@@ -23,13 +26,16 @@ from ffedit.adapter.training import (
 
 __all__ = [
     "ADAPTER_VARIANTS",
+    "LEARNED_IOU",
     "MIN_SAMPLES",
     "TRAINING_PRESETS",
     "AdapterFit",
     "AdapterTrainingConfig",
+    "ClassFit",
     "GeometryAdapter",
     "LayoutSample",
     "TooFewSamples",
+    "class_iou_on_samples",
     "cross_entropy_loss",
     "fit_adapter",
     "mix_appearance_ws",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Color = tuple[int, int, int]
 
@@ -53,6 +53,39 @@ class LayoutClassOut(BaseModel):
     color: Color
 
 
+class TrainedClassOut(BaseModel):
+    """One class of a trained layout, measured on its own training samples (each predicted
+    once at its view with the trained adapter)."""
+
+    name: str
+    new: bool = Field(description="the layout adds it over its base")
+    iou: float | None = Field(
+        description="pooled IoU over the training samples; null: neither painted nor predicted"
+    )
+    painted_pixels: int = Field(description="its pixels in the samples' masks, all together")
+    predicted_pixels: int = Field(description="its pixels in the predictions of the samples")
+    learned: bool = Field(description="iou ≥ 0.2 (false for a class painted nowhere)")
+
+
+class TrainingReportOut(BaseModel):
+    """What the training that made a layout's adapter reported (also a training job's
+    result, with the layout's id)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    steps: int | None = None
+    seconds: float | None = None
+    final_losses: dict[str, float] = Field(default_factory=dict)
+    samples: int | None = Field(None, description="training samples")
+    preset: str | None = None
+    job_id: str | None = None
+    classes: list[TrainedClassOut] = Field(
+        default_factory=list,
+        description="every class measured on the training samples, in class-id order (empty "
+        "for a training from before this report)",
+    )
+
+
 class LayoutOut(BaseModel):
     id: str
     name: str
@@ -62,7 +95,7 @@ class LayoutOut(BaseModel):
     trained: bool = Field(description="has its own trained adapter")
     can_predict: bool = Field(description="its masks can be rendered (adapter or base logits)")
     training: bool = Field(description="a training job is queued or running")
-    training_report: dict | None
+    training_report: TrainingReportOut | None
     created_at: float
 
 
@@ -101,8 +134,13 @@ class JobOut(BaseModel):
     kind: str
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     params: dict
-    progress: dict = Field(description="step, total, losses, preview_png (base64) when reported")
-    result: dict | None
+    progress: dict = Field(
+        description="step, total, losses, preview_png (base64) when reported; stage (what the "
+        "steps are, in words) for steps other than the job's main ones"
+    )
+    result: dict | None = Field(
+        description="the job's outcome; a training's is its `TrainingReportOut` and layout_id"
+    )
     error: str | None
     created_at: float
     started_at: float | None

@@ -46,6 +46,7 @@ from ffedit.adapter import (
     GeometryAdapter,
     LayoutSample,
     TooFewSamples,
+    class_iou_on_samples,
 )
 from ffedit.adapter.config import with_steps
 from ffedit.camera import NAMED_VIEWS
@@ -703,13 +704,20 @@ class Engine:
             )
         layout = layout_of(record)
         samples = [self._layout_sample(sample, layout) for sample in stored]
+        first_new = self._first_new_class(layout)
         config = self.training_config()
         params = {"layout_id": record.id, "samples": [s.id for s in stored], "steps": config.steps}
 
         def job(context: JobContext) -> dict | None:
-            fit = tasks.train_layout(self._job_device(), samples, layout, config, context)
+            device = self._job_device()
+            fit = tasks.train_layout(device, samples, layout, config, context)
             if fit is None:
                 return None
+            predicted = tasks.predict_training_samples(device, fit.adapter, samples, context)
+            if predicted is None:
+                return None
+            painted = torch.stack([sample.labels for sample in samples])
+            classes = class_iou_on_samples(predicted, painted, layout, first_new)
             report = {
                 "steps": fit.steps,
                 "seconds": round(fit.seconds, 3),
@@ -717,6 +725,7 @@ class Engine:
                 "samples": len(samples),
                 "preset": self.config.training_preset,
                 "job_id": context.job_id,
+                "classes": [fit_of_class.as_dict() for fit_of_class in classes],
             }
             trained = self.storage.store_layout_adapter(
                 record.id,
@@ -728,6 +737,15 @@ class Engine:
 
         self._make_room_for_a_job()
         return self.runner.submit(tasks.TRAIN_KIND, params, job)
+
+    def _first_new_class(self, layout: Layout) -> int:
+        """The id of the layout's first class beyond its base's (0 without a base)."""
+        if layout.base is None:
+            return 0
+        try:
+            return len(self.find_layout(layout.base).definition["classes"])
+        except NotFound:  # its base was deleted since: every class is reported as its own
+            return 0
 
     def _layout_sample(self, sample: SampleRecord, layout: Layout) -> LayoutSample:
         ws = torch.from_numpy(self.storage.load_face_ws(sample.face_id))

@@ -2,7 +2,7 @@
 
 `JobRunner.submit` stores the job (status queued, its input files on disk first) and puts it
 in a FIFO queue; the worker runs one job function at a time, so at most one GPU job runs. The
-function gets a `JobContext`: `report(step, total, losses, preview)` for progress and
+function gets a `JobContext`: `report(step, total, losses, preview, stage)` for progress and
 `should_stop()` for cancellation; it returns a JSON-ready result dict (or None).
 
 Progress is throttled: at most one report per `progress_interval_s` is persisted and published
@@ -12,10 +12,12 @@ handlers in an asyncio loop) receive events in order:
     {"type": "progress", "job_id", "step", "total", "losses": {name: float}, "preview_png"}
     {"type": "status", "job_id", "status", "result", "error"}
 
-where `preview_png` is the last preview as base64 PNG (or None). A subscriber first gets the
-job's current state (its last progress, then its status) and the stream ends after the
-terminal status. Publishing and persisting happen under one lock, so a subscriber never misses
-or duplicates an event between its snapshot and the live stream.
+where `preview_png` is the last preview as base64 PNG (or None); a progress event also has
+"stage" (what its steps are, in words: "checking the training samples") when the job reports
+steps other than its main ones. A subscriber first gets the job's current state (its last
+progress, then its status) and the stream ends after the terminal status. Publishing and
+persisting happen under one lock, so a subscriber never misses or duplicates an event between
+its snapshot and the live stream.
 
 Endings: the function returns → succeeded; it raises → failed, with a user-facing message
 (`user_message`: the exception's sentence without server paths; only the kind of an OSError;
@@ -65,10 +67,16 @@ class JobContext:
         self._active = active
 
     def report(
-        self, step: int, total: int, losses: Mapping[str, float], preview: bytes | None = None
+        self,
+        step: int,
+        total: int,
+        losses: Mapping[str, float],
+        preview: bytes | None = None,
+        stage: str | None = None,
     ) -> None:
-        """Record progress: `losses` by name (floats or 0-d tensors), `preview` PNG bytes."""
-        self._runner._report(self._active, step, total, losses, preview)
+        """Record progress: `losses` by name (floats or 0-d tensors), `preview` PNG bytes,
+        `stage` what these steps are in words (None: the job's main steps)."""
+        self._runner._report(self._active, step, total, losses, preview, stage)
 
     def should_stop(self) -> bool:
         """True once the job was cancelled or the runner is shutting down; return soon then."""
@@ -277,6 +285,7 @@ class JobRunner:
         total: int,
         losses: Mapping[str, float],
         preview: bytes | None,
+        stage: str | None = None,
     ) -> None:
         now = time.monotonic()
         with self._lock:
@@ -289,6 +298,8 @@ class JobRunner:
                 if preview is None
                 else base64.b64encode(preview).decode("ascii"),
             }
+            if stage is not None:
+                active.pending_progress["stage"] = stage
             if now - active.last_flush >= self._progress_interval_s:
                 active.last_flush = now
                 self._flush_progress_locked(active)

@@ -6,7 +6,9 @@ values, not the Engine. It holds the device lock for one optimisation step at a 
 (`JobSteps`), reports progress (losses and a small preview PNG) and stops when cancelled;
 it returns the fit or the edit (None when cancelled), which the Engine stores.
 
-- training (`TRAIN_KIND`): `fit_adapter` on the samples; result: the `AdapterFit`;
+- training (`TRAIN_KIND`): `fit_adapter` on the samples; result: the `AdapterFit`; then
+  `predict_training_samples` renders each sample once at its own view with the trained
+  adapter (stage `CHECK_STAGE`), for the per-class report of how well they are reproduced;
 - edit (`EDIT_KIND`): `optimize_latent` toward the target; result: the `EditResult`;
 - export (`EXPORT_KIND`): the Engine's own export bundle, a frame at a time (no body here);
 - large render (`RENDER_KIND`): `render_in_bands`, a raw render a band of rows at a time.
@@ -19,7 +21,14 @@ from dataclasses import dataclass
 
 import torch
 
-from ffedit.adapter import AdapterFit, AdapterTrainingConfig, LayoutSample, fit_adapter
+from ffedit.adapter import (
+    AdapterFit,
+    AdapterTrainingConfig,
+    GeometryAdapter,
+    LayoutSample,
+    fit_adapter,
+    predict_masks,
+)
 from ffedit.edit import EditConfig, EditResult, optimize_latent
 from ffedit.generator import SegHead, TriplaneGenerator, images_from_rays, uint8_image
 from ffedit.io.images import png_bytes
@@ -39,6 +48,8 @@ PREVIEWS_PER_JOB = 10
 """A job renders about this many previews over its steps."""
 PREVIEW_SIZE = 64
 """Side of a preview image (pixels)."""
+CHECK_STAGE = "checking the training samples"
+"""The progress stage of a training's last phase (`predict_training_samples`)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,32 @@ def train_layout(
 
         fit = fit_adapter(generator, samples, layout, config, on_step, context.should_stop)
     return None if fit.cancelled or context.should_stop() else fit
+
+
+def predict_training_samples(
+    device: Device, adapter: GeometryAdapter, samples: list[LayoutSample], context: JobContext
+) -> torch.Tensor | None:
+    """Class ids (N, H, W) int64 (on the CPU) the trained adapter predicts for every sample at
+    its own view, as the served masks are made (a deterministic render at the mask
+    resolution; the super-resolution and an edited face's appearance lock do not change the
+    logits). One render per sample, the device handed over between two, progress reported
+    with the stage `CHECK_STAGE`. None when cancelled."""
+    predictions = []
+    with JobSteps(device.lock) as steps:
+        for step, sample in enumerate(samples, start=1):
+            if context.should_stop():
+                return None
+            labels = predict_masks(
+                device.generator,
+                adapter,
+                sample.ws[None],
+                sample.camera[None],
+                chunk_rays=device.chunk_rays,
+            )
+            predictions.append(labels[0].cpu())
+            context.report(step, len(samples), {}, stage=CHECK_STAGE)
+            steps.between_steps()
+    return torch.stack(predictions)
 
 
 @dataclass(frozen=True)

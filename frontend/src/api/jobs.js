@@ -26,8 +26,10 @@ const POLL_MS = 1000;
 /** A job with one event of its WebSocket applied. */
 export function applyEvent(job, event) {
   if (event.type === "progress") {
-    const { step, total, losses, preview_png: preview } = event;
-    const progress = { ...job.progress, step, total, losses };
+    const { step, total, losses, stage, preview_png: preview } = event;
+    const { stage: _previousStage, ...previous } = job.progress ?? {};
+    const progress = { ...previous, step, total, losses };
+    if (stage) progress.stage = stage;
     if (preview) progress.preview_png = preview;
     return { ...job, status: job.status === "queued" ? "running" : job.status, progress };
   }

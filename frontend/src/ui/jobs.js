@@ -45,11 +45,14 @@ const STEP_NAMES = Object.freeze({ [JOB_KINDS.export]: "Orbit frame", [JOB_KINDS
 /**
  * "Step 3 of 10 · matching the painted pixels 0.512, keeping the rest of the mask 0.003"
  * for a job's progress: the kind's terms in words (lower is better), those at 0 left out.
+ * Steps of a stage other than the job's main ones are named by it: "Checking the
+ * training samples: 2 of 10".
  */
 export function describeProgress(job) {
-  const { step, total, losses } = job.progress ?? {};
+  const { step, total, losses, stage } = job.progress ?? {};
   const parts = [];
-  if (step !== undefined) parts.push(`${STEP_NAMES[job.kind] ?? "Step"} ${step} of ${total}`);
+  if (stage && step !== undefined) parts.push(`${stage[0].toUpperCase()}${stage.slice(1)}: ${step} of ${total}`);
+  else if (step !== undefined) parts.push(`${STEP_NAMES[job.kind] ?? "Step"} ${step} of ${total}`);
   const names = TERM_NAMES[job.kind] ?? {};
   const terms = Object.entries(losses ?? {})
     .filter(([name, value]) => name in names && Number(value) !== 0)

@@ -6,9 +6,13 @@
  * mask painted on the canvas (which starts from the prediction: the base
  * layout's classes, or the layout's own adapter once trained), or an uploaded
  * annotated PNG (indexed, or RGB in the layout's colours; checked by the
- * server). The sample list shows each sample's face and mask. Training runs as
- * a job with live progress (step, losses, preview) and Cancel; once it
- * succeeds the layouts are reloaded and the canvas shows the new layout's masks.
+ * server). A line under the title names the face and view new samples belong
+ * to, and an upload is only added once the question naming them is answered
+ * (Add / Cancel). The sample list shows each sample's face and mask. Training
+ * runs as a job with live progress (step, losses, preview) and Cancel; once it
+ * succeeds the layouts are reloaded and the canvas shows the new layout's masks,
+ * and a table says per class how well the training samples are reproduced
+ * (IoU), with a plain warning for each new class that was not learned.
  */
 
 import { addSample, createLayout, deleteSample, listSamples, renderUrl, sampleMaskUrl, trainLayout } from "../api/client.js";
@@ -19,6 +23,42 @@ import { ProgressView } from "./jobs.js";
 import { currentLayout, describeView, paletteOf, viewOfRecord } from "./state.js";
 
 const THUMBNAIL_SIDE = 64;
+/** A new class whose IoU on its own samples is below this was not learned (the server's `LEARNED_IOU`). */
+const LEARNED_IOU = 0.2;
+
+/** "face f1 (seed 3)": a face by id, with where it comes from when its record is known. */
+export function faceWords(faceId, face) {
+  const origin = face?.id === faceId ? (face.origin ?? {}) : {};
+  if (origin.edit) return `face ${faceId} (edited from face ${face.parent_id})`;
+  if (origin.seed !== undefined) return `face ${faceId} (seed ${origin.seed})`;
+  if (origin.upload) return `face ${faceId} (from the latent ${origin.upload})`;
+  return `face ${faceId}`;
+}
+
+/** "at the left view" or "at yaw 20°, pitch 0°". */
+export const atView = (view) => (view?.view ? `at the ${view.view} view` : `at ${describeView(view)}`);
+
+/** An IoU for people: "0.43", or "–" when the class is neither painted nor predicted. */
+export const formatIou = (iou) => (iou === null || iou === undefined ? "–" : Number(iou).toFixed(2));
+
+/**
+ * Plain warnings for the new classes of a training report that were not learned
+ * (`classes`: the report's [{ name, new, iou, painted_pixels, learned }]) at a
+ * mask resolution of `resolution`².
+ */
+export function trainingWarnings(classes, resolution) {
+  return (classes ?? [])
+    .filter((cls) => cls.new && !(cls.learned ?? (cls.iou ?? 0) >= LEARNED_IOU))
+    .map((cls) =>
+      cls.painted_pixels === 0
+        ? `${cls.name}: not painted on any sample, so there was nothing to learn. Paint it on the samples and train again.`
+        : `${cls.name}: not learned (IoU ${formatIou(cls.iou ?? 0)} on its own samples). ` +
+          "The adapter reads the face's 3D shape (its geometry features, density and base classes), " +
+          "and training varies the faces' colours so that it ignores them: marks that are colour or texture only, " +
+          `or smaller than a few pixels at ${resolution}², may not be learnable. ` +
+          "Paint larger regions that follow the face's shape, or add samples.",
+    );
+}
 
 /** "#rrggbb" → [r, g, b]. */
 export const rgbOfHex = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
@@ -37,6 +77,11 @@ export class LayoutsPanel {
   #sampleErrors;
   #trainErrors;
   #progress;
+  #target;
+  #confirm;
+  #question;
+  #pending = null;
+  #report;
 
   /**
    * @param {object} deps { state, canvas, viewer, tracker, refreshLayouts }
@@ -53,6 +98,13 @@ export class LayoutsPanel {
     this.#sampleErrors = errorSlot(el.sampleError);
     this.#trainErrors = errorSlot(el.trainError);
     this.#progress = new ProgressView(el.trainProgress, "Training");
+    this.#target = this.#makeTargetLine();
+    this.#confirm = this.#makeUploadQuestion();
+    this.#report = document.createElement("div");
+    this.#report.className = "fit-report";
+    this.#report.dataset.role = "training-report";
+    this.#report.hidden = true;
+    el.trainProgress.after(this.#report);
 
     this.#addClassRow();
     el.addClass.addEventListener("click", () => this.#addClassRow());
@@ -61,11 +113,75 @@ export class LayoutsPanel {
       guarded(this.#formErrors, () => this.#create())();
     });
     el.sampleAdd.addEventListener("click", guarded(this.#sampleErrors, () => this.#addPaintedSample()));
-    el.sampleUpload.addEventListener("change", guarded(this.#sampleErrors, () => this.#addUploadedSample()));
+    el.sampleUpload.addEventListener("change", guarded(this.#sampleErrors, () => this.#askUploadedSample()));
     el.train.addEventListener("click", guarded(this.#trainErrors, () => this.#train()));
     tracker.onUpdate((job) => this.#onJob(job));
     state.on("layouts", () => this.#showBases());
     state.on("layoutId", () => this.#showTeach());
+    state.on("faceId", () => this.#showTarget());
+    state.on("view", () => this.#showTarget());
+    state.on("face", () => this.#showTarget());
+    viewer.onLoaded(() => this.#showTarget());
+  }
+
+  /** The line under the title naming the face and view new samples belong to. */
+  #makeTargetLine() {
+    const line = document.createElement("p");
+    line.className = "small";
+    line.dataset.role = "sample-target";
+    line.setAttribute("aria-live", "polite");
+    this.#el.teachTitle.after(line);
+    return line;
+  }
+
+  #showTarget() {
+    const loaded = this.#viewer.loaded;
+    const current = loaded && loaded.faceId === this.#state.get("faceId");
+    this.#target.textContent = current
+      ? `New samples are of ${faceWords(loaded.faceId, this.#state.get("face"))} ${atView(loaded.view)}.`
+      : "New samples are of the face shown, once it has loaded.";
+  }
+
+  /** "Add this mask as a sample of face … at the left view?" with Add and Cancel, after the upload control. */
+  #makeUploadQuestion() {
+    const box = document.createElement("div");
+    box.className = "confirm";
+    box.dataset.role = "upload-question";
+    box.setAttribute("role", "group");
+    box.hidden = true;
+    const question = document.createElement("p");
+    question.id = "sample-upload-question";
+    box.setAttribute("aria-labelledby", question.id);
+    const add = document.createElement("button");
+    add.type = "button";
+    add.textContent = "Add";
+    add.dataset.role = "upload-add";
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.textContent = "Cancel";
+    cancel.dataset.role = "upload-cancel";
+    const buttons = document.createElement("div");
+    buttons.className = "row";
+    buttons.append(add, cancel);
+    box.append(question, buttons);
+    add.addEventListener("click", guarded(this.#sampleErrors, () => this.#addUploadedSample()));
+    cancel.addEventListener("click", () => this.#closeUploadQuestion());
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        this.#closeUploadQuestion();
+      }
+    });
+    this.#el.sampleUpload.closest(".row").after(box);
+    this.#question = question;
+    return box;
+  }
+
+  #closeUploadQuestion(focusUpload = true) {
+    this.#pending = null;
+    this.#confirm.hidden = true;
+    this.#el.sampleUpload.value = "";
+    if (focusUpload) this.#el.sampleUpload.focus();
   }
 
   #addClassRow() {
@@ -130,15 +246,33 @@ export class LayoutsPanel {
     await this.#showSamples();
   }
 
-  async #addUploadedSample() {
+  /** A file was chosen: ask whether to add it to the face and view shown now (named in the question). */
+  #askUploadedSample() {
     const file = this.#el.sampleUpload.files?.[0];
     if (!file) return;
+    let target;
     try {
-      const { layout, faceId, view } = this.#sampleTarget();
-      await addSample(layout.id, faceId, view, file);
+      target = this.#sampleTarget();
+    } catch (error) {
+      this.#closeUploadQuestion(false);
+      throw error;
+    }
+    this.#pending = { file, ...target };
+    const face = faceWords(target.faceId, this.#state.get("face"));
+    this.#question.textContent = `Add the mask “${file.name}” as a sample of ${face} ${atView(target.view)}?`;
+    this.#confirm.hidden = false;
+    this.#confirm.querySelector('[data-role="upload-add"]').focus();
+  }
+
+  /** Add the uploaded mask to the face and view the question named. */
+  async #addUploadedSample() {
+    const pending = this.#pending;
+    if (!pending) return;
+    try {
+      await addSample(pending.layout.id, pending.faceId, pending.view, pending.file);
       await this.#showSamples();
     } finally {
-      this.#el.sampleUpload.value = "";
+      this.#closeUploadQuestion();
     }
   }
 
@@ -146,6 +280,7 @@ export class LayoutsPanel {
     const layout = currentLayout(this.#state);
     if (!layout || layout.builtin) throw new Error("Pick or create a layout of your own first.");
     const job = await trainLayout(layout.id);
+    this.#showReport(null);
     this.#progress.show(job);
     this.#tracker.track(job);
   }
@@ -155,9 +290,74 @@ export class LayoutsPanel {
     this.#progress.show(job);
     this.#el.train.disabled = !["succeeded", "failed", "cancelled"].includes(job.status);
     if (job.status === "succeeded") {
+      this.#showReport(job.result);
       await this.#refreshLayouts();
       this.#viewer.load();
     }
+  }
+
+  /** The per-class table of a training report (and warnings for new classes not learned); hidden without one. */
+  #showReport(report) {
+    const classes = report?.classes ?? [];
+    this.#report.hidden = classes.length === 0;
+    if (classes.length === 0) {
+      this.#report.replaceChildren();
+      return;
+    }
+    const resolution = this.#state.get("model")?.mask_resolution ?? 128;
+    const samples = report.samples ?? "its";
+    const heading = document.createElement("p");
+    heading.textContent = `How well the trained layout reproduces its ${samples} training sample${samples === 1 ? "" : "s"} (IoU: 1 is exact, 0 is none):`;
+    const added = classes.filter((cls) => cls.new);
+    const table = this.#classTable(added, "New classes");
+    const warnings = document.createElement("ul");
+    warnings.className = "warnings";
+    warnings.dataset.role = "training-warnings";
+    for (const sentence of trainingWarnings(classes, resolution)) {
+      const item = document.createElement("li");
+      item.textContent = sentence;
+      warnings.append(item);
+    }
+    warnings.hidden = warnings.children.length === 0;
+    const base = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = "The base layout's classes";
+    base.append(summary, this.#classTable(classes.filter((cls) => !cls.new), "Base classes"));
+    this.#report.replaceChildren(heading, table, warnings, ...(classes.length > added.length ? [base] : []));
+  }
+
+  #classTable(classes, caption) {
+    const table = document.createElement("table");
+    const title = document.createElement("caption");
+    title.className = "visually-hidden";
+    title.textContent = caption;
+    const head = document.createElement("tr");
+    for (const text of ["Class", "IoU", "Painted pixels", "Predicted pixels"]) {
+      const cell = document.createElement("th");
+      cell.scope = "col";
+      cell.textContent = text;
+      head.append(cell);
+    }
+    const thead = document.createElement("thead");
+    thead.append(head);
+    const body = document.createElement("tbody");
+    for (const cls of classes) {
+      const row = document.createElement("tr");
+      row.dataset.className = cls.name;
+      if (cls.new && !(cls.learned ?? (cls.iou ?? 0) >= LEARNED_IOU)) row.dataset.learned = "no";
+      const name = document.createElement("th");
+      name.scope = "row";
+      name.textContent = cls.name;
+      const cells = [formatIou(cls.iou), String(cls.painted_pixels), String(cls.predicted_pixels)].map((text) => {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        return cell;
+      });
+      row.append(name, ...cells);
+      body.append(row);
+    }
+    table.append(title, thead, body);
+    return table;
   }
 
   #showBases() {
@@ -183,6 +383,8 @@ export class LayoutsPanel {
     const status = layout.trained ? "trained" : "not trained yet";
     this.#el.teachTitle.textContent = `Samples of ${layout.name} (${status})`;
     this.#el.train.disabled = layout.training;
+    this.#showTarget();
+    this.#showReport(layout.trained && !layout.training ? layout.training_report : null);
     guarded(this.#sampleErrors, () => this.#showSamples())();
   }
 

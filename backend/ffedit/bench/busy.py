@@ -290,10 +290,10 @@ def busy_section(result: BusyReport, model: str, machine: str, date: str, comman
 
 
 DESCRIPTION = (
-    "Start `ffedit serve` on 127.0.0.1 (free port, temporary data folder), submit two layout "
-    "trainings and a FRAMES-frame export, and run CLIENTS clients (health check, a drag of "
-    "the view, a pause) for SECONDS while the jobs run. Reports latency per request kind, 5xx "
-    "answers and the jobs' progress; stops the server by itself."
+    "Start `ffedit serve` on 127.0.0.1 (free port, temporary data folder), submit a "
+    "FRAMES-frame export and two layout trainings, and run CLIENTS clients (health check, a "
+    "drag of the view, a pause) for SECONDS while the jobs run. Reports latency per request "
+    "kind, 5xx answers and the jobs' progress; stops the server by itself."
 )
 
 

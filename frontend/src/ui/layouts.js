@@ -23,8 +23,8 @@ import { ProgressView } from "./jobs.js";
 import { currentLayout, describeView, paletteOf, viewOfRecord } from "./state.js";
 
 const THUMBNAIL_SIDE = 64;
-/** A new class whose IoU on its own samples is below this was not learned (the server's `LEARNED_IOU`). */
-const LEARNED_IOU = 0.2;
+/** A new class the server's report marks as not learned (`learned`: IoU ≥ its `LEARNED_IOU`). */
+const notLearned = (cls) => cls.new && !cls.learned;
 
 /** "face f1 (seed 3)": a face by id, with where it comes from when its record is known. */
 export function faceWords(faceId, face) {
@@ -48,7 +48,7 @@ export const formatIou = (iou) => (iou === null || iou === undefined ? "–" : N
  */
 export function trainingWarnings(classes, resolution) {
   return (classes ?? [])
-    .filter((cls) => cls.new && !(cls.learned ?? (cls.iou ?? 0) >= LEARNED_IOU))
+    .filter(notLearned)
     .map((cls) =>
       cls.painted_pixels === 0
         ? `${cls.name}: not painted on any sample, so there was nothing to learn. Paint it on the samples and train again.`
@@ -344,7 +344,7 @@ export class LayoutsPanel {
     for (const cls of classes) {
       const row = document.createElement("tr");
       row.dataset.className = cls.name;
-      if (cls.new && !(cls.learned ?? (cls.iou ?? 0) >= LEARNED_IOU)) row.dataset.learned = "no";
+      if (notLearned(cls)) row.dataset.learned = "no";
       const name = document.createElement("th");
       name.scope = "row";
       name.textContent = cls.name;

@@ -149,6 +149,27 @@ def test_on_step_reports_progress_and_should_stop_cancels(generator):
     assert [s[0] for s in seen] == [1, 2, 3]
 
 
+def test_on_prepare_reports_each_cached_variant_before_step_one_and_changes_nothing(generator):
+    samples = hair_samples(generator, range(2))
+    config = AdapterTrainingConfig(steps=4, lmta_pool=3, rays_per_sample=64, pool_rays=256)
+    events = []
+    fit = fit_adapter(
+        generator,
+        samples,
+        HAIR_LAYOUT,
+        config,
+        on_step=lambda step, *_: events.append(("step", step)),
+        on_prepare=lambda done, total: events.append(("prepare", done, total)),
+    )
+    variants = 1 + config.lmta_pool  # the unmixed latents, then each mixing latent
+    prepared = [("prepare", done, variants) for done in range(1, variants + 1)]
+    assert events == prepared + [("step", step) for step in range(1, config.steps + 1)]
+    plain = fit_adapter(generator, samples, HAIR_LAYOUT, config)
+    for name, tensor in plain.adapter.state_dict().items():
+        assert torch.equal(tensor, fit.adapter.state_dict()[name])
+    assert plain.loss_history == fit.loss_history
+
+
 def test_fit_reads_the_generator_without_changing_it_and_mixes_appearance_rows(
     generator, monkeypatch
 ):

@@ -66,6 +66,9 @@ StepCallback = Callable[[int, int, dict[str, float], GeometryAdapter], None]
 adapter): progress; the adapter may be used (without gradients) for a preview."""
 StopCheck = Callable[[], bool]
 """should_stop() → True cancels training after the current step."""
+PrepareCallback = Callable[[int, int], None]
+"""on_prepare(variants cached, total variants): the fast trainer's progress while it caches
+each latent variant (the unmixed latents, then each LMTA mixing latent) before step 1."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,7 @@ def _fast_data(
     config: AdapterTrainingConfig,
     layers: tuple[int, ...],
     rng: torch.Generator,
+    on_prepare: PrepareCallback | None,
 ) -> _FastData:
     device = generator.device
     settings = sampling_settings(generator, config.samples_per_ray)
@@ -216,11 +220,16 @@ def _fast_data(
         rays.append((origins[0, pool.indices], directions[0, pool.indices]))
     mixing = config.lmta_pool if config.lmta_probability > 0 else 0
     variants = [ws] + [_mixing_ws(generator, ws, layers, rng) for _ in range(mixing)]
-    with torch.no_grad():
-        cached = [
-            _cached_variant(generator, adapter, variant_ws, rays, settings, config.points_per_ray)
-            for variant_ws in variants
-        ]
+    cached = []
+    for variant_ws in variants:
+        with torch.no_grad():
+            cached.append(
+                _cached_variant(
+                    generator, adapter, variant_ws, rays, settings, config.points_per_ray
+                )
+            )
+        if on_prepare is not None:
+            on_prepare(len(cached), len(variants))
     kept, total = cached[0][2:]
     return _FastData(
         inputs=torch.stack([inputs for inputs, *_ in cached]),
@@ -343,12 +352,14 @@ def fit_adapter(
     config: AdapterTrainingConfig,
     on_step: StepCallback | None = None,
     should_stop: StopCheck | None = None,
+    on_prepare: PrepareCallback | None = None,
 ) -> AdapterFit:
     """Train a `GeometryAdapter` with `layout.num_classes` outputs on annotated samples.
 
     The generator is only read (its weights, `w_avg` and gradients stay as they are). Raises
     `TooFewSamples`, `InvalidMask` for masks of the wrong size or class ids, ValueError for
-    malformed ws or cameras.
+    malformed ws or cameras. `on_prepare` follows the fast trainer's caching before step 1
+    (the full trainer has none); the callbacks do not change the result.
     """
     check_samples(generator, samples, layout)
     start = time.perf_counter()
@@ -362,7 +373,7 @@ def fit_adapter(
             generator.config, layout.num_classes, variant=config.variant, hidden=config.hidden
         ).to(device)
         data = (
-            _fast_data(generator, adapter, samples, config, layers, rng)
+            _fast_data(generator, adapter, samples, config, layers, rng, on_prepare)
             if config.trainer == "fast"
             else None
         )

@@ -6,7 +6,8 @@ values, not the Engine. It holds the device lock for one optimisation step at a 
 (`JobSteps`), reports progress (losses and a small preview PNG) and stops when cancelled;
 it returns the fit or the edit (None when cancelled), which the Engine stores.
 
-- training (`TRAIN_KIND`): `fit_adapter` on the samples; result: the `AdapterFit`; then
+- training (`TRAIN_KIND`): `fit_adapter` on the samples, its caching of them first (stage
+  `PREPARE_STAGE`, a step per latent variant); result: the `AdapterFit`; then
   `predict_training_samples` renders each sample once at its own view with the trained
   adapter (stage `CHECK_STAGE`), for the per-class report of how well they are reproduced;
 - edit (`EDIT_KIND`): `optimize_latent` toward the target; result: the `EditResult`;
@@ -48,6 +49,8 @@ PREVIEWS_PER_JOB = 10
 """A job renders about this many previews over its steps."""
 PREVIEW_SIZE = 64
 """Side of a preview image (pixels)."""
+PREPARE_STAGE = "preparing the samples"
+"""The progress stage of a training's first phase (the fast trainer caching its samples)."""
 CHECK_STAGE = "checking the training samples"
 """The progress stage of a training's last phase (`predict_training_samples`)."""
 
@@ -93,7 +96,13 @@ def train_layout(
             context.report(step, total, losses, preview)
             steps.between_steps()
 
-        fit = fit_adapter(generator, samples, layout, config, on_step, context.should_stop)
+        def on_prepare(step: int, total: int) -> None:
+            context.report(step, total, {}, stage=PREPARE_STAGE)
+            steps.between_steps()
+
+        fit = fit_adapter(
+            generator, samples, layout, config, on_step, context.should_stop, on_prepare
+        )
     return None if fit.cancelled or context.should_stop() else fit
 
 

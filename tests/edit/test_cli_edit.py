@@ -98,14 +98,15 @@ def test_a_mask_of_the_wrong_size_names_the_expected_size(model, tmp_path, capsy
     assert "16×16" in error and "32×32" in error
 
 
-def test_colours_outside_the_layout_are_listed(model, tmp_path, capsys):
+def test_colours_outside_the_layout_are_summed_up(model, tmp_path, capsys):
     image = np.zeros((32, 32, 3), dtype=np.uint8)
     image[:4] = (1, 2, 3)
     image[4:5] = (250, 0, 0)
     target = tmp_path / "odd.png"
     Image.fromarray(image).save(target)
     error = _error(capsys, _edit(model, target, tmp_path / "out", "--face", "0"))
-    assert "(1, 2, 3): 128 px" in error and "(250, 0, 0): 32 px" in error and "base15" in error
+    assert "160 pixels have colours that are not in layout 'base15' (2 different colours)" in error
+    assert "nearest classes: background (128 pixels), cloth (32 pixels)" in error
 
 
 def test_a_layout_without_adapter_says_where_it_was_looked_for(model, target_png, tmp_path, capsys):

@@ -15,6 +15,7 @@ from ffedit.layouts import (
     labels_from_colors,
     labels_from_png,
 )
+from ffedit.layouts.codecs import nearest_classes, unknown_colors_message
 
 EYES = get_layout("eyes19")
 
@@ -54,12 +55,31 @@ def test_colours_within_one_step_decode_and_transparent_pixels_are_background():
     np.testing.assert_array_equal(decoded.reshape(-1)[1:], labels.reshape(-1)[1:])
 
 
-def test_unknown_colours_are_listed_with_pixel_counts():
+def test_unknown_colours_are_summed_up_with_their_nearest_classes():
     rgb = colors_from_labels(np.zeros((4, 5), dtype=np.int64), EYES)
-    rgb[0, :3] = (0, 200, 200)  # FFaceNeRF's mis-painted jaw colour
-    rgb[1, 0] = (1, 2, 3)
-    with pytest.raises(InvalidMask, match=r"\(0, 200, 200\): 3 px, \(1, 2, 3\): 1 px"):
+    rgb[0, :3] = (0, 200, 200)  # FFaceNeRF's mis-painted jaw colour: nearest to mouth's
+    rgb[1, :2] = (132, 212, 250)  # skin, off by 5
+    rgb[2, 0] = (3, 3, 3)  # nearly black: background
+    with pytest.raises(InvalidMask) as error:
         labels_from_colors(rgb, EYES)
+    assert str(error.value) == (
+        "6 pixels have colours that are not in layout 'eyes19' (3 different colours); "
+        "nearest classes: mouth (3 pixels), skin (2 pixels), background (1 pixel); "
+        "save the mask as an indexed PNG or paint only with the layout's colours"
+    )
+
+
+def test_the_summary_stays_short_for_any_number_of_colours():
+    colors = np.random.default_rng(0).integers(0, 256, (200_000, 3))
+    message = unknown_colors_message(
+        nearest_classes(colors, EYES), np.ones(len(colors), np.int64), EYES
+    )
+    assert message.startswith("200,000 pixels") and "(200,000 different colours)" in message
+    assert message.count(" pixels)") == 3 and len(message) < 400
+    assert unknown_colors_message(np.array([0]), np.array([1]), EYES).startswith(
+        "1 pixel has a colour that is not in layout 'eyes19' (1 different colour); "
+        "nearest classes: background (1 pixel);"
+    )
 
 
 def test_indexed_png_with_indices_beyond_the_layout_is_rejected():

@@ -7,8 +7,9 @@ Two PNG forms exist:
   palette, so the file both decodes exactly and looks right in an image viewer;
 - **colour** (RGB): each pixel in its class colour, the form paint tools and FFaceNeRF's
   target masks use. Decoding accepts colours within ±1 per channel of a class colour
-  (`COLOR_TOLERANCE`); any other colour is an `InvalidMask` that lists the offending colours
-  with their pixel counts. Fully transparent pixels of RGBA images are background.
+  (`COLOR_TOLERANCE`); any other colour is an `InvalidMask` that sums them up in a short
+  sentence (`unknown_colors_message`: pixels, distinct colours, the nearest classes, what to
+  do). Fully transparent pixels of RGBA images are background.
 
 Grey (mode "L") PNGs are read as class ids, like indexed ones.
 
@@ -28,7 +29,8 @@ from PIL import Image
 from ffedit.layouts.errors import InvalidMask
 from ffedit.layouts.layout import COLOR_TOLERANCE, Layout
 
-_MAX_LISTED_COLORS = 10
+_NEAREST_LISTED = 3
+"""`unknown_colors_message` names this many nearest classes at most."""
 
 
 def _check_labels(labels: np.ndarray, layout: Layout) -> np.ndarray:
@@ -50,31 +52,58 @@ def colors_from_labels(labels: np.ndarray, layout: Layout) -> np.ndarray:
     return layout.colors[_check_labels(labels, layout)]
 
 
+def nearest_classes(colors: np.ndarray, layout: Layout) -> np.ndarray:
+    """(U,) int64 id of the layout class nearest (RGB distance, ties to the lower id) to each
+    of colors (U, 3)."""
+    colors = colors.astype(np.int32)
+    distance = sum(
+        (colors[:, None, c] - layout.colors[None, :, c].astype(np.int32)) ** 2 for c in range(3)
+    )
+    return distance.argmin(-1).astype(np.int64)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def unknown_colors_message(nearest: np.ndarray, counts: np.ndarray, layout: Layout) -> str:
+    """What an `InvalidMask` says of colours not in the layout, given each such colour's
+    nearest class id (U,) and pixel count (U,): pixels, distinct colours, the nearest
+    classes by pixels (`_NEAREST_LISTED` at most) and the remedy; short for any U."""
+    per_class = np.bincount(nearest, weights=counts, minlength=layout.num_classes)
+    top = np.argsort(-per_class, kind="stable")[:_NEAREST_LISTED]
+    classes = ", ".join(
+        f"{layout.class_names[i]} ({_count(int(per_class[i]), 'pixel')})"
+        for i in top
+        if per_class[i]
+    )
+    pixels = int(counts.sum())
+    verb = "has a colour that is" if pixels == 1 else "have colours that are"
+    return (
+        f"{_count(pixels, 'pixel')} {verb} not in layout {layout.name!r} "
+        f"({_count(len(counts), 'different colour')}); nearest classes: {classes}; save the mask "
+        "as an indexed PNG or paint only with the layout's colours"
+    )
+
+
 def labels_from_colors(image: np.ndarray, layout: Layout) -> np.ndarray:
     """(H, W) int64 class ids of an (H, W, 3) uint8 image in the layout's colours (±1).
 
-    Raises `InvalidMask` listing every unknown colour with its pixel count (largest first).
+    Raises `InvalidMask` summing up the unknown colours (`unknown_colors_message`).
     """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise InvalidMask(f"expected a uint8 (H, W, 3) image, got {image.dtype} {image.shape}")
     unique, inverse = np.unique(image.reshape(-1, 3), axis=0, return_inverse=True)
-    distance = np.abs(unique[:, None, :].astype(np.int16) - layout.colors[None].astype(np.int16))
-    matches = distance.max(-1) <= COLOR_TOLERANCE  # (U, L); colours are > 2·tol apart
-    known = matches.any(-1)
+    # class colours are > 2·tol apart per channel, so a colour within ±tol of a class colour
+    # has that class as its nearest one
+    nearest = nearest_classes(unique, layout)
+    offset = np.abs(unique.astype(np.int16) - layout.colors[nearest].astype(np.int16))
+    known = offset.max(-1) <= COLOR_TOLERANCE
     if not known.all():
         counts = np.bincount(inverse.reshape(-1), minlength=len(unique))
-        bad = np.nonzero(~known)[0]
-        bad = bad[np.argsort(-counts[bad], kind="stable")]
-        listed = ", ".join(
-            f"{tuple(int(c) for c in unique[i])}: {counts[i]} px" for i in bad[:_MAX_LISTED_COLORS]
-        )
-        more = f" and {len(bad) - _MAX_LISTED_COLORS} more" if len(bad) > _MAX_LISTED_COLORS else ""
-        raise InvalidMask(
-            f"{len(bad)} colour(s) are not classes of layout {layout.name!r} "
-            f"({int(counts[bad].sum())} px): {listed}{more}"
-        )
-    return matches.argmax(-1)[inverse.reshape(-1)].reshape(image.shape[:2]).astype(np.int64)
+        raise InvalidMask(unknown_colors_message(nearest[~known], counts[~known], layout))
+    return nearest[inverse.reshape(-1)].reshape(image.shape[:2])
 
 
 def _png_bytes(image: Image.Image) -> bytes:

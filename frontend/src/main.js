@@ -24,7 +24,7 @@ const radios = (name) => [...document.querySelectorAll(`input[name="${name}"]`)]
 
 const state = new AppState();
 const canvas = new MaskCanvas($("mask-canvas"));
-const tracker = new JobTracker($("job-list"), $("jobs-error"));
+const tracker = new JobTracker($("job-list"), $("jobs-error"), state);
 
 async function refreshLayouts() {
   state.set({ layouts: await listLayouts() });

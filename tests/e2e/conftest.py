@@ -1,6 +1,8 @@
 """Fixtures of the browser tests: the real server on the shipped default model (`ffedit
 serve` in a subprocess on a free port, small training/edit settings), headless Debian
-Chromium driven by Playwright, and a page with the app loaded.
+Chromium driven by Playwright, and a page with the app loaded. A test fails when its page
+throws or logs a console error or warning; one that provokes an error on purpose (a refused
+upload: Chromium logs every 4xx answer as an error) takes it out of `console_messages`.
 
 Everything here is skipped, with the reason, where Chromium or Playwright is missing.
 """
@@ -103,17 +105,30 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, server_url: str):
+def console_messages() -> list[str]:
+    """The console errors and warnings of the `page` so far, as "type: text (url)"."""
+    return []
+
+
+@pytest.fixture
+def page(browser, server_url: str, console_messages: list[str]):
     """A fresh browser context with the app loaded and the first face shown."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def on_console(message) -> None:
+        if message.type in ("error", "warning"):
+            console_messages.append(f"{message.type}: {message.text} ({message.location['url']})")
+
+    page.on("console", on_console)
     page.goto(server_url)
     wait_loaded(page)
     yield page
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+    assert not console_messages, f"console errors or warnings: {console_messages}"
 
 
 def wait_loaded(page, timeout_ms: int = 20_000) -> None:

@@ -1,5 +1,6 @@
 // The DOM-free parts of the page: the API client's helpers (and its coverage of the
-// OpenAPI snapshot), job events, orbit angles, keyboard shortcuts, colours, shared state.
+// OpenAPI snapshot), job events and what jobs work on, orbit angles, keyboard shortcuts,
+// colours, views' slider angles, shared state.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -7,12 +8,12 @@ import { test } from "node:test";
 
 import * as client from "../../frontend/src/api/client.js";
 import { applyEvent } from "../../frontend/src/api/jobs.js";
-import { describeProgress, describeStatus } from "../../frontend/src/ui/jobs.js";
+import { describeProgress, describeStatus, describeSubject } from "../../frontend/src/ui/jobs.js";
 import { orbitYaws } from "../../frontend/src/ui/orbit.js";
 import { shortcutOf } from "../../frontend/src/ui/tools.js";
 import { atView, faceWords, formatIou, rgbOfHex, trainingWarnings } from "../../frontend/src/ui/layouts.js";
 import { describeFace } from "../../frontend/src/ui/face.js";
-import { AppState, describeView, viewOfRecord } from "../../frontend/src/ui/state.js";
+import { AppState, degreesOfView, describeView, viewOfRecord } from "../../frontend/src/ui/state.js";
 import { messageOf } from "../../frontend/src/ui/errors.js";
 import { describeOutcome } from "../../frontend/src/ui/edit.js";
 
@@ -86,9 +87,26 @@ test("job events update a job record", () => {
   assert.equal(done.status, "succeeded");
   assert.deepEqual(done.result, { face_id: "f2" });
   assert.equal(describeStatus(done), "Edit finished.");
+  assert.equal(describeProgress(done), "", "an ended job shows no progress");
+  const checked = applyEvent(checking, { type: "status", status: "succeeded", result: {} });
+  assert.equal(describeProgress(checked), "", "nor the stage it ended in");
+  assert.equal(describeProgress({ ...checking, status: "cancelled" }), "");
   const failed = { ...done, kind: "train-layout", status: "failed", error: "the adapter diverged" };
   assert.equal(describeStatus(failed), "Training failed: The adapter diverged.");
   assert.equal(queued, applyEvent(queued, { type: "other" }));
+});
+
+test("a job says what it works on", () => {
+  const layouts = [{ id: "l1", name: "spots" }];
+  const training = { kind: "train-layout", status: "running", params: { layout_id: "l1", samples: ["s1"] } };
+  assert.equal(describeSubject(training, layouts), "Training layout “spots”");
+  assert.equal(describeSubject(training), "Training layout l1", "a layout not known (yet) is named by its id");
+  assert.equal(describeStatus(training, describeSubject(training, layouts)), "Training layout “spots” is running.");
+  const edit = { kind: "edit", status: "succeeded", params: { face_id: "f1", layout_id: "l1", view: { name: "left" } } };
+  assert.equal(describeStatus(edit, describeSubject(edit, layouts)), "Edit of face f1 finished.");
+  assert.equal(describeSubject({ kind: "export", params: { face_id: "f2", layout_id: "l1" } }), "ZIP export of face f2");
+  assert.equal(describeSubject({ kind: "render", params: { face_id: "f3" } }), "Large render of face f3");
+  assert.equal(describeSubject({ kind: "edit", params: {} }), "Edit");
 });
 
 test("a training report warns, in words, about the new classes that were not learned", () => {
@@ -143,6 +161,11 @@ test("colours, views, faces and messages for people", () => {
   assert.deepEqual(viewOfRecord({ name: "left" }), { view: "left" });
   assert.deepEqual(viewOfRecord({ yaw: 0.1, pitch: 0.2 }), { yaw: 0.1, pitch: 0.2 });
   assert.equal(describeView({ yaw: Math.PI / 6, pitch: 0 }), "yaw 30°, pitch 0°");
+  assert.deepEqual(degreesOfView({ yaw: Math.PI / 6, pitch: -0.1 }), { yaw: 30, pitch: -6 });
+  assert.deepEqual(degreesOfView({ view: "left" }), { yaw: -23, pitch: 0 }, "a named view has its angles");
+  assert.deepEqual(degreesOfView({ view: "right" }), { yaw: 23, pitch: 0 });
+  assert.deepEqual(degreesOfView({ view: "front" }), { yaw: 0, pitch: 0 });
+  assert.deepEqual(degreesOfView(undefined), { yaw: 0, pitch: 0 });
   assert.equal(describeFace({ id: "a", origin: { seed: 3 } }), "Face a, from seed 3.");
   assert.equal(describeFace({ id: "b", origin: { edit: "j" }, parent_id: "a" }), "Face b, edited from face a.");
   assert.equal(messageOf("no prediction"), "No prediction.");

@@ -2,15 +2,15 @@
  * Jobs (training, edits): live progress, cancel, and finding them again after a reload.
  *
  * `JobTracker.track(job)` remembers the job id in localStorage, follows the job
- * (`followJob` of api/jobs.js: its WebSocket, or polling) and calls the
- * listeners registered with `onUpdate(listener)` with the job record after
- * every event. `restore()` asks
- * the server for the remembered jobs after a reload: the recent ones are listed
- * again, unfinished ones are followed, and jobs that ended while the page was
- * away are reported to the listeners once.
+ * (`followJob` of api/jobs.js: its WebSocket, or polling), lists it with what it
+ * works on ("Edit of face …", "Training layout “…”") and calls the listeners
+ * registered with `onUpdate(listener)` with the job record after every event.
+ * `restore()` asks the server for the remembered jobs after a reload: the
+ * recent ones are listed again, unfinished ones are followed, and jobs that
+ * ended while the page was away are reported to the listeners once.
  *
- * `ProgressView` shows one job: a progress bar, "step n of N" with the losses,
- * the preview image, the status, and a Cancel button.
+ * `ProgressView` shows one job: a progress bar, "step n of N" with the losses
+ * while it runs, the preview image, the status, and a Cancel button.
  */
 
 import { cancelJob, getJob, isTerminal } from "../api/client.js";
@@ -46,9 +46,10 @@ const STEP_NAMES = Object.freeze({ [JOB_KINDS.export]: "Orbit frame", [JOB_KINDS
  * "Step 3 of 10 · matching the painted pixels 0.512, keeping the rest of the mask 0.003"
  * for a job's progress: the kind's terms in words (lower is better), those at 0 left out.
  * Steps of a stage other than the job's main ones are named by it: "Checking the
- * training samples: 2 of 10".
+ * training samples: 2 of 10". Nothing once the job has ended (its status says how).
  */
 export function describeProgress(job) {
+  if (isTerminal(job.status)) return "";
   const { step, total, losses, stage } = job.progress ?? {};
   const parts = [];
   if (stage && step !== undefined) parts.push(`${stage[0].toUpperCase()}${stage.slice(1)}: ${step} of ${total}`);
@@ -61,9 +62,22 @@ export function describeProgress(job) {
   return parts.join(" · ");
 }
 
-/** A plain sentence for a job's status. */
-export function describeStatus(job) {
+/**
+ * What a job works on, from its `params`: "Edit of face f1", "Training layout “spots”"
+ * (`layouts`: the layout records, for the name).
+ */
+export function describeSubject(job, layouts = []) {
   const kind = KIND_NAMES[job.kind] ?? job.kind;
+  const { face_id: faceId, layout_id: layoutId } = job.params ?? {};
+  if (job.kind === JOB_KINDS.train && layoutId) {
+    const name = layouts.find((layout) => layout.id === layoutId)?.name;
+    return name ? `${kind} layout “${name}”` : `${kind} layout ${layoutId}`;
+  }
+  return faceId ? `${kind} of face ${faceId}` : kind;
+}
+
+/** A plain sentence for a job's status; `kind` names the job (by its kind unless told: "Training"). */
+export function describeStatus(job, kind = KIND_NAMES[job.kind] ?? job.kind) {
   switch (job.status) {
     case "queued":
       return `${kind} is waiting for its turn.`;
@@ -84,14 +98,17 @@ export class JobTracker {
   #list;
   #errors;
   #storage;
+  #state;
 
   /**
    * @param {HTMLElement} list the <ul> listing jobs
    * @param {HTMLElement} errorElement where problems with following jobs are shown
+   * @param {AppState} state the page's state (its `layouts` name the layouts trained)
    */
-  constructor(list, errorElement, storage = globalThis.localStorage) {
+  constructor(list, errorElement, state, storage = globalThis.localStorage) {
     this.#list = list;
     this.#errors = errorSlot(errorElement);
+    this.#state = state;
     this.#storage = storage;
   }
 
@@ -177,14 +194,15 @@ export class JobTracker {
   #renderRow(row, job) {
     row.replaceChildren();
     const text = document.createElement("span");
-    text.textContent = `${describeStatus(job)} ${describeProgress(job)}`.trim();
+    const subject = describeSubject(job, this.#state.get("layouts"));
+    text.textContent = `${describeStatus(job, subject)} ${describeProgress(job)}`.trim();
     row.append(text);
     row.dataset.status = job.status;
     if (!isTerminal(job.status)) {
       const cancel = document.createElement("button");
       cancel.type = "button";
       cancel.textContent = "Cancel";
-      cancel.setAttribute("aria-label", `Cancel ${KIND_NAMES[job.kind] ?? job.kind}`);
+      cancel.setAttribute("aria-label", `Cancel: ${subject}`);
       cancel.addEventListener("click", guarded(this.#errors, () => cancelJob(job.id)));
       row.append(cancel);
     }

@@ -222,8 +222,8 @@ export class LayoutsPanel {
     const layout = await createLayout({ name, base: this.#el.base.value, classes });
     await this.#refreshLayouts();
     this.#state.set({ layoutId: layout.id });
+    this.#el.classes.replaceChildren(); // before the reset, which would blank the colour inputs
     this.#el.form.reset();
-    this.#el.classes.replaceChildren();
     this.#addClassRow();
     this.#el.form.closest("details").open = false;
   }
@@ -285,14 +285,16 @@ export class LayoutsPanel {
     this.#tracker.track(job);
   }
 
-  async #onJob(job) {
+  #onJob(job) {
     if (job.kind !== JOB_KINDS.train || job.params?.layout_id !== this.#state.get("layoutId")) return;
     this.#progress.show(job);
     this.#el.train.disabled = !["succeeded", "failed", "cancelled"].includes(job.status);
     if (job.status === "succeeded") {
       this.#showReport(job.result);
-      await this.#refreshLayouts();
-      this.#viewer.load();
+      guarded(this.#trainErrors, async () => {
+        await this.#refreshLayouts();
+        this.#viewer.load();
+      })();
     }
   }
 

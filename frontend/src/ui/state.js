@@ -61,9 +61,26 @@ export const paletteOf = (layout) => layout.classes.map((cls) => cls.color);
 /** The view of a stored sample ({ name } or { yaw, pitch }) as the client's view. */
 export const viewOfRecord = (view) => (view?.name ? { view: view.name } : { yaw: view?.yaw ?? 0, pitch: view?.pitch ?? 0 });
 
+/**
+ * The named views' { yaw, pitch } in radians from the front view: the server's
+ * `ffedit.camera.NAMED_VIEWS` (the model info names the views, without their angles).
+ */
+const NAMED_VIEW_ANGLES = Object.freeze({
+  front: { yaw: 0, pitch: 0 },
+  left: { yaw: -0.4, pitch: 0 },
+  right: { yaw: 0.4, pitch: 0 },
+});
+
+/** A view's { yaw, pitch } in whole degrees, as the sliders show it (a named view unknown here: the front). */
+export function degreesOfView(view) {
+  const { yaw = 0, pitch = 0 } = view?.view ? (NAMED_VIEW_ANGLES[view.view] ?? {}) : (view ?? {});
+  const degrees = (radians) => Math.round((radians * 180) / Math.PI);
+  return { yaw: degrees(yaw), pitch: degrees(pitch) };
+}
+
 /** A short description of a view for people. */
 export function describeView(view) {
   if (view?.view) return `${view.view} view`;
-  const degrees = (radians) => Math.round((radians * 180) / Math.PI);
-  return `yaw ${degrees(view?.yaw ?? 0)}°, pitch ${degrees(view?.pitch ?? 0)}°`;
+  const { yaw, pitch } = degreesOfView(view);
+  return `yaw ${yaw}°, pitch ${pitch}°`;
 }

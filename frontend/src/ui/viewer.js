@@ -9,9 +9,10 @@
  * latest angle next; the full view on release), orbit playback (frames at the
  * raw render side, rendered once per face and then replayed), RGB / mask /
  * overlay with an opacity slider, and the layout picker. Latest request wins:
- * every new load aborts the one before, a stale answer is never shown, and
- * the page's requests share one `stream`, so the server drops a superseded
- * one before it takes the device.
+ * every new load aborts the one before (and ends orbit playback), a stale
+ * answer is never shown, and the page's requests share one `stream`, so the
+ * server drops a superseded one before it takes the device. The sliders and
+ * their readouts always show the current view's angles, a named view's too.
  *
  * Marks for benchmarks: `performance.mark("ffedit:view")` when a full view is
  * on the canvas, `"ffedit:preview"` when a drag or orbit frame is.
@@ -25,7 +26,7 @@ import { renderFace, viewFace } from "../api/client.js";
 import { labelsFromPng } from "../mask/codec.js";
 import { errorSlot, isAbort } from "./errors.js";
 import { playOrbit } from "./orbit.js";
-import { currentLayout, describeView, paletteOf } from "./state.js";
+import { currentLayout, degreesOfView, describeView, paletteOf } from "./state.js";
 
 const DEGREE = Math.PI / 180;
 const PREVIEW_SIDE = 64;
@@ -60,7 +61,8 @@ export class Viewer {
       slider.addEventListener("input", () => this.#setAngles(true));
       slider.addEventListener("change", () => this.#setAngles(false));
     }
-    el.orbit.addEventListener("click", () => (this.#stopOrbit ? this.stopOrbit() : this.#startOrbit()));
+    // Loading the view ends orbit playback.
+    el.orbit.addEventListener("click", () => (this.#stopOrbit ? this.load() : this.#startOrbit()));
     for (const radio of el.modes) radio.addEventListener("change", () => this.#applyMode());
     el.opacity.addEventListener("input", () => {
       if (this.#mode() !== "overlay") this.#el.modes.find((radio) => radio.value === "overlay").checked = true;
@@ -85,13 +87,13 @@ export class Viewer {
 
   /** Show a view: { view: name } or { yaw, pitch } in radians. */
   setView(view) {
-    this.stopOrbit();
     this.#state.set({ view });
     this.load();
   }
 
-  /** Load the current face, view and layout into the canvas (latest call wins). */
+  /** Load the current face, view and layout into the canvas (latest call wins; orbit playback ends). */
   async load() {
+    this.#endOrbit();
     const faceId = this.#state.get("faceId");
     const layout = currentLayout(this.#state);
     if (!faceId || !layout) return;
@@ -120,13 +122,12 @@ export class Viewer {
     }
   }
 
-  stopOrbit() {
+  #endOrbit() {
     if (!this.#stopOrbit) return;
     this.#stopOrbit();
     this.#stopOrbit = null;
     this.#el.orbit.setAttribute("aria-pressed", "false");
     this.#el.orbit.textContent = "Play orbit";
-    this.load();
   }
 
   #startOrbit() {
@@ -153,8 +154,8 @@ export class Viewer {
         performance.mark("ffedit:preview");
       },
       (error) => {
+        this.load();
         this.#errors.show(error);
-        this.stopOrbit();
       },
       { frames: ORBIT_FRAMES },
     );
@@ -180,12 +181,7 @@ export class Viewer {
       this.setView(view);
       return;
     }
-    if (this.#stopOrbit) {
-      this.#stopOrbit();
-      this.#stopOrbit = null;
-      this.#el.orbit.setAttribute("aria-pressed", "false");
-      this.#el.orbit.textContent = "Play orbit";
-    }
+    this.#endOrbit();
     this.#state.set({ view });
     this.#drag.pending = view;
     if (!this.#drag.inFlight) this.#previewWhileDragging();
@@ -244,17 +240,11 @@ export class Viewer {
   }
 
   #showView() {
-    const view = this.#state.get("view") ?? {};
+    const view = this.#state.get("view");
     for (const button of this.#el.named.querySelectorAll("button")) {
-      button.setAttribute("aria-pressed", String(button.dataset.view === view.view));
+      button.setAttribute("aria-pressed", String(button.dataset.view === view?.view));
     }
-    if (view.view) {
-      this.#el.yawValue.textContent = `${view.view} view`;
-      this.#el.pitchValue.textContent = "";
-      return;
-    }
-    const yaw = Math.round((view.yaw ?? 0) / DEGREE);
-    const pitch = Math.round((view.pitch ?? 0) / DEGREE);
+    const { yaw, pitch } = degreesOfView(view);
     this.#el.yaw.value = String(yaw);
     this.#el.pitch.value = String(pitch);
     this.#el.yawValue.textContent = `${yaw}°`;

@@ -81,3 +81,17 @@ def test_the_report_is_json_ready():
         "predicted_pixels": 0,
         "learned": False,
     }
+
+
+def test_pool_rays_weighted_by_the_pixels_they_stand_for_give_the_whole_masks_figures():
+    predicted, target = _samples()
+    # one ray per class and sample: all patch and dot pixels, one skin pixel for the others
+    rays = [(2, 2), (2, 3), (3, 2), (3, 3), (6, 6), (4, 2), (0, 0)]
+    pool = lambda labels: torch.stack([labels[:, y, x] for y, x in rays], dim=1)  # noqa: E731
+    weights = torch.tensor([1.0] * 5 + [1.0, 64 - 4 - 1 - 1.0]).repeat(2, 1)
+    weights[1, 5:] = torch.tensor([1.0, 64 - 4 - 1 - 1.0])
+    whole = class_iou_on_samples(predicted, target, LAYOUT, BASE.num_classes)
+    pooled = class_iou_on_samples(pool(predicted), pool(target), LAYOUT, BASE.num_classes, weights)
+    for fit in (PATCH, DOT):
+        assert pooled[fit] == whole[fit]
+    assert pooled[1].painted_pixels == whole[1].painted_pixels

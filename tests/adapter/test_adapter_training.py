@@ -14,6 +14,7 @@ from ffedit.adapter import (
     GeometryAdapter,
     LayoutSample,
     TooFewSamples,
+    class_iou_on_samples,
     fit_adapter,
     predict_masks,
 )
@@ -225,6 +226,7 @@ def test_full_trainer_is_deterministic_for_a_seed(generator):
     assert first.loss_history == again.loss_history
     assert torch.equal(first.adapter[2].weight, again.adapter[2].weight)
     assert first.loss_history != other.loss_history
+    assert first.pool_check is None  # no cache: the app renders the samples to check them
 
 
 def test_full_trainer_synthesises_planes_with_the_configured_backbone_noise(generator, monkeypatch):
@@ -250,3 +252,31 @@ def test_full_trainer_synthesises_planes_with_the_configured_backbone_noise(gene
     assert TRAINING_PRESETS["paper"].backbone_noise == "random"
     with pytest.raises(ValueError, match="unknown backbone noise 'loud'"):
         AdapterTrainingConfig(backbone_noise="loud")
+
+
+def test_a_fast_fit_checks_itself_on_the_pool_rays_as_a_render_would(generator):
+    samples = hair_samples(generator, range(2))
+    fit = fit_adapter(generator, samples, HAIR_LAYOUT, QUICK)
+    check = fit.pool_check
+    pixels = generator.config.neural_rendering_resolution**2
+    assert check.predicted.shape == check.painted.shape == (2, QUICK.pool_rays)
+    # each pool ray stands for its class's pixels: the weights give back the masks' counts
+    assert torch.allclose(check.pixel_weights.sum(1), torch.full((2,), float(pixels)))
+    for index, sample in enumerate(samples):
+        painted = torch.bincount(check.painted[index], check.pixel_weights[index], minlength=2)
+        counts = torch.bincount(sample.labels.reshape(-1), minlength=2).float()
+        assert torch.allclose(painted, counts)
+    # the pool's IoU estimates the rendered masks' IoU
+    rendered = predict_masks(
+        generator,
+        fit.adapter,
+        torch.stack([s.ws for s in samples]),
+        torch.stack([s.camera for s in samples]),
+    )
+    painted = torch.stack([s.labels for s in samples])
+    by_render = class_iou_on_samples(rendered, painted, HAIR_LAYOUT, 1)
+    by_pool = class_iou_on_samples(
+        check.predicted, check.painted, HAIR_LAYOUT, 1, check.pixel_weights
+    )
+    for render_fit, pool_fit in zip(by_render, by_pool, strict=True):
+        assert pool_fit.iou == pytest.approx(render_fit.iou, abs=0.05)

@@ -1,9 +1,12 @@
 """How well a trained adapter reproduces its own training samples, per class.
 
-After a fit, each training sample is predicted at its own view (`predict_masks`) and compared
-with the mask it was painted with: per class, the pooled IoU over all samples (Σ intersections
-/ Σ unions, `ffedit.layouts.metrics.class_ious`, so a class of a few pixels per sample is
-measured on all its pixels), the painted and the predicted pixel counts. A class the layout
+After a fit, each training sample's prediction at its own view is compared with the mask it
+was painted with: per class, the pooled IoU over all samples (Σ intersections / Σ unions,
+`ffedit.layouts.metrics.class_ious`, so a class of a few pixels per sample is measured on all
+its pixels), the painted and the predicted pixel counts. The prediction is a render
+(`predict_masks`) or, after the fast trainer, its cached pool rays (`AdapterFit.pool_check`:
+a class-stratified sample of each mask's pixels, each weighted by the pixels it stands for;
+every pixel of a small class is in it), which needs no render. A class the layout
 adds over its base whose IoU stays below `LEARNED_IOU` on its own samples was not learned:
 the adapter sees the face's geometry (normalised tri-plane features, density and base-class
 logits at 3D points, and the ray direction), not its colour, so marks that are texture only,
@@ -45,14 +48,20 @@ class ClassFit:
 
 
 def class_iou_on_samples(
-    predicted: torch.Tensor, target: torch.Tensor, layout: Layout, first_new: int
+    predicted: torch.Tensor,
+    target: torch.Tensor,
+    layout: Layout,
+    first_new: int,
+    pixel_weights: torch.Tensor | None = None,
 ) -> list[ClassFit]:
     """Every class of `layout` (in id order) measured on predicted and painted class ids
-    (N, H, W) of the same samples; classes from id `first_new` on are the layout's new ones."""
-    table = iou_table(predicted, target, layout.num_classes)
+    (N, H, W) of the same samples, or (N, P) pool rays with the `pixel_weights` (N, P) they
+    stand for; classes from id `first_new` on are the layout's new ones."""
+    table = iou_table(predicted, target, layout.num_classes, pixel_weights)
     ious = class_ious(table)
-    painted = torch.bincount(target.reshape(-1), minlength=layout.num_classes)
-    predicted_counts = torch.bincount(predicted.reshape(-1), minlength=layout.num_classes)
+    weights = None if pixel_weights is None else pixel_weights.reshape(-1).float().cpu()
+    painted = _class_pixels(target, weights, layout.num_classes)
+    predicted_counts = _class_pixels(predicted, weights, layout.num_classes)
     fits = []
     for index, name in enumerate(layout.class_names):
         iou = None if torch.isnan(ious[index]) else round(float(ious[index]), 4)
@@ -67,3 +76,9 @@ def class_iou_on_samples(
             )
         )
     return fits
+
+
+def _class_pixels(labels: torch.Tensor, weights: torch.Tensor | None, classes: int):
+    """(K,) int64 pixels of each class: entries counted, or their weights summed and rounded."""
+    counts = torch.bincount(labels.reshape(-1).cpu(), weights, minlength=classes)
+    return counts.round().to(torch.int64)

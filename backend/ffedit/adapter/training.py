@@ -71,6 +71,16 @@ PrepareCallback = Callable[[int, int], None]
 each latent variant (the unmixed latents, then each LMTA mixing latent) before step 1."""
 
 
+class PoolCheck(NamedTuple):
+    """The fast trainer's own check of a fit: the trained adapter's class ids on each
+    sample's pool rays (the unmixed latents' cache), the painted ones, and the pixels each
+    ray stands for; all (N, P)."""
+
+    predicted: torch.Tensor
+    painted: torch.Tensor
+    pixel_weights: torch.Tensor
+
+
 @dataclass(frozen=True)
 class AdapterFit:
     """The result of `fit_adapter`."""
@@ -89,6 +99,9 @@ class AdapterFit:
     """Total loss of every step."""
     kept_weight: float | None
     """fast: share of the compositing weight kept in the cache (None for the full trainer)."""
+    pool_check: PoolCheck | None = None
+    """fast: the trained adapter on the samples' pool rays (None for the full trainer or a
+    cancelled fit)."""
 
 
 def check_samples(generator: TriplaneGenerator, samples: list[LayoutSample], layout: Layout):
@@ -423,4 +436,11 @@ def fit_adapter(
         final_losses=final,
         loss_history=tuple(h["total"] for h in history),
         kept_weight=data.kept_weight if data is not None else None,
+        pool_check=None if data is None or cancelled else _pool_check(data, adapter),
     )
+
+
+def _pool_check(data: _FastData, adapter: GeometryAdapter) -> PoolCheck:
+    with torch.no_grad():
+        logits = cached_logits(adapter, data.inputs[0], data.point_weights[0])
+    return PoolCheck(logits.argmax(-1).cpu(), data.labels.cpu(), data.pixel_weights.cpu())

@@ -21,14 +21,24 @@ class IouTable(NamedTuple):
     """(N, K) pixels of class k in either, per image."""
 
 
-def iou_table(predicted: torch.Tensor, target: torch.Tensor, num_classes: int) -> IouTable:
-    """Per-image intersections and unions of label maps (N, H, W) with K = num_classes."""
+def iou_table(
+    predicted: torch.Tensor,
+    target: torch.Tensor,
+    num_classes: int,
+    weights: torch.Tensor | None = None,
+) -> IouTable:
+    """Per-image intersections and unions of label maps (N, H, W) with K = num_classes;
+    `weights` (same shape): the pixels each entry stands for (a sample of an image's pixels),
+    summed instead of counting entries."""
     if predicted.shape != target.shape:
         raise ValueError(f"prediction {tuple(predicted.shape)} vs target {tuple(target.shape)}")
     classes = torch.arange(num_classes, device=predicted.device)
     pred = predicted.reshape(len(predicted), 1, -1) == classes[None, :, None]
     true = target.reshape(len(target), 1, -1).to(predicted.device) == classes[None, :, None]
-    return IouTable((pred & true).sum(-1), (pred | true).sum(-1))
+    if weights is None:
+        return IouTable((pred & true).sum(-1), (pred | true).sum(-1))
+    weight = weights.reshape(len(weights), 1, -1).to(predicted.device, torch.float32)
+    return IouTable(((pred & true) * weight).sum(-1), ((pred | true) * weight).sum(-1))
 
 
 def image_ious(table: IouTable, classes: list[int] | None = None) -> torch.Tensor:

@@ -46,7 +46,6 @@ from ffedit.adapter import (
     GeometryAdapter,
     LayoutSample,
     TooFewSamples,
-    class_iou_on_samples,
 )
 from ffedit.adapter.config import with_steps
 from ffedit.camera import NAMED_VIEWS
@@ -713,11 +712,9 @@ class Engine:
             fit = tasks.train_layout(device, samples, layout, config, context)
             if fit is None:
                 return None
-            predicted = tasks.predict_training_samples(device, fit.adapter, samples, context)
-            if predicted is None:
+            classes = tasks.check_training_samples(device, fit, samples, layout, first_new, context)
+            if classes is None:
                 return None
-            painted = torch.stack([sample.labels for sample in samples])
-            classes = class_iou_on_samples(predicted, painted, layout, first_new)
             report = {
                 "steps": fit.steps,
                 "seconds": round(fit.seconds, 3),

@@ -8,8 +8,9 @@ it returns the fit or the edit (None when cancelled), which the Engine stores.
 
 - training (`TRAIN_KIND`): `fit_adapter` on the samples, its caching of them first (stage
   `PREPARE_STAGE`, a step per latent variant); result: the `AdapterFit`; then
-  `predict_training_samples` renders each sample once at its own view with the trained
-  adapter (stage `CHECK_STAGE`), for the per-class report of how well they are reproduced;
+  `check_training_samples`, the per-class report of how well the samples are reproduced:
+  from the fast trainer's own pool rays (no render), or with a render of each sample at
+  its own view (`predict_training_samples`, stage `CHECK_STAGE`);
 - edit (`EDIT_KIND`): `optimize_latent` toward the target; result: the `EditResult`;
 - export (`EXPORT_KIND`): the Engine's own export bundle, a frame at a time (no body here);
 - large render (`RENDER_KIND`): `render_in_bands`, a raw render a band of rows at a time.
@@ -25,8 +26,10 @@ import torch
 from ffedit.adapter import (
     AdapterFit,
     AdapterTrainingConfig,
+    ClassFit,
     GeometryAdapter,
     LayoutSample,
+    class_iou_on_samples,
     fit_adapter,
     predict_masks,
 )
@@ -104,6 +107,29 @@ def train_layout(
             generator, samples, layout, config, on_step, context.should_stop, on_prepare
         )
     return None if fit.cancelled or context.should_stop() else fit
+
+
+def check_training_samples(
+    device: Device,
+    fit: AdapterFit,
+    samples: list[LayoutSample],
+    layout: Layout,
+    first_new: int,
+    context: JobContext,
+) -> list[ClassFit] | None:
+    """Per class of `layout`, how well the fit reproduces its training samples: from the fast
+    trainer's pool rays when it has them, else rendered (`predict_training_samples`). None
+    when cancelled."""
+    if fit.pool_check is not None:
+        check = fit.pool_check
+        return class_iou_on_samples(
+            check.predicted, check.painted, layout, first_new, check.pixel_weights
+        )
+    predicted = predict_training_samples(device, fit.adapter, samples, context)
+    if predicted is None:
+        return None
+    painted = torch.stack([sample.labels for sample in samples])
+    return class_iou_on_samples(predicted, painted, layout, first_new)
 
 
 def predict_training_samples(

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     min_samples: int = Field(1, ge=1, description="samples a layout needs to be trained")
     planes_cache_size: int = Field(16, ge=1, description="faces whose tri-planes stay cached")
     chunk_rays: int = Field(1024, ge=64, description="rays per rendering pass")
-    orbit_frames: int = Field(48, ge=2, le=300, description="frames of an export's orbit video")
+    orbit_frames: int = Field(24, ge=2, le=300, description="frames of an export's orbit video")
     torch_threads: int | None = Field(
         None, ge=1, description="CPU threads of torch (process-wide); unset: torch's default"
     )

@@ -29,8 +29,9 @@ from ffedit.layouts import Layout, indexed_png_from_labels
 
 BUNDLE_VIEWS = ("front", "left", "right")
 """The named views of a bundle."""
-VIDEO_FPS = 24
-"""Frames per second of the orbit video."""
+VIDEO_FPS = 12
+"""Frames per second of the orbit video (as the page replays its orbit): the default 24-frame
+orbit of an export lasts 2 s."""
 ORBIT_NAME = "orbit.mp4"
 
 Sink = Callable[[str, bytes], object]

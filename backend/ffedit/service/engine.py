@@ -151,7 +151,7 @@ class EngineConfig:
     """Faces whose tri-planes are kept in memory."""
     chunk_rays: int = 1024
     """Rays per rendering pass."""
-    orbit_frames: int = 48
+    orbit_frames: int = 24
     """Frames of the orbit video of an export."""
     progress_interval_s: float = 0.25
     """Least time between two persisted progress reports of a job."""

@@ -112,7 +112,8 @@ export class EditPanel {
       for (const view of COMPARE_VIEWS) {
         row.append(this.#cell(renderUrl(faceId, { view }, { kind: "rgb" }), `${role}, ${view} view`));
       }
-      const orbitCell = this.#cell(renderUrl(faceId, { view: "front" }, { kind: "rgb", size: ORBIT_SIDE }), `${role}, orbit`);
+      // the orbit starts on the front view's image: the same URL, so one render for both
+      const orbitCell = this.#cell(renderUrl(faceId, { view: "front" }, { kind: "rgb" }), `${role}, orbit`);
       row.append(orbitCell);
       this.#orbitImages.push({ faceId, image: orbitCell.querySelector("img") });
     }

@@ -37,6 +37,7 @@ def _report(**changes) -> page.PageReport:
         training_samples=10,
         zip_s=20.0,
         zip_bytes=10**6,
+        export_job=job,
     )
     return page.PageReport(**(fields | changes))
 
@@ -84,7 +85,7 @@ def test_bench_page_drives_the_page_and_writes_its_section(shipped_model, tmp_pa
     assert result["drag_previews"] >= 1 and result["drag_final_s"] > 0
     assert result["edit_job"]["steps"] == 2 and result["training_job"]["steps"] == 2
     assert result["edit_s"] >= result["edit_job"]["ran_s"]
-    assert result["zip_bytes"] > 10_000
+    assert result["zip_bytes"] > 10_000 and result["export_job"]["steps"] == 2
     section = read_markdown_section(markdown, page.SECTION_TITLE)
     assert "| release → final view |" in section and "overridden" in section
     assert read_markdown_section(markdown, "Other").strip() == "kept"

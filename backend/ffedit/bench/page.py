@@ -121,6 +121,7 @@ class PageReport:
     training_samples: int
     zip_s: float
     zip_bytes: int
+    export_job: JobTimes
 
     def rows(self) -> list[tuple[str, str, str, bool]]:
         """(action, measured, target, met) per target of the issue."""
@@ -191,7 +192,8 @@ def _job_times(record: dict) -> JobTimes:
     started, finished = record.get("started_at"), record.get("finished_at")
     if record["status"] != "succeeded" or started is None or finished is None:
         raise LoadTestError(f"the {record['kind']} job {record['status']}: {record.get('error')}")
-    steps = record.get("result", {}).get("steps") or record["params"].get("steps") or 0
+    params = record["params"]
+    steps = record["result"].get("steps") or params.get("steps") or params.get("frames") or 0
     return JobTimes(int(steps), started - record["created_at"], finished - started)
 
 
@@ -377,6 +379,7 @@ def _drive_page(
             training_s = time_training(page, layout_id)
             training_job = _job_times(_latest_job(api, "train-layout"))
             zip_s, zip_bytes = time_zip(page)
+            export_job = _job_times(_latest_job(api, "export"))
         finally:
             browser.close()
     return {
@@ -390,6 +393,7 @@ def _drive_page(
         "training_job": training_job,
         "zip_s": zip_s,
         "zip_bytes": zip_bytes,
+        "export_job": export_job,
     }
 
 
@@ -415,6 +419,8 @@ def page_section(
         f"edit job: {result.edit_job.queued_s:.1f} s queued, {result.edit_job.ran_s:.1f} s running",
         f"training job: {result.training_job.queued_s:.1f} s queued, "
         f"{result.training_job.ran_s:.1f} s running",
+        f"export job ({result.export_job.steps} orbit frames): "
+        f"{result.export_job.queued_s:.1f} s queued, {result.export_job.ran_s:.1f} s running",
     ]
     return "\n".join(
         [

@@ -10,7 +10,6 @@ Everything here is skipped, with the reason, where Chromium or Playwright is mis
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,16 +19,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from ffedit.bench.page import CHROMIUM_ARGS, chromium_path
+
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 STARTUP_TIMEOUT_S = 60
 
@@ -93,11 +84,12 @@ def browser():
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
     )
-    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+    executable = chromium_path()
+    if executable is None:
         pytest.skip("Chromium is missing: apt-get install chromium (make test does it as root)")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
+            executable_path=str(executable),
             args=CHROMIUM_ARGS,
         )
         yield launched

@@ -14,6 +14,11 @@ from ffedit.bench.api import LOOPBACK, free_loopback_port
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
+def bearer(settings) -> dict[str, str]:
+    """The header that logs a request in to an app of `settings` (its access token)."""
+    return {"Authorization": f"Bearer {settings.token.get_secret_value()}"}
+
+
 def wait_for_job(client, job_id: str, timeout_s: float = 30) -> dict:
     """Poll `GET /jobs/{job_id}` until the job ends; its record (AssertionError after
     `timeout_s`)."""

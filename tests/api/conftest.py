@@ -1,11 +1,13 @@
 """Fixtures of the API tests: settings pointing at the shared tiny model (tests/conftest.py)
-and a temporary data folder, and a running app (lifespan on)."""
+and a temporary data folder (and a random access token), and a running app (lifespan on)
+whose client sends the token (`Authorization: Bearer`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from api_helpers import bearer
 from fastapi.testclient import TestClient
 
 from ffedit.api.app import create_app
@@ -30,5 +32,5 @@ def settings(tiny_model: Path, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings):
-    with TestClient(create_app(settings)) as running:
+    with TestClient(create_app(settings), headers=bearer(settings)) as running:
         yield running

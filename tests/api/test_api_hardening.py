@@ -14,7 +14,7 @@ from struct import pack
 
 import numpy as np
 import pytest
-from api_helpers import wait_for_job
+from api_helpers import bearer, wait_for_job
 from fastapi.testclient import TestClient
 from PIL import Image
 from starlette.websockets import WebSocketDisconnect
@@ -89,7 +89,10 @@ def _add_sample(client, layout: str, face: str, mask: bytes, **kwargs):
 def test_only_loopback_host_names_are_served_by_default(settings):
     defaults = Settings.model_fields["trusted_hosts"].default
     assert defaults == ["localhost", "127.0.0.1", "[::1]"]
-    with TestClient(create_app(settings.model_copy(update={"trusted_hosts": defaults}))) as app:
+    with TestClient(
+        create_app(settings.model_copy(update={"trusted_hosts": defaults})),
+        headers=bearer(settings),
+    ) as app:
         for host in ("localhost:8000", "127.0.0.1:8000", "[::1]:8000", "localhost"):
             assert app.get("/api/v1/faces", headers={"host": host}).status_code == 200, host
         rebound = app.get("/api/v1/faces", headers={"host": "attacker.example"})
@@ -98,7 +101,9 @@ def test_only_loopback_host_names_are_served_by_default(settings):
 
 def test_trusted_hosts_are_configurable(settings):
     update = {"trusted_hosts": ["ffedit.example"]}
-    with TestClient(create_app(settings.model_copy(update=update))) as app:
+    with TestClient(
+        create_app(settings.model_copy(update=update)), headers=bearer(settings)
+    ) as app:
         assert app.get("/api/v1/faces", headers={"host": "ffedit.example"}).status_code == 200
         assert app.get("/api/v1/faces", headers={"host": "localhost"}).status_code == 400
 
@@ -133,7 +138,7 @@ def test_a_foreign_origin_may_not_change_anything_and_no_origin_may(client, sett
     assert client.get("/api/v1/faces", headers={"origin": FOREIGN}).status_code == 200
     update = {"allowed_origins": [FOREIGN], "data_dir": settings.data_dir.parent / "other"}
     allowed = settings.model_copy(update=update)
-    with TestClient(create_app(allowed)) as app:
+    with TestClient(create_app(allowed), headers=bearer(settings)) as app:
         answer = app.post("/api/v1/faces", json={"seed": 1}, headers={"origin": FOREIGN})
         assert answer.status_code == 201
 
@@ -458,12 +463,12 @@ def test_a_second_server_on_the_same_data_directory_refuses_to_start(client, set
     running = client.post("/api/v1/faces", json={"seed": 1}).json()
     with (
         pytest.raises(DataDirInUse, match="another ffedit server"),
-        TestClient(create_app(settings)),
+        TestClient(create_app(settings), headers=bearer(settings)),
     ):
         pass
     assert client.get(f"/api/v1/faces/{running['id']}").status_code == 200
     client.__exit__(None, None, None)  # the first one stops: its lock goes with it
-    with TestClient(create_app(settings)) as second:
+    with TestClient(create_app(settings), headers=bearer(settings)) as second:
         assert second.get(f"/api/v1/faces/{running['id']}").status_code == 200
 
 
@@ -472,7 +477,9 @@ def test_a_second_server_on_the_same_data_directory_refuses_to_start(client, set
 
 def test_stored_faces_layouts_and_samples_are_bounded_with_429(settings):
     update = {"max_faces": 2, "max_layouts": 1, "max_samples_per_layout": 1}
-    with TestClient(create_app(settings.model_copy(update=update))) as app:
+    with TestClient(
+        create_app(settings.model_copy(update=update)), headers=bearer(settings)
+    ) as app:
         face, layout = _setup(app)
         assert app.post("/api/v1/faces", json={"seed": 2}).status_code == 201
         full = app.post("/api/v1/faces", json={"seed": 3})
@@ -486,7 +493,9 @@ def test_stored_faces_layouts_and_samples_are_bounded_with_429(settings):
 
 
 def test_simultaneous_creations_cannot_pass_a_limit_together(settings):
-    with TestClient(create_app(settings.model_copy(update={"max_faces": 3}))) as app:
+    with TestClient(
+        create_app(settings.model_copy(update={"max_faces": 3})), headers=bearer(settings)
+    ) as app:
         barrier = threading.Barrier(8)
         codes = []
 
@@ -504,7 +513,9 @@ def test_simultaneous_creations_cannot_pass_a_limit_together(settings):
 
 
 def test_job_history_is_pruned_and_listed_newest_first_without_previews(settings):
-    with TestClient(create_app(settings.model_copy(update={"max_jobs": 3}))) as app:
+    with TestClient(
+        create_app(settings.model_copy(update={"max_jobs": 3})), headers=bearer(settings)
+    ) as app:
         face, layout = _setup(app)
         _add_sample(app, layout, face, _png(_labels(), "P"))
         ids = []

@@ -1,5 +1,6 @@
 """Killing the server (SIGKILL) during a training job: data intact, the job reads failed,
-and a new training succeeds after a restart. Real `ffedit serve` processes on loopback."""
+and a new training succeeds after a restart. Real `ffedit serve` processes on loopback, with
+one access token fixed by FFEDIT_TOKEN (it outlives the restart)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from PIL import Image
 from ffedit.service.storage import INTERRUPTED_REASON
 
 pytestmark = pytest.mark.slow
+TOKEN = "kill-test-token-0123456789"
 
 
 def _free_port() -> int:
@@ -27,7 +29,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _serve(model, data_dir, steps: int) -> tuple[subprocess.Popen, str]:
+def _serve(model, data_dir, steps: int) -> tuple[subprocess.Popen, httpx.Client]:
     port = _free_port()
     env = {
         **os.environ,
@@ -36,17 +38,20 @@ def _serve(model, data_dir, steps: int) -> tuple[subprocess.Popen, str]:
         "FFEDIT_DEVICE": "cpu",
         "FFEDIT_TORCH_THREADS": "1",
         "FFEDIT_TRAINING_STEPS": str(steps),
+        "FFEDIT_TOKEN": TOKEN,
     }
     command = [sys.executable, "-m", "ffedit.cli", "serve", "--port", str(port)]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    url = f"http://127.0.0.1:{port}/api/v1"
+    api = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                return process, url
+            if api.get("/health").status_code == 200:
+                return process, api
         except httpx.TransportError:
             time.sleep(0.2)
     process.kill()
@@ -63,10 +68,10 @@ def _mask(size: int) -> bytes:
     return buffer.getvalue()
 
 
-def _wait_status(url: str, job: str, wanted: set[str], timeout_s: float = 60) -> dict:
+def _wait_status(api: httpx.Client, job: str, wanted: set[str], timeout_s: float = 60) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        record = httpx.get(f"{url}/jobs/{job}").json()
+        record = api.get(f"/jobs/{job}").json()
         if record["status"] in wanted:
             return record
         time.sleep(0.1)
@@ -75,35 +80,35 @@ def _wait_status(url: str, job: str, wanted: set[str], timeout_s: float = 60) ->
 
 def test_a_killed_training_fails_and_a_new_one_succeeds(tiny_model, tmp_path):
     data = tmp_path / "data"
-    process, url = _serve(tiny_model, data, steps=100000)
+    process, api = _serve(tiny_model, data, steps=100000)
     try:
-        face = httpx.post(f"{url}/faces", json={"seed": 2}).json()["id"]
+        face = api.post("/faces", json={"seed": 2}).json()["id"]
         body = {
             "name": "spots",
             "base": "base15",
             "classes": [{"name": "spot", "color": [9, 9, 99]}],
         }
-        layout = httpx.post(f"{url}/layouts", json=body).json()["id"]
-        sample = httpx.post(
-            f"{url}/layouts/{layout}/samples",
+        layout = api.post("/layouts", json=body).json()["id"]
+        sample = api.post(
+            f"/layouts/{layout}/samples",
             data={"face_id": face, "view": "front"},
             files={"mask": ("m.png", _mask(32), "image/png")},
         ).json()["id"]
-        job = httpx.post(f"{url}/layouts/{layout}/train").json()["id"]
-        _wait_status(url, job, {"running"})
+        job = api.post(f"/layouts/{layout}/train").json()["id"]
+        _wait_status(api, job, {"running"})
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
-    process, url = _serve(tiny_model, data, steps=3)
+    process, api = _serve(tiny_model, data, steps=3)
     try:
-        killed = httpx.get(f"{url}/jobs/{job}").json()
+        killed = api.get(f"/jobs/{job}").json()
         assert killed["status"] == "failed" and killed["error"] == INTERRUPTED_REASON
-        assert httpx.get(f"{url}/faces/{face}").status_code == 200
-        samples = httpx.get(f"{url}/layouts/{layout}/samples").json()
+        assert api.get(f"/faces/{face}").status_code == 200
+        samples = api.get(f"/layouts/{layout}/samples").json()
         assert [s["id"] for s in samples] == [sample]
-        again = httpx.post(f"{url}/layouts/{layout}/train").json()["id"]
-        assert _wait_status(url, again, {"succeeded", "failed"})["status"] == "succeeded"
-        assert httpx.get(f"{url}/layouts/{layout}").json()["trained"]
+        again = api.post(f"/layouts/{layout}/train").json()["id"]
+        assert _wait_status(api, again, {"succeeded", "failed"})["status"] == "succeeded"
+        assert api.get(f"/layouts/{layout}").json()["trained"]
     finally:
         process.terminate()
         process.wait(20)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from api_helpers import wait_for_job
+from api_helpers import bearer, wait_for_job
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -267,7 +267,7 @@ def test_a_restart_keeps_faces_layouts_samples_adapters_and_jobs(client, setting
     }
     mask = client.get(f"/api/v1/faces/{face}/mask", params={"layout": layout}).content
     client.__exit__(None, None, None)
-    with TestClient(create_app(settings)) as restarted:
+    with TestClient(create_app(settings), headers=bearer(settings)) as restarted:
         for path, answer in before.items():
             assert restarted.get(path).json() == answer
         again = restarted.get(f"/api/v1/faces/{face}/mask", params={"layout": layout}).content

@@ -2,7 +2,7 @@
 generated requests each (valid and invalid), sent over HTTP to the real app (lifespan
 running: tiny model, temporary data folder) served by uvicorn on loopback. No answer may be
 a 5xx, and every answer must conform to the spec (status codes, content types, bodies);
-invalid requests must be rejected."""
+invalid requests must be rejected. Requests carry the access token (`Authorization: Bearer`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 import hypothesis
 import pytest
 import schemathesis
-from api_helpers import served_in_thread
+from api_helpers import bearer, served_in_thread
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
@@ -30,9 +30,9 @@ latents), view XOR yaw/pitch, built-in layouts that cannot be trained, names tak
 
 
 @pytest.fixture(scope="module")
-def api_url(tiny_model, tmp_path_factory) -> Iterator[str]:
+def api_settings(tiny_model, tmp_path_factory) -> Settings:
     folder = tmp_path_factory.mktemp("schemathesis")
-    settings = Settings(
+    return Settings(
         model=tiny_model,
         data_dir=folder / "data",
         device="cpu",
@@ -43,12 +43,16 @@ def api_url(tiny_model, tmp_path_factory) -> Iterator[str]:
         torch_threads=1,
         frontend_dir=folder / "no-frontend",
     )
-    with served_in_thread(create_app(settings)) as url:
+
+
+@pytest.fixture(scope="module")
+def api_url(api_settings: Settings) -> Iterator[str]:
+    with served_in_thread(create_app(api_settings)) as url:
         yield url
 
 
 def _examine(
-    operation, mode: GenerationMode, api_url: str, known: dict[str, str]
+    operation, mode: GenerationMode, api_url: str, known: dict[str, str], headers: dict[str, str]
 ) -> tuple[list[tuple[str, int]], list[str]]:
     """(label, status) of every generated request of `operation` and its failures; about
     half of the requests use `known` path parameters (real ids, never deleted) so that they
@@ -70,7 +74,7 @@ def _examine(
             real = {name: known[name] for name in case.path_parameters.keys() & known.keys()}
             case.path_parameters = {**case.path_parameters, **real}
         try:
-            response = case.call(base_url=api_url)
+            response = case.call(base_url=api_url, headers=headers)
             answered.append((operation.label, response.status_code))
             case.validate_response(response, excluded_checks=EXCLUDED_CHECKS)
         except (AssertionError, FailureGroup) as failure:
@@ -84,10 +88,12 @@ def _examine(
     return answered, failures
 
 
-def test_every_operation_answers_generated_requests_per_its_spec(api_url):
+def test_every_operation_answers_generated_requests_per_its_spec(api_url, api_settings):
     schema = schemathesis.openapi.from_url(f"{api_url}/openapi.json")
-    face = httpx.post(f"{api_url}/api/v1/faces", json={"seed": 1}).json()["id"]
-    layouts = httpx.get(f"{api_url}/api/v1/layouts").json()
+    headers = bearer(api_settings)
+    api = httpx.Client(base_url=f"{api_url}/api/v1", headers=headers)
+    face = api.post("/faces", json={"seed": 1}).json()["id"]
+    layouts = api.get("/layouts").json()
     base17 = next(layout["id"] for layout in layouts if layout["name"] == "base17")
     known = {"face_id": face, "layout_id": base17}  # writes address layouts by id
     answered: list[tuple[str, int]] = []
@@ -95,7 +101,9 @@ def test_every_operation_answers_generated_requests_per_its_spec(api_url):
     operations = [result.ok() for result in schema.get_all_operations()]
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            operation_answers, operation_failures = _examine(operation, mode, api_url, known)
+            operation_answers, operation_failures = _examine(
+                operation, mode, api_url, known, headers
+            )
             answered += operation_answers
             failures += operation_failures
     assert {label for label, _ in answered} == {operation.label for operation in operations}

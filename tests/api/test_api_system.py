@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from api_helpers import bearer
 from fastapi.testclient import TestClient
 
 from ffedit.api.app import create_app
@@ -48,12 +49,14 @@ def test_root_redirects_to_the_docs_without_a_front_end(client):
 
 
 def test_root_serves_the_front_end_when_it_has_an_index(settings, tmp_path):
+    """The page shell and /health need no credentials (the page logs in from the shell)."""
     front = tmp_path / "front"
     front.mkdir()
     (front / "index.html").write_text("<title>ffedit</title>")
-    with TestClient(create_app(settings.model_copy(update={"frontend_dir": front}))) as running:
-        assert "<title>ffedit</title>" in running.get("/").text
-        assert running.get("/api/v1/health").status_code == 200
+    with TestClient(create_app(settings.model_copy(update={"frontend_dir": front}))) as anonymous:
+        assert "<title>ffedit</title>" in anonymous.get("/?token=anything").text
+        assert anonymous.get("/api/v1/health").status_code == 200
+        assert anonymous.get("/api/v1/model").status_code == 401
 
 
 def test_unknown_paths_answer_json_errors(client):
@@ -66,6 +69,6 @@ def test_startup_fails_jobs_a_dead_server_left_running(settings):
     with Storage(settings.data_dir) as storage:
         job = storage.add_job("train-layout", {"layout_id": "x"})
         storage.update_job(job.id, status=JobStatus.RUNNING)
-    with TestClient(create_app(settings)) as running:
+    with TestClient(create_app(settings), headers=bearer(settings)) as running:
         record = running.get(f"/api/v1/jobs/{job.id}").json()
     assert record["status"] == "failed" and record["error"] == INTERRUPTED_REASON

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from api_helpers import served_in_thread
+from api_helpers import bearer, served_in_thread
 
 from ffedit.api.app import create_app
 
@@ -91,15 +91,18 @@ def test_a_newer_request_of_a_stream_supersedes_a_waiting_one(client, render_cou
 def test_a_render_whose_client_left_is_never_rendered(settings, monkeypatch):
     app = create_app(settings)
     with served_in_thread(app) as url:
-        face = httpx.post(f"{url}/api/v1/faces", json={"seed": 4}).json()["id"]
+        api = httpx.Client(base_url=f"{url}/api/v1", headers=bearer(settings))
+        face = api.post("/faces", json={"seed": 4}).json()["id"]
         engine = app.state.engine
         renders = _count_renders(engine, monkeypatch)
         address = urlsplit(url)
         engine.device_lock.acquire()
         try:
             with socket.create_connection((address.hostname, address.port)) as connection:
+                authorization = bearer(settings)["Authorization"]
                 request = (
-                    f"GET /api/v1/faces/{face}/render?size=32 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    f"GET /api/v1/faces/{face}/render?size=32 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Authorization: {authorization}\r\n\r\n"
                 )
                 connection.sendall(request.encode())
                 _wait_until(lambda: engine.device_lock.waiting == 1)
@@ -109,5 +112,5 @@ def test_a_render_whose_client_left_is_never_rendered(settings, monkeypatch):
         _wait_until(lambda: engine.device_lock.waiting == 0)
         time.sleep(0.2)
         assert renders[0] == 0
-        answer = httpx.get(f"{url}/api/v1/faces/{face}/render", params={"size": 32})
+        answer = api.get(f"/faces/{face}/render", params={"size": 32})
         assert answer.status_code == 200 and renders[0] == 1

@@ -2,30 +2,36 @@
 
 The lifespan builds the `Engine` once (model loaded on its device, storage opened with jobs
 of a dead process marked failed, built-in layouts registered, job runner started) and closes
-it on shutdown. Requests pass the guards first (`ffedit.api.guards`: trusted hosts, the
-Origin, the body's type and size). Routers live under /api/v1; errors are JSON {"error", "detail"}
-(`ffedit.api.errors`); the front end (`frontend/`) is served at / when it has an index.html,
-otherwise / redirects to the API docs.
+it on shutdown, calling `on_ready` in between. Requests pass the guards first
+(`ffedit.api.guards`: trusted hosts, the Origin, the body's type and size). Routers live
+under /api/v1, and every route of them needs credentials (`ffedit.api.auth.current_principal`)
+but `/health`; errors are JSON {"error", "detail"} (`ffedit.api.errors`). Served without
+credentials: the front end's static files (`frontend/`, at / when it has an index.html,
+otherwise / redirects to the API docs) and the API docs: they hold no data, and the page
+needs them to log in.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from ffedit import __version__
+from ffedit.api.auth import authenticator_of, current_principal
 from ffedit.api.errors import ERROR_RESPONSES, install_error_handlers
 from ffedit.api.guards import install_guards
-from ffedit.api.routes import faces, jobs, layouts, system
+from ffedit.api.routes import faces, jobs, layouts, session, system
 from ffedit.api.settings import Settings
 from ffedit.service.engine import Engine, EngineConfig
 from ffedit.service.locking import RequestStreams
 
 API_PREFIX = "/api/v1"
+PUBLIC_ROUTERS = (system.public_router,)
+PROTECTED_ROUTERS = (session.router, system.router, layouts.router, faces.router, jobs.router)
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -49,8 +55,11 @@ def engine_config(settings: Settings) -> EngineConfig:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The app; the model is loaded when its lifespan starts (`Settings()` when None)."""
+def create_app(
+    settings: Settings | None = None, on_ready: Callable[[], None] | None = None
+) -> FastAPI:
+    """The app; the model is loaded when its lifespan starts (`Settings()` when None), then
+    `on_ready()` is called (`ffedit serve` prints the link that logs the page in)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -58,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = Engine(engine_config(settings))
         app.state.engine = engine
         try:
+            if on_ready is not None:
+                on_ready()
             yield
         finally:
             engine.close()
@@ -71,11 +82,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         form_limits={"max_files": 1, "max_fields": settings.max_form_fields},
     )
     app.state.settings = settings
+    app.state.authenticator = authenticator_of(settings)
     app.state.streams = RequestStreams()
     install_error_handlers(app)
     install_guards(app, settings, API_PREFIX)
-    for router in (system.router, layouts.router, faces.router, jobs.router):
+    for router in PUBLIC_ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    for router in PROTECTED_ROUTERS:
+        app.include_router(
+            router,
+            prefix=API_PREFIX,
+            responses=ERROR_RESPONSES,
+            dependencies=[Depends(current_principal)],
+        )
     index = settings.frontend_dir / "index.html"
     if index.is_file():
         app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")

@@ -2,6 +2,7 @@
 
 | error                                                      | status |
 |------------------------------------------------------------|--------|
+| Unauthorized (no valid token or session, `ffedit.api.auth`)| 401 (`WWW-Authenticate: Bearer`) |
 | Forbidden (a foreign Origin, `ffedit.api.guards`)          | 403    |
 | NotFound, UnknownLayout                                    | 404    |
 | Conflict (NoAdapter, AlreadyTraining, face still used, …)  | 409    |
@@ -56,6 +57,10 @@ class RequestTooLarge(Exception):
         super().__init__(f"the request body is larger than the {limit} bytes this server accepts")
 
 
+class Unauthorized(Exception):
+    """A request without a valid access token or session cookie."""
+
+
 class Forbidden(Exception):
     """A state-changing request from a page of another origin."""
 
@@ -65,6 +70,7 @@ class UnsupportedMediaType(Exception):
 
 
 STATUS_OF: tuple[tuple[type[Exception], int, str], ...] = (
+    (Unauthorized, 401, "unauthorized"),
     (Forbidden, 403, "forbidden"),
     (NotFound, 404, "not found"),
     (UnknownLayout, 404, "not found"),
@@ -84,9 +90,9 @@ STATUS_OF: tuple[tuple[type[Exception], int, str], ...] = (
 ERROR_RESPONSES: dict[int | str, dict] = {
     "default": {
         "model": ErrorOut,
-        "description": "an error: 400 unreadable body, 403 foreign origin, 404 not found, "
-        "409 conflict, 413 upload too large, 415 neither JSON nor multipart, "
-        "422 invalid request, 429 storage limit reached, 503 busy",
+        "description": "an error: 400 unreadable body, 401 not logged in, 403 foreign "
+        "origin, 404 not found, 409 conflict, 413 upload too large, 415 neither JSON nor "
+        "multipart, 422 invalid request, 429 storage limit reached, 503 busy",
     }
 }
 """The error answers every operation documents in the OpenAPI spec (replaces FastAPI's
@@ -94,7 +100,9 @@ default 422 schema, which is not the shape this app sends)."""
 
 
 def error_response(status: int, error: str, detail: object = None) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail}, status_code=status)
+    """The JSON error answer; a 401 also names the scheme that logs in (RFC 9110)."""
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
 def error_answer(exc: Exception) -> JSONResponse | None:

@@ -6,21 +6,38 @@ from them (`ffedit.api.app.engine_config`).
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ffedit.config import DEFAULT_MODEL_PATH
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_MODEL = Path(DEFAULT_MODEL_PATH)
+TOKEN_BYTES = 32
+
+
+def random_token() -> SecretStr:
+    """A fresh access token: 32 random bytes, URL-safe base64 (43 characters)."""
+    return SecretStr(secrets.token_urlsafe(TOKEN_BYTES))
 
 
 class Settings(BaseSettings):
     """Every runtime setting; each is the environment variable FFEDIT_<NAME>."""
 
-    model_config = SettingsConfigDict(env_prefix="FFEDIT_", protected_namespaces=())
+    model_config = SettingsConfigDict(
+        env_prefix="FFEDIT_", protected_namespaces=(), hide_input_in_errors=True
+    )
+
+    token: SecretStr = Field(
+        default_factory=random_token,
+        min_length=16,
+        description="the access token every request but /health needs (`Authorization: "
+        "Bearer`, or the page's session cookie made from it); unset: a random one each start, "
+        "printed with the link that logs the page in",
+    )
 
     model: Path = Field(DEFAULT_MODEL, description="generator checkpoint folder, .pkl or .pth")
     data_dir: Path = Field(Path("data"), description="records and files of the app")

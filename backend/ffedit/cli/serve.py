@@ -1,4 +1,5 @@
-"""`ffedit serve`: the web app and its API."""
+"""`ffedit serve`: the web app and its API; once the model is loaded it prints the link that
+logs the page in (`ffedit.api.auth.startup_message`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ def register_serve(subparsers: argparse._SubParsersAction) -> None:
         help="serve the web app and its API (model, data dir etc. from FFEDIT_* variables)",
         description="Load the model once and serve the API under /api/v1 and the front end at "
         "/. Settings come from FFEDIT_* environment variables (FFEDIT_MODEL, default "
-        "models/synthface-128; FFEDIT_DATA_DIR, default ./data; FFEDIT_DEVICE, ...).",
+        "models/synthface-128; FFEDIT_DATA_DIR, default ./data; FFEDIT_DEVICE, ...). Every "
+        "request but /api/v1/health needs the access token: a random one each start, printed "
+        "with the link that logs the page in, or FFEDIT_TOKEN's.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -24,11 +27,17 @@ def register_serve(subparsers: argparse._SubParsersAction) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from pydantic import ValidationError
 
     from ffedit.api.app import create_app
+    from ffedit.api.auth import startup_message
     from ffedit.api.settings import Settings
 
-    settings = Settings() if args.model is None else Settings(model=args.model)
+    try:
+        settings = Settings() if args.model is None else Settings(model=args.model)
+    except ValidationError as error:
+        print(f"error: the FFEDIT_* settings are not valid: {error}", file=sys.stderr)
+        return 2
     if not settings.model.exists():
         print(
             f"error: the model {settings.model} does not exist. Train the default model with "
@@ -37,5 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    message = startup_message(args.host, args.port, settings)
+    app = create_app(settings, on_ready=lambda: print(message, file=sys.stderr, flush=True))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

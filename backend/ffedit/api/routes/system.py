@@ -1,4 +1,5 @@
-"""Health and model information."""
+"""Health (`public_router`: no credentials needed, for container healthchecks and readiness
+probes; it answers "ok" and the model's name) and model information."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from fastapi import APIRouter, Request
 from ffedit.api.routes.common import engine_of
 from ffedit.api.schemas import HealthOut, ModelOut
 
+public_router = APIRouter(tags=["system"])
 router = APIRouter(tags=["system"])
 
 
-@router.get("/health", response_model=HealthOut)
+@public_router.get("/health", response_model=HealthOut)
 def health(request: Request) -> HealthOut:
     """200 once the model is loaded (the app only serves after its lifespan loaded it)."""
     return HealthOut(status="ok", model=engine_of(request).model_source)

@@ -1,0 +1,160 @@
+"""Who is asking: `current_principal`, the one dependency every protected route has.
+
+Single-user mode (what `ffedit serve` starts): one access token, `FFEDIT_TOKEN` or a random
+one made at start-up and printed with the link that logs the page in (`startup_message`). A
+request proves it knows the token with `Authorization: Bearer <token>`, or with the session
+cookie the page gets for it (`POST /api/v1/session` with the Bearer header). The cookie
+holds an HMAC of the token, not the token: it is worth as much as the token on this server
+(so it is HttpOnly and SameSite=Strict), it cannot be replayed as a Bearer token, and it
+stops working when the token changes (a restart without `FFEDIT_TOKEN`). Every comparison
+takes constant time (`hmac.compare_digest`).
+
+Accounts (a later part) replace `TokenAuthenticator` with one that looks users and their
+sessions up; the routes keep depending on `current_principal`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Response, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import WebSocketException
+from starlette.requests import HTTPConnection
+from starlette.status import WS_1008_POLICY_VIOLATION
+
+from ffedit.api.errors import Unauthorized
+from ffedit.api.settings import Settings
+
+SESSION_COOKIE = "ffedit_session"
+SESSION_COOKIE_PATH = "/api/"
+"""Only the API reads the cookie; the page's static files are served without it."""
+SESSION_PURPOSE = b"ffedit session cookie v1"
+LOGIN_HOW = (
+    "open the link `ffedit serve` printed at start-up (it ends in /?token=...), or send the "
+    "header `Authorization: Bearer <token>`"
+)
+NOT_LOGGED_IN = f"Not logged in: {LOGIN_HOW}."
+NOT_VALID = (
+    "The token or session is not valid (a restarted server makes a new token unless "
+    f"FFEDIT_TOKEN fixes it): {LOGIN_HOW}."
+)
+WEBSOCKET_REFUSAL = "not logged in: send the session cookie or Authorization: Bearer <token>"
+"""The close reason of a refused WebSocket (at most 123 bytes)."""
+UNSPECIFIED_HOSTS = ("0.0.0.0", "::", "")
+"""Bind addresses meaning every interface: the printed link uses loopback instead."""
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="the access token: printed by `ffedit serve` at start-up, or FFEDIT_TOKEN",
+)
+session_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session",
+    description="the page's session cookie, from POST /api/v1/session with the token",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for: `id` "owner" in single-user mode (later: a user's id)."""
+
+    id: str
+
+
+OWNER = Principal("owner")
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Whether two secrets are equal, in time independent of where they differ."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def session_value(token: str) -> str:
+    """The session cookie's value for `token`: HMAC-SHA256(token, SESSION_PURPOSE), hex."""
+    return hmac.new(token.encode(), SESSION_PURPOSE, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenAuthenticator:
+    """Single-user mode: the one token, or the session cookie made from it, is the owner."""
+
+    token: str = field(repr=False)
+
+    def principal_of(self, bearer: str | None, session: str | None) -> Principal | None:
+        """The owner when either credential is right; None otherwise."""
+        if bearer is not None and same_secret(bearer, self.token):
+            return OWNER
+        if session is not None and same_secret(session, session_value(self.token)):
+            return OWNER
+        return None
+
+    def session_for(self, principal: Principal) -> str:
+        """The session cookie's value for `principal` (who already proved the token)."""
+        return session_value(self.token)
+
+
+def authenticator_of(settings: Settings) -> TokenAuthenticator:
+    return TokenAuthenticator(settings.token.get_secret_value())
+
+
+async def current_principal(
+    connection: HTTPConnection,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+    session: Annotated[str | None, Security(session_scheme)],
+) -> Principal:
+    """Who the request or WebSocket acts for; 401 with how to log in (a WebSocket is closed
+    before it is accepted) when it brings no valid credential."""
+    authenticator: TokenAuthenticator = connection.app.state.authenticator
+    token = bearer.credentials if bearer is not None else None
+    principal = authenticator.principal_of(token, session)
+    if principal is not None:
+        return principal
+    if connection.scope["type"] == "websocket":
+        raise WebSocketException(WS_1008_POLICY_VIOLATION, WEBSOCKET_REFUSAL)
+    raise Unauthorized(NOT_LOGGED_IN if token is None and session is None else NOT_VALID)
+
+
+def set_session_cookie(
+    response: Response, connection: HTTPConnection, principal: Principal
+) -> None:
+    """Give the client the session cookie of `principal`: HttpOnly (no script reads it),
+    SameSite=Strict (no other site's page sends it), Secure over HTTPS, API paths only; it
+    lasts the browser session."""
+    authenticator: TokenAuthenticator = connection.app.state.authenticator
+    response.set_cookie(
+        SESSION_COOKIE,
+        authenticator.session_for(principal),
+        path=SESSION_COOKIE_PATH,
+        secure=connection.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def login_url(host: str, port: int, token: str) -> str:
+    """The link that logs the page in: http://HOST:PORT/?token=TOKEN (loopback for a bind to
+    every interface, brackets around an IPv6 address)."""
+    shown = "127.0.0.1" if host in UNSPECIFIED_HOSTS else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/?token={token}"
+
+
+def startup_message(host: str, port: int, settings: Settings) -> str:
+    """What `ffedit serve` prints once the app is ready: the link with the token it made, or,
+    when FFEDIT_TOKEN fixed the token, the link without it (an operator's secret is not
+    echoed into logs)."""
+    if "token" in settings.model_fields_set:
+        url = login_url(host, port, "<FFEDIT_TOKEN>")
+        return f"ffedit is ready. To log in, open {url} with the token set in FFEDIT_TOKEN."
+    url = login_url(host, port, settings.token.get_secret_value())
+    return (
+        "ffedit is ready. Open this link to log in (it holds this run's access token; "
+        f"API clients send it as `Authorization: Bearer <token>`):\n\n    {url}\n"
+    )

@@ -1,11 +1,14 @@
 /**
- * Wiring only: find the page's elements, build the canvas and the panels, and
- * load the model info, the layouts, the face remembered from the last visit (or
- * a new one) and the jobs still running. `window.ffedit` exposes the pieces for
- * the browser tests and for poking around in the console.
+ * Wiring only: find the page's elements, build the canvas and the panels, log
+ * in with the start-up link's token when the address has one, and load the
+ * model info, the layouts, the face remembered from the last visit (or a new
+ * one) and the jobs still running; without a valid session the page shows how
+ * to log in instead. `window.ffedit` exposes the pieces for the browser tests
+ * and for poking around in the console.
  */
 
-import { createFaceFromSeed, getFace, getModel, listLayouts } from "./api/client.js";
+import { createFaceFromSeed, getFace, getModel, isNotLoggedIn, listLayouts } from "./api/client.js";
+import { logInFromAddress } from "./api/session.js";
 import { MaskCanvas } from "./canvas/maskCanvas.js";
 import { initDownloadPanel } from "./ui/download.js";
 import { EditPanel } from "./ui/edit.js";
@@ -13,6 +16,7 @@ import { errorSlot, messageOf } from "./ui/errors.js";
 import { initFacePanel } from "./ui/face.js";
 import { JobTracker } from "./ui/jobs.js";
 import { LayoutsPanel } from "./ui/layouts.js";
+import { showLoggedOut } from "./ui/login.js";
 import { AppState } from "./ui/state.js";
 import { Tools } from "./ui/tools.js";
 import { Viewer } from "./ui/viewer.js";
@@ -130,9 +134,25 @@ async function startingFace() {
   return createFaceFromSeed(0);
 }
 
+const loggedOut = { login: $("login"), app: $("app"), status: $("model-status") };
+
+/** Log in with the address's token, if it has one; false (and the page says how to log in)
+ *  when the server refused it. */
+async function logIn() {
+  try {
+    await logInFromAddress();
+    return true;
+  } catch (error) {
+    if (!isNotLoggedIn(error)) throw error;
+    showLoggedOut(loggedOut, true);
+    return false;
+  }
+}
+
 async function start() {
   const status = $("model-status");
   try {
+    if (!(await logIn())) return;
     const model = await getModel();
     state.set({ model, view: { view: model.views.includes("front") ? "front" : model.views[0] } });
     status.textContent = `Model ${model.source.split(/[\\/]/).pop()} on ${model.device} · masks ${model.mask_resolution}×${model.mask_resolution}`;
@@ -145,6 +165,10 @@ async function start() {
     state.set({ face, faceId: face.id });
     await tracker.restore();
   } catch (error) {
+    if (isNotLoggedIn(error)) {
+      showLoggedOut(loggedOut, false);
+      return;
+    }
     status.textContent = `The app could not start: ${messageOf(error)}`;
     status.className = "error";
   }

@@ -243,7 +243,10 @@ def test_a_declared_oversized_upload_is_413_before_a_byte_is_read(client, settin
 
 def test_a_streamed_oversized_upload_stops_at_the_limit(client, settings):
     boundary = "x" * 16
-    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}  # no Content-Length
+    headers = {
+        "content-type": f"multipart/form-data; boundary={boundary}",  # no Content-Length
+        **bearer(settings),
+    }
     start = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="latent"; filename="a.npy"\r\n\r\n'
     )
@@ -251,6 +254,15 @@ def test_a_streamed_oversized_upload_stops_at_the_limit(client, settings):
     status, answer, read = _asgi_post(client.app, "/api/v1/faces", headers, chunks)
     assert status == 413 and answer["error"] == "request too large"
     assert read < 16  # it stopped reading near the limit, not at the end
+
+
+def test_an_upload_without_credentials_is_401_before_its_body_is_read(client):
+    boundary = "x" * 16
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    chunks = [b"0" * 16384] * 64
+    status, answer, read = _asgi_post(client.app, "/api/v1/faces", headers, chunks)
+    assert status == 401 and answer["error"] == "unauthorized"
+    assert read <= 1
 
 
 def test_a_large_json_body_is_413(client):

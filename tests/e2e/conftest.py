@@ -1,6 +1,8 @@
 """Fixtures of the browser tests: the real server on the shipped default model (`ffedit
-serve` in a subprocess on a free port, small training/edit settings), headless Debian
-Chromium driven by Playwright, and a page with the app loaded. A test fails when its page
+serve` in a subprocess on a free port, small training/edit settings, its own random access
+token), the link it prints to log the page in (read from its log, as a user reads it),
+headless Debian Chromium driven by Playwright, and a page logged in with that link and the
+app loaded. A test fails when its page
 throws or logs a console error or warning; one that provokes an error on purpose (a refused
 upload: Chromium logs every 4xx answer as an error) takes it out of `console_messages`.
 
@@ -10,12 +12,14 @@ Everything here is skipped, with the reason, where Chromium or Playwright is mis
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -23,6 +27,14 @@ from ffedit.bench.page import CHROMIUM_ARGS, chromium_path
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 STARTUP_TIMEOUT_S = 60
+LOGIN_LINK = re.compile(r"http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]+")
+
+
+class Served(NamedTuple):
+    """The running server: its address, and the link it printed that logs the page in."""
+
+    url: str
+    login_url: str
 
 
 def _free_port() -> int:
@@ -45,13 +57,21 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"the server did not start in {STARTUP_TIMEOUT_S} s:\n{log.read_text()}")
 
 
+def _login_link(log: Path) -> str:
+    """The link `ffedit serve` printed (it prints it before it reports healthy)."""
+    found = LOGIN_LINK.search(log.read_text())
+    if found is None:
+        raise RuntimeError(f"the server printed no login link:\n{log.read_text()}")
+    return found.group(0)
+
+
 @pytest.fixture(scope="session")
-def server_url(shipped_model: Path, tmp_path_factory) -> str:
+def served(shipped_model: Path, tmp_path_factory) -> Served:
     """The real server on 127.0.0.1 (a free port) with a fresh data folder."""
     folder = tmp_path_factory.mktemp("server")
     port = _free_port()
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "FFEDIT_TOKEN"},
         "FFEDIT_MODEL": str(shipped_model),
         "FFEDIT_DATA_DIR": str(folder / "data"),
         "FFEDIT_DEVICE": "cpu",
@@ -70,13 +90,24 @@ def server_url(shipped_model: Path, tmp_path_factory) -> str:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process, log)
-        yield url
+        yield Served(url, _login_link(log))
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def server_url(served: Served) -> str:
+    return served.url
+
+
+@pytest.fixture(scope="session")
+def login_url(served: Served) -> str:
+    """http://127.0.0.1:PORT/?token=…: opening it logs the browser context in."""
+    return served.login_url
 
 
 @pytest.fixture(scope="session")
@@ -103,8 +134,9 @@ def console_messages() -> list[str]:
 
 
 @pytest.fixture
-def page(browser, server_url: str, console_messages: list[str]):
-    """A fresh browser context with the app loaded and the first face shown."""
+def page(browser, login_url: str, console_messages: list[str]):
+    """A fresh browser context logged in with the start-up link, the app loaded and the first
+    face shown."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     errors: list[str] = []
@@ -115,7 +147,7 @@ def page(browser, server_url: str, console_messages: list[str]):
             console_messages.append(f"{message.type}: {message.text} ({message.location['url']})")
 
     page.on("console", on_console)
-    page.goto(server_url)
+    page.goto(login_url)
     wait_loaded(page)
     yield page
     context.close()

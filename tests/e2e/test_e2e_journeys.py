@@ -344,13 +344,13 @@ def test_named_views_move_the_sliders_which_keep_their_width(page):
     assert page.locator("#view-yaw-value").inner_text() != "0°", "no named view but the front?"
 
 
-def test_the_page_has_an_icon(browser, server_url):
+def test_the_page_has_an_icon(browser, login_url):
     """The page names its icon (no /favicon.ico 404 on every load), and it loads."""
     context = browser.new_context()
     page = context.new_page()
     answers: list[tuple[int, str]] = []
     page.on("response", lambda answer: answers.append((answer.status, answer.url)))
-    page.goto(server_url, wait_until="load")
+    page.goto(login_url, wait_until="load")
     page.wait_for_function("window.ffedit?.viewer?.loaded != null", timeout=TIMEOUT_MS)
     loads = page.evaluate(
         """() => new Promise(resolve => {

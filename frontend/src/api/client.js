@@ -9,7 +9,12 @@
  *
  * Errors: an answer that is not 2xx raises `ApiError` whose `message` is a
  * plain sentence built from the server's `{"error", "detail"}`; a server that
- * cannot be reached raises `ApiError` with status 0.
+ * cannot be reached raises `ApiError` with status 0; a 401 (`isNotLoggedIn`)
+ * means the page has no valid session (see `./session.js`).
+ *
+ * Credentials: the browser sends the session cookie (HttpOnly, so no script
+ * here reads it) with every request, `<img>` and WebSocket of the page; only
+ * `createSession` sends the token itself.
  */
 
 export const API_ROOT = "/api/v1";
@@ -66,10 +71,13 @@ function appendView(form, view) {
   for (const [key, value] of Object.entries(viewParams(view))) form.append(key, String(value));
 }
 
-async function request(method, path, { json, form, signal } = {}) {
-  const init = { method, signal };
+/** True for the error of a request without a valid session or token (401). */
+export const isNotLoggedIn = (error) => error?.status === 401;
+
+async function request(method, path, { json, form, headers = {}, signal } = {}) {
+  const init = { method, signal, headers };
   if (json !== undefined) {
-    init.headers = { "Content-Type": "application/json" };
+    init.headers = { ...headers, "Content-Type": "application/json" };
     init.body = JSON.stringify(json);
   } else if (form !== undefined) {
     init.body = form;
@@ -96,6 +104,12 @@ async function request(method, path, { json, form, signal } = {}) {
 const json = async (response) => (response.status === 204 ? null : response.json());
 const bytes = async (response) => new Uint8Array(await response.arrayBuffer());
 const id = encodeURIComponent;
+
+// ---- session -----------------------------------------------------------------
+
+/** Exchange the access token for the page's session cookie (the answer sets it). */
+export const createSession = (token, signal) =>
+  request("POST", "/session", { headers: { Authorization: `Bearer ${token}` }, signal }).then(json);
 
 // ---- system ------------------------------------------------------------------
 

@@ -5,10 +5,11 @@
  * (`/jobs/{id}/events`), applying each event to the record (`applyEvent`), and
  * falls back to polling `GET /jobs/{id}` when the socket fails or closes before
  * the job ends; `onJob(record)` gets every new state, `onError(error)` every
- * polling failure (after a 404 it stops), `onError(null)` a recovery.
+ * polling failure (after a 404, or a 401: no valid session, it stops),
+ * `onError(null)` a recovery.
  */
 
-import { getJob, isTerminal, jobEventsUrl } from "./client.js";
+import { getJob, isNotLoggedIn, isTerminal, jobEventsUrl } from "./client.js";
 
 /** The job kinds of the API (`ffedit.service.tasks`). */
 export const JOB_KINDS = Object.freeze({ train: "train-layout", edit: "edit", export: "export", render: "render" });
@@ -77,7 +78,7 @@ async function pollJob(current, update, onError) {
       onError(null);
     } catch (error) {
       onError(error);
-      if (error.status === 404) return;
+      if (error.status === 404 || isNotLoggedIn(error)) return;
     }
   }
 }

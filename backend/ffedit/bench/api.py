@@ -4,7 +4,8 @@ subprocess on 127.0.0.1, concurrent clients dragging the view, and the 64² prev
 An HTTP client only (standard library: `http.client`, one keep-alive connection per client
 thread); it loads neither torch nor the web stack, and imports nothing of `service` or `api`.
 Every run is bounded: the clients stop at their deadline, the server is stopped when
-`served_api` exits, and each request has a timeout.
+`served_api` exits, and each request has a timeout. The server gets a fresh access token
+(FFEDIT_TOKEN) that every request sends (`ServedApi`).
 
 A client repeats what the page does while the user drags the view sliders: `PREVIEWS_PER_DRAG`
 raw 64² previews at successive yaws, then on release the page's view at the last angle (one
@@ -19,6 +20,7 @@ import http.client
 import json
 import math
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -79,6 +81,42 @@ def server_environment(
     return environment
 
 
+@dataclass(frozen=True)
+class ServedApi:
+    """A served app on loopback: its port and the access token its requests send."""
+
+    port: int
+    token: str = dataclasses.field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The header that logs a request in."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def login_url(self) -> str:
+        """The link `ffedit serve` prints: opening it logs a browser in."""
+        return f"{self.url}/?token={self.token}"
+
+    def connection(self, timeout: float = REQUEST_TIMEOUT_S) -> TokenConnection:
+        return TokenConnection(self, timeout)
+
+
+class TokenConnection(http.client.HTTPConnection):
+    """A keep-alive connection to a served app whose every request sends its token."""
+
+    def __init__(self, served: ServedApi, timeout: float) -> None:
+        super().__init__(LOOPBACK, served.port, timeout=timeout)
+        self.credentials = served.headers
+
+    def request(self, method, url, body=None, headers=None, **options) -> None:
+        super().request(method, url, body, {**(headers or {}), **self.credentials}, **options)
+
+
 def _request(
     connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None
 ) -> tuple[int, bytes]:
@@ -89,7 +127,7 @@ def _request(
 
 
 def _healthy(port: int) -> bool:
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=5)
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=5)  # needs no token
     try:
         return _request(connection, "GET", f"{API_PREFIX}/health")[0] == 200
     except OSError:
@@ -105,15 +143,18 @@ def served_api(
     device: str = "cpu",
     torch_threads: int | None = None,
     settings: dict[str, str] | None = None,
-) -> Iterator[int]:
-    """Run `ffedit serve` on 127.0.0.1 at a free port until the block ends; yields the port
-    once /api/v1/health answers 200. `LoadTestError` if it exits or stays unhealthy for
-    `STARTUP_TIMEOUT_S`; the server is terminated (killed if it lingers) on exit."""
+) -> Iterator[ServedApi]:
+    """Run `ffedit serve` on 127.0.0.1 at a free port, with a fresh access token, until the
+    block ends; yields the port and token once /api/v1/health answers 200. `LoadTestError`
+    if it exits or stays unhealthy for `STARTUP_TIMEOUT_S`; the server is terminated (killed
+    if it lingers) on exit."""
     port = free_loopback_port()
+    token = secrets.token_urlsafe(32)
     command = [sys.executable, "-m", "ffedit.cli", "serve", "--host", LOOPBACK]
+    environment = server_environment(model, data_dir, device, torch_threads, settings)
     process = subprocess.Popen(
         [*command, "--port", str(port)],
-        env=server_environment(model, data_dir, device, torch_threads, settings),
+        env={**environment, "FFEDIT_TOKEN": token},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -126,7 +167,7 @@ def served_api(
             if time.monotonic() > deadline:
                 raise LoadTestError(f"ffedit serve was not healthy after {STARTUP_TIMEOUT_S} s")
             time.sleep(0.2)
-        yield port
+        yield ServedApi(port, token)
     finally:
         process.terminate()
         try:
@@ -137,9 +178,9 @@ def served_api(
         process.stderr.close()
 
 
-def create_face(port: int, seed: int = 0) -> str:
+def create_face(served: ServedApi, seed: int = 0) -> str:
     """Id of a new face made from `seed` on the served app."""
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=REQUEST_TIMEOUT_S)
+    connection = served.connection()
     try:
         body = json.dumps({"seed": seed}).encode()
         status, answer = _request(connection, "POST", f"{API_PREFIX}/faces", body)
@@ -197,8 +238,10 @@ def timed_get(
     return Timing(kind, time.perf_counter() - start, ok, status)
 
 
-def _client_loop(port: int, face_id: str, deadline: float, client: int, out: list[Timing]):
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=REQUEST_TIMEOUT_S)
+def _client_loop(
+    served: ServedApi, face_id: str, deadline: float, client: int, out: list[Timing]
+) -> None:
+    connection = served.connection()
     drag = client
     try:
         while time.monotonic() < deadline:
@@ -211,7 +254,7 @@ def _client_loop(port: int, face_id: str, deadline: float, client: int, out: lis
         connection.close()
 
 
-def run_clients(port: int, face_id: str, clients: int, seconds: float) -> list[Timing]:
+def run_clients(served: ServedApi, face_id: str, clients: int, seconds: float) -> list[Timing]:
     """Every request of `clients` threads dragging for `seconds` (requests started before the
     deadline finish; none starts after it)."""
     if clients < 1 or seconds <= 0:
@@ -219,7 +262,7 @@ def run_clients(port: int, face_id: str, clients: int, seconds: float) -> list[T
     per_client: list[list[Timing]] = [[] for _ in range(clients)]
     deadline = time.monotonic() + seconds
     threads = [
-        threading.Thread(target=_client_loop, args=(port, face_id, deadline, i, per_client[i]))
+        threading.Thread(target=_client_loop, args=(served, face_id, deadline, i, per_client[i]))
         for i in range(clients)
     ]
     for thread in threads:
@@ -229,9 +272,9 @@ def run_clients(port: int, face_id: str, clients: int, seconds: float) -> list[T
     return [timing for timings in per_client for timing in timings]
 
 
-def sequential_previews(port: int, face_id: str, count: int) -> list[Timing]:
+def sequential_previews(served: ServedApi, face_id: str, count: int) -> list[Timing]:
     """`count` 64² preview round trips, one at a time on one connection (after one warm-up)."""
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=REQUEST_TIMEOUT_S)
+    connection = served.connection()
     try:
         timed_get(connection, "preview", request_path(face_id, "preview", 0.0))
         return [
@@ -316,10 +359,10 @@ def run_load_benchmark(
 ) -> LoadReport:
     """Serve `model` on loopback with data in `data_dir`, create a face (seed 0), run the
     clients for `seconds`, then `preview_count` sequential previews; the server is stopped."""
-    with served_api(model, data_dir, device, torch_threads) as port:
-        face_id = create_face(port)
-        timings = run_clients(port, face_id, clients, seconds)
-        previews = sequential_previews(port, face_id, preview_count)
+    with served_api(model, data_dir, device, torch_threads) as served:
+        face_id = create_face(served)
+        timings = run_clients(served, face_id, clients, seconds)
+        previews = sequential_previews(served, face_id, preview_count)
     return load_report(clients, seconds, timings, previews)
 
 

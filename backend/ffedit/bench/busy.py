@@ -40,6 +40,7 @@ from ffedit.bench.api import (
     REQUEST_TIMEOUT_S,
     LatencyStats,
     LoadTestError,
+    ServedApi,
     Timing,
     drag_requests,
     latency_stats,
@@ -139,7 +140,8 @@ def submit_jobs(api: httpx.Client, faces: list[str], frames: int) -> list[str]:
 
 
 def _health_probe(port: int, deadline: float, out: list[Timing]) -> None:
-    """`/health` every `PROBE_S` seconds, as a container healthcheck or a monitor asks."""
+    """`/health` every `PROBE_S` seconds, as a container healthcheck or a monitor asks (no
+    token, as they do)."""
     connection = http.client.HTTPConnection(LOOPBACK, port, timeout=REQUEST_TIMEOUT_S)
     try:
         while time.monotonic() < deadline:
@@ -149,8 +151,8 @@ def _health_probe(port: int, deadline: float, out: list[Timing]) -> None:
         connection.close()
 
 
-def _client(port: int, face: str, deadline: float, number: int, out: list[Timing]) -> None:
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=REQUEST_TIMEOUT_S)
+def _client(served: ServedApi, face: str, deadline: float, number: int, out: list[Timing]) -> None:
+    connection = served.connection()
     drag = number
     try:
         while time.monotonic() < deadline:
@@ -194,9 +196,9 @@ def run_busy(
     """Serve, set up and submit the jobs, run the clients for `seconds` while the jobs run,
     cancel what is left; the server is stopped."""
     settings = {"FFEDIT_TRAINING_STEPS": str(training_steps)}
-    with served_api(model, data_dir, device, settings=settings) as port:
-        base = f"http://{LOOPBACK}:{port}{API_PREFIX}"
-        with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT_S) as api:
+    with served_api(model, data_dir, device, settings=settings) as served:
+        base = f"{served.url}{API_PREFIX}"
+        with httpx.Client(base_url=base, headers=served.headers, timeout=REQUEST_TIMEOUT_S) as api:
             faces = [
                 _checked(api.post("/faces", json={"seed": seed}), "creating a face", 201)["id"]
                 for seed in range(samples_per_layout)
@@ -207,10 +209,11 @@ def run_busy(
             per_client: list[list[Timing]] = [[] for _ in range(clients)]
             probed: list[Timing] = []
             threads = [
-                threading.Thread(target=_client, args=(port, faces[0], deadline, i, out))
+                threading.Thread(target=_client, args=(served, faces[0], deadline, i, out))
                 for i, out in enumerate(per_client)
             ]
-            threads.append(threading.Thread(target=_health_probe, args=(port, deadline, probed)))
+            probe = threading.Thread(target=_health_probe, args=(served.port, deadline, probed))
+            threads.append(probe)
             for thread in threads:
                 thread.start()
             watched = _watch_jobs(api, jobs, start, deadline)

@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 
 from ffedit.bench import report
-from ffedit.bench.api import API_PREFIX, LOOPBACK, REQUEST_TIMEOUT_S, LoadTestError, served_api
+from ffedit.bench.api import API_PREFIX, REQUEST_TIMEOUT_S, LoadTestError, served_api
 from ffedit.bench.busy import painted_sample
 from ffedit.config import DEFAULT_MODEL_PATH
 
@@ -239,7 +239,8 @@ def _wait_value(page, script: str, arg=None) -> float:
 
 
 def time_first_face(browser, url: str) -> float:
-    """A fresh context opens the page: seconds from navigation start to the first face."""
+    """A fresh context opens the page at `url` (the start-up link: it logs in first):
+    seconds from navigation start to the first face."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
@@ -349,12 +350,14 @@ def run_page(
     if executable is None:
         raise LoadTestError("Chromium is missing: apt-get install chromium")
     load_average = os.getloadavg()[0]
-    with served_api(model, data_dir, device, settings=settings) as port:
-        url = f"http://{LOOPBACK}:{port}"
-        with httpx.Client(base_url=url + API_PREFIX, timeout=REQUEST_TIMEOUT_S) as api:
+    with served_api(model, data_dir, device, settings=settings) as served:
+        base = served.url + API_PREFIX
+        with httpx.Client(base_url=base, headers=served.headers, timeout=REQUEST_TIMEOUT_S) as api:
             layout_id = prepare_layout(api, samples)
             try:
-                measured = _drive_page(sync_playwright, executable, url, api, layout_id, loads)
+                measured = _drive_page(
+                    sync_playwright, executable, served.login_url, api, layout_id, loads
+                )
             except PlaywrightError as error:
                 raise LoadTestError(f"the page did not do what was asked: {error}") from error
     return PageReport(load_average=load_average, training_samples=samples, **measured)
@@ -363,7 +366,8 @@ def run_page(
 def _drive_page(
     sync_playwright, executable: Path, url: str, api: httpx.Client, layout_id: str, loads: int
 ) -> dict:
-    """The timed actions in one browser: PageReport's fields other than the setup's."""
+    """The timed actions in one browser (each context opens `url`, the start-up link):
+    PageReport's fields other than the setup's."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
         try:

@@ -5,6 +5,7 @@ routes are read from the app, so a new route is covered without touching this fi
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -17,6 +18,7 @@ from ffedit.api.auth import (
     NOT_LOGGED_IN,
     NOT_VALID,
     SESSION_COOKIE,
+    TokenRedactor,
     login_url,
     session_value,
     startup_message,
@@ -187,3 +189,17 @@ def test_an_empty_or_short_token_is_refused_not_turned_off(token, monkeypatch):
     assert "token" in str(refused.value)
     if token:
         assert token not in str(refused.value)  # a secret is not echoed
+
+
+def test_the_access_log_leaves_the_token_out():
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/?token=s3cr-et_&view=front", "1.1", 200),
+        None,
+    )
+    assert TokenRedactor().filter(record)
+    assert record.getMessage() == '127.0.0.1:5 - "GET /?token=redacted&view=front HTTP/1.1" 200'

@@ -11,12 +11,17 @@ takes constant time (`hmac.compare_digest`).
 
 Accounts (a later part) replace `TokenAuthenticator` with one that looks users and their
 sessions up; the routes keep depending on `current_principal`.
+
+The start-up link's token reaches the server once, in the page's own URL: `TokenRedactor`
+keeps it out of the access log.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -44,6 +49,7 @@ NOT_VALID = (
 )
 WEBSOCKET_REFUSAL = "not logged in: send the session cookie or Authorization: Bearer <token>"
 """The close reason of a refused WebSocket (at most 123 bytes)."""
+TOKEN_IN_QUERY = re.compile(r"(?<=[?&]token=)[^&#\s]+")
 UNSPECIFIED_HOSTS = ("0.0.0.0", "::", "")
 """Bind addresses meaning every interface: the printed link uses loopback instead."""
 
@@ -158,3 +164,20 @@ def startup_message(host: str, port: int, settings: Settings) -> str:
         "ffedit is ready. Open this link to log in (it holds this run's access token; "
         f"API clients send it as `Authorization: Bearer <token>`):\n\n    {url}\n"
     )
+
+
+def without_tokens(text: str) -> str:
+    """`text` with the value of every `token=` query parameter replaced by "redacted"."""
+    return TOKEN_IN_QUERY.sub("redacted", text)
+
+
+class TokenRedactor(logging.Filter):
+    """A log filter taking token values out of a record's arguments (uvicorn's access log
+    line carries the request's path and query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                without_tokens(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True

@@ -26,11 +26,13 @@ def register_serve(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
     from pydantic import ValidationError
 
     from ffedit.api.app import create_app
-    from ffedit.api.auth import startup_message
+    from ffedit.api.auth import TokenRedactor, startup_message
     from ffedit.api.settings import Settings
 
     try:
@@ -46,6 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    logging.getLogger("uvicorn.access").addFilter(TokenRedactor())  # kept by uvicorn's config
     message = startup_message(args.host, args.port, settings)
     app = create_app(settings, on_ready=lambda: print(message, file=sys.stderr, flush=True))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from ffedit.edit import EditConfig
-from ffedit.edit.config import paper_edit_config
+from ffedit.edit.config import edit_learning_rate, paper_edit_config
 
 
 def test_paper_config_is_the_papers():
@@ -46,6 +46,7 @@ def test_config_is_frozen():
         {"layers": (1, 1)},
         {"context_rays": 0},
         {"chunk_rays": 0},
+        {"rate_pixels": 0},
     ],
 )
 def test_invalid_settings_are_refused(changes):
@@ -57,3 +58,16 @@ def test_lpips_needs_full_frames():
     with pytest.raises(ValueError, match="full_frame"):
         EditConfig(lpips_weights="lpips.safetensors")
     assert EditConfig(lpips_weights="lpips.safetensors", full_frame=True).full_frame
+
+
+def test_larger_edits_take_a_larger_rate_up_to_the_maximum():
+    config = EditConfig(learning_rate=0.005, max_learning_rate=0.01, rate_pixels=50)
+    assert edit_learning_rate(config, 1) == 0.005
+    assert edit_learning_rate(config, 50) == 0.005
+    assert edit_learning_rate(config, 100) == pytest.approx(0.005 * 2**0.5)
+    assert edit_learning_rate(config, 200) == 0.01
+    assert edit_learning_rate(config, 5000) == 0.01
+    fixed = dataclasses.replace(config, max_learning_rate=None)
+    assert edit_learning_rate(fixed, 5000) == 0.005
+    assert edit_learning_rate(paper_edit_config(), 5000) == 0.02
+    assert edit_learning_rate(dataclasses.replace(config, learning_rate=0.02), 5000) == 0.02

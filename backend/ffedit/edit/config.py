@@ -17,6 +17,7 @@ rays the losses need each step (`full_frame=False`; see `optimize`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,14 @@ class EditConfig:
     steps: int = 100
     """Adam steps."""
     learning_rate: float = 0.005
-    """Adam learning rate (betas 0.9, 0.999); the paper's is 0.02."""
+    """Adam learning rate (betas 0.9, 0.999) of an edit painting up to `rate_pixels` pixels;
+    the paper's is 0.02."""
+    max_learning_rate: float | None = 0.01
+    """Beyond `rate_pixels` painted pixels the rate grows as the square root of their count
+    (a larger change has further to move the face), up to this (a `learning_rate` above it
+    stays as it is); None: `learning_rate` whatever the edit's size (`edit_learning_rate`)."""
+    rate_pixels: int = 50
+    """Painted pixels up to which an edit takes `learning_rate`."""
     optimizer: str = "adam"
     """"adam": per-entry second moments (the paper); "isotropic": one for the whole offset,
     so steps follow the gradient's direction (`ffedit.edit.isotropic`)."""
@@ -103,7 +111,7 @@ class EditConfig:
     """Seeds the offset's initialisation and every ray draw."""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "context_rays", "ssim_patches", "guard_rays"):
+        for name in ("steps", "context_rays", "ssim_patches", "guard_rays", "rate_pixels"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0 < self.painted_confidence <= 1:
@@ -150,12 +158,21 @@ class EditConfig:
         return dataclasses.asdict(self)
 
 
+def edit_learning_rate(config: EditConfig, painted: int) -> float:
+    """The learning rate of an edit painting `painted` pixels (`EditConfig.max_learning_rate`)."""
+    if config.max_learning_rate is None:
+        return config.learning_rate
+    grown = config.learning_rate * math.sqrt(max(painted, config.rate_pixels) / config.rate_pixels)
+    return max(config.learning_rate, min(config.max_learning_rate, grown))
+
+
 def paper_edit_config(**changes: Any) -> EditConfig:
     """FFaceNeRF's edit (module doc) with this project's preservation terms and fast path;
     `changes` override any setting."""
     paper = {
         "objective": "paper",
         "learning_rate": 0.02,
+        "max_learning_rate": None,
         "init_scale": 0.01,
         "guard_yaws": (),
         "optimizer": "adam",

@@ -12,8 +12,9 @@ Fast path (default): a step renders only the rays of M, a resampled share of the
 few SSIM windows (`edit.regions`), not the whole frame, and along each ray decodes colour
 and segmentation only at the samples whose compositing weight exceeds `sample_threshold`
 (σ everywhere); the gradient reaches Δ through the same backbone either way. The source
-and final frames are rendered the same way, so the preservation reference is what an
-unchanged latent renders at a step.
+reference is rendered the same way, so it is what an unchanged latent renders at a step;
+the labels that decide what was painted, and the result's mask, come from exact renders (no
+threshold), as the app's masks do: a target equal to the mask the user saw is never an edit.
 `EditConfig(full_frame=True)` renders every pixel each step: the paper's procedure and the
 reference twin of the fast path (the losses are the same function of the rays; `ffedit
 bench edits` compares target IoU and time of both).
@@ -25,6 +26,7 @@ says so; it never logs, saves or sleeps.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,7 +37,7 @@ import torch
 from torch import nn
 
 from ffedit.camera import turned_camera
-from ffedit.edit.config import EditConfig
+from ffedit.edit.config import EditConfig, edit_learning_rate
 from ffedit.edit.errors import LpipsWeightsError, NothingToEdit
 from ffedit.edit.guards import (
     GUARD_MARGIN,
@@ -182,11 +184,13 @@ def _frozen(*modules: nn.Module | None) -> Iterator[None]:
             parameter.requires_grad_(flag)
 
 
-def _optimizer(config: EditConfig, offset: torch.Tensor) -> torch.optim.Optimizer:
-    """The optimiser of `config.optimizer` over the offset."""
+def _optimizer(config: EditConfig, offset: torch.Tensor, painted: int) -> torch.optim.Optimizer:
+    """The optimiser of `config.optimizer` over the offset of an edit painting `painted`
+    pixels."""
+    rate = edit_learning_rate(config, painted)
     if config.optimizer == "adam":
-        return torch.optim.Adam([offset], lr=config.learning_rate)
-    return IsotropicAdam([offset], lr=config.learning_rate)
+        return torch.optim.Adam([offset], lr=rate)
+    return IsotropicAdam([offset], lr=rate)
 
 
 def _step_rays(
@@ -238,6 +242,21 @@ def _render_frame(
         appearance_threshold=_sample_threshold(config),
         defer_segmentation=True,
     )
+
+
+def _exact_labels(
+    generator: TriplaneGenerator,
+    adapter: SegHead | None,
+    planes: torch.Tensor,
+    rays: tuple[torch.Tensor, torch.Tensor],
+    plane_stats: PlaneStatistics,
+    config: EditConfig,
+) -> torch.Tensor:
+    """(N,) predicted labels of every ray rendered exactly (no sample threshold), as the app
+    predicts masks: what a user painted on and sees after the edit."""
+    exact = dataclasses.replace(config, full_frame=True)
+    render = _render_frame(generator, adapter, planes, rays, plane_stats, exact)
+    return _rgb_and_logits(render)[1].argmax(-1)
 
 
 def _rgb_and_logits(output: RayOutput) -> tuple[torch.Tensor, torch.Tensor]:
@@ -351,9 +370,12 @@ def optimize_latent(
                 generator, adapter, source_planes, (origins, directions), plane_stats, config
             )
             source_rgb, source_logits = _rgb_and_logits(source)
+            current = _exact_labels(
+                generator, adapter, source_planes, (origins, directions), plane_stats, config
+            )
         target = check_target(target_mask, resolution, source_logits.shape[-1]).to(device)
         target_cpu = target.cpu()
-        current = source_logits.argmax(-1).reshape(resolution, resolution).cpu()
+        current = current.reshape(resolution, resolution).cpu()
         painted = (current != target_cpu).reshape(-1)
         if not painted.any():
             raise NothingToEdit()
@@ -383,7 +405,7 @@ def optimize_latent(
         full = full_frame_rays(centres) if config.full_frame else None
         offset = initial_offset(len(layers), ws.shape[-1], config.init_scale, config.seed)
         offset = offset.to(device=device, dtype=ws.dtype).requires_grad_(True)
-        optimizer = _optimizer(config, offset)
+        optimizer = _optimizer(config, offset, painted_count)
         draws = torch.Generator().manual_seed(config.seed)
         history: list[dict[str, float]] = []
         cancelled = False
@@ -433,17 +455,15 @@ def optimize_latent(
         step_seconds = time.perf_counter() - loop_start
         edited = offset_ws(source_ws, layers, offset.detach())
         with torch.no_grad():
-            _, final_logits = _rgb_and_logits(
-                _render_frame(
-                    generator,
-                    adapter,
-                    generator.synthesize_planes(edited[None]),
-                    (origins, directions),
-                    plane_stats,
-                    config,
-                )
+            final_labels = _exact_labels(
+                generator,
+                adapter,
+                generator.synthesize_planes(edited[None]),
+                (origins, directions),
+                plane_stats,
+                config,
             )
-    masks = final_logits.argmax(-1).reshape(resolution, resolution)
+    masks = final_labels.reshape(resolution, resolution)
     return EditResult(
         ws=edited,
         source_ws=source_ws,

@@ -5,7 +5,7 @@ import { test } from "node:test";
 
 import { isNotLoggedIn } from "../../frontend/src/api/client.js";
 import { logInFromAddress, splitToken } from "../../frontend/src/api/session.js";
-import { loginMessage } from "../../frontend/src/ui/login.js";
+import { askToLogIn, loginMessage, showSession } from "../../frontend/src/ui/login.js";
 
 /** A fake `fetch` answering `status`; the calls it got, in order, in `calls`. */
 function fakeFetch(status, calls) {
@@ -62,4 +62,65 @@ test("the login message says which link to open", () => {
   }
   assert.match(loginMessage(true), /not valid/);
   assert.match(loginMessage(false), /^Not logged in\./);
+});
+
+/** A stand-in for the login form's elements: `submit()` fires its submit handler. */
+function fakeLoginForm() {
+  const handlers = [];
+  const element = () => ({ hidden: true, value: "", textContent: "", focus() {} });
+  const form = {
+    hidden: true,
+    addEventListener: (type, handler) => handlers.push(handler),
+    removeEventListener: (type, handler) => handlers.splice(handlers.indexOf(handler), 1),
+    submit: () => Promise.all(handlers.map((handler) => handler({ preventDefault() {} }))),
+  };
+  return { form, name: element(), password: element(), error: element(), app: { hidden: false }, status: element() };
+}
+
+test("multi-user mode: the login form sends the name and password, shows a refusal", async (t) => {
+  const answers = [
+    new Response(JSON.stringify({ error: "too many attempts", detail: "too many failed logins for this account; try again in 60 seconds" }), { status: 429 }),
+    new Response(null, { status: 204 }),
+  ];
+  const calls = [];
+  t.mock.method(globalThis, "fetch", async (url, init) => {
+    calls.push({ url, init });
+    return answers.shift();
+  });
+  const elements = fakeLoginForm();
+  const loggedIn = askToLogIn(elements);
+  assert.equal(elements.form.hidden, false);
+  assert.equal(elements.app.hidden, true);
+  elements.name.value = "ada";
+  elements.password.value = "secret-1";
+  await elements.form.submit();
+  assert.equal(elements.error.hidden, false);
+  assert.match(elements.error.textContent, /try again in 60 seconds/);
+  assert.equal(elements.password.value, "", "a refused password is cleared");
+  elements.password.value = "secret-2";
+  await elements.form.submit();
+  await loggedIn;
+  assert.deepEqual(JSON.parse(calls[1].init.body), { name: "ada", password: "secret-2" });
+  assert.equal(calls[1].url, "/api/v1/session");
+  assert.equal(elements.form.hidden, true);
+  assert.equal(elements.app.hidden, false);
+});
+
+test("the header names the user and logs out", async (t) => {
+  const calls = [];
+  t.mock.method(globalThis, "fetch", async (url, init) => {
+    calls.push({ url, method: init.method });
+    return new Response(null, { status: 204 });
+  });
+  const user = { hidden: true, textContent: "" };
+  const logOutButton = { hidden: true, disabled: false, onclick: null };
+  const visited = [];
+  showSession({ user: "ada", admin: false, users: true }, { user, logOutButton }, { assign: (href) => visited.push(href) });
+  assert.equal(user.textContent, "Logged in as ada");
+  assert.equal(logOutButton.hidden, false);
+  await logOutButton.onclick();
+  assert.deepEqual(calls, [{ url: "/api/v1/session", method: "DELETE" }]);
+  assert.deepEqual(visited, ["/"]);
+  showSession({ user: "owner", admin: true, users: false }, { user, logOutButton }, { assign() {} });
+  assert.equal(user.hidden, true, "single-user mode names nobody");
 });

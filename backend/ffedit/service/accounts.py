@@ -11,7 +11,10 @@ call only this; the SQL is `ffedit.service.storage.AccountStore`'s.
   ends it at once, as revoking a token does.
 - `LoginThrottle`: at most `attempts_per_account` failed logins per account name and
   `attempts_per_address` per client address within `window_s`; beyond, `TooManyAttempts`
-  says how many seconds to wait, before any password is checked.
+  says how many seconds to wait, before any password is checked. An attempt counts as
+  failed from its start (check and count are one step), so parallel guesses cannot pass
+  the limit together; a right password takes it back.
+- At most `MAX_PARALLEL_HASHES` password hashes run at once: each takes argon2's 64 MiB.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ SECRET_BYTES = 32
 TOKEN_PREFIX = "ffedit_"
 WRONG_LOGIN = "wrong user name or password"
 CREATE_ADMIN = "ffedit users create NAME --admin"
+MAX_PARALLEL_HASHES = 2
 
 
 def secret_hash(secret: str) -> str:
@@ -87,10 +91,12 @@ class LoginThrottle:
         self._failures: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, account: str, address: str) -> None:
-        """`TooManyAttempts` (with the seconds to wait) while either key is at its limit."""
+    def begin(self, account: str, address: str) -> float:
+        """Count an attempt as failed (returns its time, for `succeeded`); `TooManyAttempts`
+        (with the seconds to wait), counting nothing, while either key is at its limit."""
         with self._lock:
-            for key in self._keys(account, address):
+            keys = self._keys(account, address)
+            for key in keys:
                 failures = self._recent(key)
                 if len(failures) >= self._limits[key[0]]:
                     wait = max(1, math.ceil(failures[0] + self._window_s - self._clock()))
@@ -98,17 +104,19 @@ class LoginThrottle:
                     raise TooManyAttempts(
                         f"too many failed logins {whose}; try again in {wait} seconds", wait
                     )
-
-    def failed(self, account: str, address: str) -> None:
-        with self._lock:
             now = self._clock()
-            for key in self._keys(account, address):
+            for key in keys:
                 self._failures.setdefault(key, deque()).append(now)
+            return now
 
-    def succeeded(self, account: str) -> None:
-        """A right password clears the account's failures (not its address's)."""
+    def succeeded(self, account: str, address: str, began: float) -> None:
+        """A right password: its attempt is taken back, and its account's failures cleared
+        (not its address's)."""
         with self._lock:
             self._failures.pop(("account", account.lower()), None)
+            failures = self._failures.get(("address", address))
+            if failures is not None and began in failures:
+                failures.remove(began)
 
     def _keys(self, account: str, address: str) -> tuple[tuple[str, str], ...]:
         return ("account", account.lower()), ("address", address)
@@ -143,6 +151,7 @@ class Accounts:
         self.session_s = session_s
         self.throttle = throttle or LoginThrottle()
         self._hasher = PasswordHasher()
+        self._hashing = threading.BoundedSemaphore(MAX_PARALLEL_HASHES)
         self._unknown_user_hash = self._hasher.hash(secrets.token_urlsafe(SECRET_BYTES))
 
     def close(self) -> None:
@@ -152,7 +161,8 @@ class Accounts:
 
     def create_user(self, name: str, password: str, admin: bool = False) -> UserRecord:
         """A new user (`InvalidRequest` for a bad name or password, `Conflict` if taken)."""
-        password_hash = self._hasher.hash(check_password(password))
+        with self._hashing:
+            password_hash = self._hasher.hash(check_password(password))
         return self.store.add_user(check_user_name(name), password_hash, admin)
 
     def list_users(self) -> list[UserRecord]:
@@ -183,18 +193,19 @@ class Accounts:
     def log_in(self, name: str, password: str, address: str) -> tuple[UserRecord, str]:
         """Check a password; the user and a new session's secret. `TooManyAttempts` before
         any check while throttled, `InvalidCredentials` for a wrong name or password."""
-        self.throttle.check(name, address)
+        began = self.throttle.begin(name, address)
         found = self.store.password_hash_of(name)
         too_long = len(password) > MAX_PASSWORD_LENGTH
         stored = self._unknown_user_hash if found is None or too_long else found[1]
-        right = self._verify(stored, password[:MAX_PASSWORD_LENGTH])
+        with self._hashing:
+            right = self._verify(stored, password[:MAX_PASSWORD_LENGTH])
         if found is None or too_long or not right:
-            self.throttle.failed(name, address)
             raise InvalidCredentials(WRONG_LOGIN)
-        self.throttle.succeeded(name)
+        self.throttle.succeeded(name, address, began)
         user = found[0]
         if self._hasher.check_needs_rehash(stored):
-            self.store.set_password_hash(user.id, self._hasher.hash(password))
+            with self._hashing:
+                self.store.set_password_hash(user.id, self._hasher.hash(password))
         secret = secrets.token_urlsafe(SECRET_BYTES)
         self.store.add_session(user.id, secret_hash(secret), time.time() + self.session_s)
         return user, secret

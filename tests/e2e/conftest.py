@@ -2,7 +2,8 @@
 serve` in a subprocess on a free port, small training/edit settings, its own random access
 token), the link it prints to log the page in (read from its log, as a user reads it),
 headless Debian Chromium driven by Playwright, and a page logged in with that link and the
-app loaded. A test fails when its page
+app loaded; and a second, multi-user server (`accounts_server`, FFEDIT_USERS=on) whose
+users were made with `ffedit users create`. A test fails when its page
 throws or logs a console error or warning; one that provokes an error on purpose (a refused
 upload: Chromium logs every 4xx answer as an error) takes it out of `console_messages`.
 

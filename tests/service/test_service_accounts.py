@@ -4,6 +4,7 @@ throttle's window (a fake clock)."""
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 
@@ -65,3 +66,15 @@ def test_passwords_are_argon2id_and_secrets_are_stored_as_hashes(tmp_path):
         stored += " ".join(str(row[0]) for row in db.execute("SELECT password_hash FROM users"))
     assert token not in stored and secret_hash(token) in stored
     assert "correct horse" not in stored and "$argon2id$" in stored
+
+
+def test_a_session_ends_when_it_expires(tmp_path):
+    accounts = Accounts(tmp_path, session_s=0.05)
+    try:
+        accounts.create_user("ada", "correct horse")
+        _, session = accounts.log_in("ada", "correct horse", "a")
+        assert accounts.session_user(session) is not None
+        time.sleep(0.1)
+        assert accounts.session_user(session) is None
+    finally:
+        accounts.close()

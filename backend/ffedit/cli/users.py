@@ -109,7 +109,10 @@ def _create_user(args: argparse.Namespace) -> int:
     def create(accounts) -> None:
         user = accounts.create_user(args.name, password, admin=args.admin)
         role = "admin" if user.admin else "user"
-        print(f"created {role} {user.name!r}; they log in on the page with this password")
+        print(
+            f"created {role} {user.name!r}; they log in on the page with this password "
+            "(the server has accounts when FFEDIT_USERS=on)"
+        )
 
     return _with_accounts(args, create)
 

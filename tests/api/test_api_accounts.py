@@ -304,6 +304,9 @@ def test_per_user_limits_answer_429(users_settings, tokens):
                 alice.post(f"{API}/faces/{face}/exports", params={"frames": frames})
                 for frames in (2, 3, 4)
             ]
+            assert alice.get(f"{API}/jobs", params={"status": "queued"}).json()
+            assert bob.get(f"{API}/jobs", params={"status": "queued"}).json() == []
+            assert bob.get(f"{API}/jobs", params={"status": "running"}).json() == []
         codes = [answer.status_code for answer in answers]
         assert 429 in codes and "jobs waiting" in answers[codes.index(429)].json()["detail"]
         for answer in answers:

@@ -17,6 +17,7 @@ import { initFacePanel } from "./ui/face.js";
 import { JobTracker } from "./ui/jobs.js";
 import { LayoutsPanel } from "./ui/layouts.js";
 import { askToLogIn, showLoggedOut, showSession } from "./ui/login.js";
+import { initTokensPanel } from "./ui/tokens.js";
 import { AppState } from "./ui/state.js";
 import { Tools } from "./ui/tools.js";
 import { Viewer } from "./ui/viewer.js";
@@ -181,6 +182,16 @@ async function start() {
     const current = await session();
     if (current === null) return;
     showSession(current, { user: $("session-user"), logOutButton: $("log-out") });
+    if (current.users) {
+      await initTokensPanel({
+        panel: $("tokens-panel"),
+        form: $("token-form"),
+        name: $("token-name"),
+        secret: $("token-secret"),
+        list: $("token-list"),
+        error: $("tokens-error"),
+      });
+    }
     const model = await getModel();
     state.set({ model, view: { view: model.views.includes("front") ? "front" : model.views[0] } });
     status.textContent = `Model ${model.source.split(/[\\/]/).pop()} on ${model.device} · masks ${model.mask_resolution}×${model.mask_resolution}`;

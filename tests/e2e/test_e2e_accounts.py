@@ -1,8 +1,9 @@
 """Multi-user mode in the real page against the real server (`FFEDIT_USERS=on`, users made
 with `ffedit users create` as an operator does): a browser without a session gets the login
 form, a wrong password is said under it, the right one logs the page in and the app loads;
-a second user in another browser context sees an empty face list, not the first user's;
-Log out ends the session (the old cookie no longer works)."""
+a second user in another browser context sees an empty face list, not the first user's; a
+token made in the API tokens panel works for a script until it is revoked there; Log out
+ends the session (the old cookie no longer works)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,23 @@ def test_a_user_logs_in_on_the_page_and_another_sees_none_of_their_faces(
         assert not bo_page.errors and not bo_page.console, bo_page.console
     finally:
         other.close()
+
+    page.fill("#token-name", "notebook")
+    page.click("#token-create")
+    page.wait_for_selector("#token-secret", state="visible")
+    secret = page.locator("#token-secret").inner_text().rsplit(" ", 1)[-1]
+    assert secret.startswith("ffedit_")
+    script = browser.new_context(extra_http_headers={"Authorization": f"Bearer {secret}"})
+    try:
+        faces = script.request.get(f"{accounts_server}/api/v1/faces")
+        assert faces.status == 200 and len(faces.json()) == 1
+        page.click("button[aria-label='Revoke the token notebook']")
+        page.wait_for_function(
+            "!document.querySelector('#token-list').textContent.includes('notebook')"
+        )
+        assert script.request.get(f"{accounts_server}/api/v1/faces").status == 401
+    finally:
+        script.close()
 
     page.click("#log-out")
     page.wait_for_selector("#login-form", state="visible", timeout=20_000)

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { isNotLoggedIn } from "../../frontend/src/api/client.js";
 import { logInFromAddress, splitToken } from "../../frontend/src/api/session.js";
 import { askToLogIn, loginMessage, showSession } from "../../frontend/src/ui/login.js";
+import { initTokensPanel } from "../../frontend/src/ui/tokens.js";
 
 /** A fake `fetch` answering `status`; the calls it got, in order, in `calls`. */
 function fakeFetch(status, calls) {
@@ -123,4 +124,65 @@ test("the header names the user and logs out", async (t) => {
   assert.deepEqual(visited, ["/"]);
   showSession({ user: "owner", admin: true, users: false }, { user, logOutButton }, { assign() {} });
   assert.equal(user.hidden, true, "single-user mode names nobody");
+});
+
+/** Just enough of `document` for the tokens panel: elements with children and listeners. */
+function fakeDocument() {
+  return {
+    createElement: (tag) => {
+      const listeners = {};
+      return {
+        tag,
+        textContent: "",
+        children: [],
+        attributes: {},
+        setAttribute(name, value) {
+          this.attributes[name] = value;
+        },
+        append(...items) {
+          this.children.push(...items);
+        },
+        addEventListener: (type, handler) => (listeners[type] = handler),
+        click: () => listeners.click(),
+      };
+    },
+  };
+}
+
+test("the tokens panel lists, makes (secret shown once) and revokes tokens", async (t) => {
+  let tokens = [{ id: "t1", name: "ci", created_at: 0, last_used_at: null }];
+  const calls = [];
+  t.mock.method(globalThis, "fetch", async (url, init) => {
+    calls.push(`${init.method} ${url}`);
+    if (init.method === "POST") {
+      const made = { id: "t2", name: JSON.parse(init.body).name, created_at: 60, last_used_at: null, token: "ffedit_s3cret" };
+      tokens = [...tokens, made];
+      return new Response(JSON.stringify(made), { status: 201 });
+    }
+    if (init.method === "DELETE") {
+      tokens = tokens.filter((token) => !url.endsWith(token.id));
+      return new Response(null, { status: 204 });
+    }
+    return new Response(JSON.stringify(tokens.map(({ token, ...rest }) => rest)), { status: 200 });
+  });
+  let submit;
+  const list = { items: [], replaceChildren: (...items) => (list.items = items) };
+  const el = {
+    panel: { hidden: true },
+    form: { addEventListener: (type, handler) => (submit = handler) },
+    name: { value: " laptop " },
+    secret: { hidden: true, textContent: "" },
+    list,
+    error: { hidden: true, textContent: "" },
+  };
+  await initTokensPanel(el, fakeDocument());
+  assert.equal(el.panel.hidden, false);
+  assert.equal(list.items[0].children[0].textContent, "ci · made 1970-01-01 00:00 UTC · last used never");
+  await submit({ preventDefault() {} });
+  assert.match(el.secret.textContent, /ffedit_s3cret$/);
+  assert.equal(list.items.length, 2);
+  assert.ok(!list.items.some((item) => item.children[0].textContent.includes("s3cret")), "the secret is not listed");
+  await list.items[0].children[1].click();
+  assert.deepEqual(list.items.map((item) => item.children[0].textContent.split(" ")[0]), ["laptop"]);
+  assert.deepEqual(calls, ["GET /api/v1/tokens", "POST /api/v1/tokens", "GET /api/v1/tokens", "DELETE /api/v1/tokens/t1", "GET /api/v1/tokens"]);
 });

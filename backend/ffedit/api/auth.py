@@ -27,10 +27,11 @@ import hmac
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from fastapi import Depends, Response, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
 from starlette.status import WS_1008_POLICY_VIOLATION
@@ -119,9 +120,9 @@ class TokenAuthenticator:
     """Single-user mode: the one token, or the session cookie made from it, is the owner."""
 
     token: str = field(repr=False)
-    accounts: None = None
-    not_logged_in: str = NOT_LOGGED_IN
-    not_valid: str = NOT_VALID
+    accounts: ClassVar[None] = None
+    not_logged_in: ClassVar[str] = NOT_LOGGED_IN
+    not_valid: ClassVar[str] = NOT_VALID
 
     def principal_of(self, bearer: str | None, session: str | None) -> Principal | None:
         """The owner when either credential is right; None otherwise."""
@@ -147,8 +148,8 @@ class AccountAuthenticator:
     """Multi-user mode: a personal API token, or the cookie of a logged-in session."""
 
     accounts: Accounts
-    not_logged_in: str = NOT_LOGGED_IN_ACCOUNT
-    not_valid: str = NOT_VALID_ACCOUNT
+    not_logged_in: ClassVar[str] = NOT_LOGGED_IN_ACCOUNT
+    not_valid: ClassVar[str] = NOT_VALID_ACCOUNT
 
     def principal_of(self, bearer: str | None, session: str | None) -> Principal | None:
         """The user of the token or of the session; None when neither is valid."""
@@ -202,7 +203,10 @@ async def current_principal(
     before it is accepted) when it brings no valid credential."""
     authenticator: Authenticator = connection.app.state.authenticator
     token = bearer.credentials if bearer is not None else None
-    principal = authenticator.principal_of(token, session)
+    if authenticator.accounts is None:
+        principal = authenticator.principal_of(token, session)
+    else:  # a database lookup: off the event loop
+        principal = await run_in_threadpool(authenticator.principal_of, token, session)
     if principal is not None:
         return principal
     if connection.scope["type"] == "websocket":

@@ -18,7 +18,12 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from ffedit.api.app import create_app
-from ffedit.api.auth import NOT_LOGGED_IN_ACCOUNT, NOT_VALID_ACCOUNT, SESSION_COOKIE
+from ffedit.api.auth import (
+    NOT_LOGGED_IN_ACCOUNT,
+    NOT_VALID_ACCOUNT,
+    SESSION_COOKIE,
+    startup_message,
+)
 from ffedit.layouts import BUILTIN_LAYOUTS
 from ffedit.service.accounts import Accounts
 from ffedit.service.errors import NoAccounts
@@ -343,3 +348,9 @@ def test_a_data_folder_from_before_owners_belongs_to_the_first_admin(users_setti
             "old",
         }
         assert bob.get(f"{API}/faces").json() == []
+
+
+def test_the_startup_message_names_the_page_not_a_token(users_settings):
+    message = startup_message("0.0.0.0", 8000, users_settings)
+    assert "Open http://127.0.0.1:8000/ and log in with your account" in message
+    assert users_settings.token.get_secret_value() not in message and "?token" not in message

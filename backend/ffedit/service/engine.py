@@ -695,6 +695,7 @@ class Engine:
         when their files fill their quota; then remove the oldest finished jobs (of anyone,
         and their files) beyond `max_jobs`."""
         self.storage.ensure_room(QUEUED_JOBS_ROOM, owner)
+        self.storage.ensure_disk_room(owner, 0)  # room for what the job will write
         excess = self.storage.count_jobs() + 1 - self.config.max_jobs
         for job_id in self.storage.oldest_finished_jobs(excess) if excess > 0 else []:
             with contextlib.suppress(NotFound):  # deleted meanwhile

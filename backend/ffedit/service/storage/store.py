@@ -556,9 +556,9 @@ class Storage:
         self, kind: str, owner: str = SINGLE_USER_OWNER, layout_id: str | None = None
     ) -> None:
         """`LimitReached` now if one more record of `kind` (`FACES_ROOM`, `LAYOUTS_ROOM`,
-        `SAMPLES_ROOM` of `layout_id`, `QUEUED_JOBS_ROOM`) of `owner` would pass its limit,
-        `DiskQuotaReached` when the owner's files fill their quota: a check before expensive
-        work; the add itself checks again (the count atomically)."""
+        `SAMPLES_ROOM` of `layout_id`, `QUEUED_JOBS_ROOM`) of `owner` would pass its limit:
+        a check before expensive work; the add itself checks again, atomically (and checks
+        the disk quota)."""
         limit = {
             FACES_ROOM: self.limits.faces,
             LAYOUTS_ROOM: self.limits.custom_layouts,
@@ -567,7 +567,6 @@ class Storage:
         }[kind]
         with self._transaction() as db:
             _ensure_room(db, kind, limit, owner, layout_id)
-        self.ensure_disk_room(owner, 0)
 
     def disk_bytes(self, owner: str) -> int:
         """Bytes of the owner's files: faces, custom layouts' adapters, samples, jobs."""

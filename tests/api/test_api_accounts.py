@@ -152,6 +152,17 @@ def test_another_users_ids_answer_404_on_every_route(alice, bob):
             unknown = PARAMETER.sub(UNKNOWN_ID, template)
             same = _request(bob, method, unknown, theirs).json()["detail"]
             assert answer.json()["detail"].count("'") == same.count("'"), "an id leaks"
+    # every route without an id (the lists) names none of alice's things to bob
+    lists = [
+        c.path
+        for c in iter_route_contexts(alice.app.routes)
+        if c.path.startswith(API) and not PARAMETER.search(c.path) and "GET" in (c.methods or ())
+    ]
+    assert f"{API}/faces" in lists and f"{API}/jobs" in lists
+    ids = [value for key, value in theirs.items() if key.endswith("_id")]
+    for path in lists:
+        text = bob.get(path).text
+        assert not any(thing in text for thing in ids), path
     # alice still has everything, unchanged
     for template, methods, websocket in routes:
         if "GET" in methods and not websocket:

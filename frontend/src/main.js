@@ -3,11 +3,11 @@
  * in with the start-up link's token when the address has one, and load the
  * model info, the layouts, the face remembered from the last visit (or a new
  * one) and the jobs still running; without a valid session the page shows how
- * to log in instead. `window.ffedit` exposes the pieces for the browser tests
+ * to log in instead (multi-user mode: a login form, after which it goes on). `window.ffedit` exposes the pieces for the browser tests
  * and for poking around in the console.
  */
 
-import { createFaceFromSeed, getFace, getModel, isNotLoggedIn, listLayouts } from "./api/client.js";
+import { createFaceFromSeed, getFace, getHealth, getModel, getSession, isNotLoggedIn, listLayouts } from "./api/client.js";
 import { logInFromAddress } from "./api/session.js";
 import { MaskCanvas } from "./canvas/maskCanvas.js";
 import { initDownloadPanel } from "./ui/download.js";
@@ -16,7 +16,8 @@ import { errorSlot, messageOf } from "./ui/errors.js";
 import { initFacePanel } from "./ui/face.js";
 import { JobTracker } from "./ui/jobs.js";
 import { LayoutsPanel } from "./ui/layouts.js";
-import { showLoggedOut } from "./ui/login.js";
+import { askToLogIn, showLoggedOut, showSession } from "./ui/login.js";
+import { initTokensPanel } from "./ui/tokens.js";
 import { AppState } from "./ui/state.js";
 import { Tools } from "./ui/tools.js";
 import { Viewer } from "./ui/viewer.js";
@@ -136,6 +137,15 @@ async function startingFace() {
 
 const loggedOut = { login: $("login"), app: $("app"), status: $("model-status") };
 
+const loginForm = {
+  form: $("login-form"),
+  name: $("login-name"),
+  password: $("login-password"),
+  error: $("login-error"),
+  app: $("app"),
+  status: $("model-status"),
+};
+
 /** Log in with the address's token, if it has one; false (and the page says how to log in)
  *  when the server refused it. */
 async function logIn() {
@@ -149,10 +159,39 @@ async function logIn() {
   }
 }
 
+/** Who is logged in; without a session, multi-user mode asks for a name and password (and
+ *  then answers), single-user mode says how to log in (null). */
+async function session() {
+  try {
+    return await getSession();
+  } catch (error) {
+    if (!isNotLoggedIn(error)) throw error;
+  }
+  if (!(await getHealth()).users) {
+    showLoggedOut(loggedOut, false);
+    return null;
+  }
+  await askToLogIn(loginForm);
+  return getSession();
+}
+
 async function start() {
   const status = $("model-status");
   try {
     if (!(await logIn())) return;
+    const current = await session();
+    if (current === null) return;
+    showSession(current, { user: $("session-user"), logOutButton: $("log-out") });
+    if (current.users) {
+      await initTokensPanel({
+        panel: $("tokens-panel"),
+        form: $("token-form"),
+        name: $("token-name"),
+        secret: $("token-secret"),
+        list: $("token-list"),
+        error: $("tokens-error"),
+      });
+    }
     const model = await getModel();
     state.set({ model, view: { view: model.views.includes("front") ? "front" : model.views[0] } });
     status.textContent = `Model ${model.source.split(/[\\/]/).pop()} on ${model.device} · masks ${model.mask_resolution}×${model.mask_resolution}`;

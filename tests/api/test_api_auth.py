@@ -203,3 +203,19 @@ def test_the_access_log_leaves_the_token_out():
     )
     assert TokenRedactor().filter(record)
     assert record.getMessage() == '127.0.0.1:5 - "GET /?token=redacted&view=front HTTP/1.1" 200'
+
+
+def test_single_user_mode_has_one_owner_and_no_personal_tokens(client):
+    assert client.get(f"{API}/session").json() == {"user": "owner", "admin": True, "users": False}
+    refused = client.get(f"{API}/tokens")
+    assert refused.status_code == 409 and "single-user mode" in refused.json()["detail"]
+    assert client.post(f"{API}/tokens", json={"name": "x"}).status_code == 409
+
+
+def test_logging_out_clears_the_cookie(anonymous, settings):
+    token = settings.token.get_secret_value()
+    assert anonymous.post(f"{API}/session", headers={"Authorization": f"Bearer {token}"})
+    assert anonymous.cookies.get(SESSION_COOKIE) == session_value(token)
+    answer = anonymous.delete(f"{API}/session")
+    assert answer.status_code == 204 and SESSION_COOKIE not in anonymous.cookies
+    assert anonymous.get(f"{API}/faces").status_code == 401

@@ -421,7 +421,8 @@ def test_job_errors_and_answers_carry_no_server_paths(client, caplog):
 
 
 def test_health_and_model_name_the_model_without_its_path(client, settings):
-    assert client.get("/api/v1/health").json() == {"status": "ok", "model": settings.model.name}
+    health = {"status": "ok", "model": settings.model.name, "users": False}
+    assert client.get("/api/v1/health").json() == health
     source = client.get("/api/v1/model").json()["source"]
     assert source == settings.model.name and str(settings.model.parent) not in source
 

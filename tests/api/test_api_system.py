@@ -23,7 +23,7 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "openapi.json"
 def test_health_answers_once_the_model_is_loaded(client, settings):
     answer = client.get("/api/v1/health")
     assert answer.status_code == 200
-    assert answer.json() == {"status": "ok", "model": settings.model.name}  # not its path
+    assert answer.json() == {"status": "ok", "model": settings.model.name, "users": False}
 
 
 def test_model_info_describes_the_loaded_model(client):

@@ -2,7 +2,8 @@
 serve` in a subprocess on a free port, small training/edit settings, its own random access
 token), the link it prints to log the page in (read from its log, as a user reads it),
 headless Debian Chromium driven by Playwright, and a page logged in with that link and the
-app loaded. A test fails when its page
+app loaded; and a second, multi-user server (`accounts_server`, FFEDIT_USERS=on) whose
+users were made with `ffedit users create`. A test fails when its page
 throws or logs a console error or warning; one that provokes an error on purpose (a refused
 upload: Chromium logs every 4xx answer as an error) takes it out of `console_messages`.
 
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -65,23 +68,34 @@ def _login_link(log: Path) -> str:
     return found.group(0)
 
 
-@pytest.fixture(scope="session")
-def served(shipped_model: Path, tmp_path_factory) -> Served:
-    """The real server on 127.0.0.1 (a free port) with a fresh data folder."""
-    folder = tmp_path_factory.mktemp("server")
-    port = _free_port()
-    env = {
+SERVER_ENV = {
+    "FFEDIT_DEVICE": "cpu",
+    "FFEDIT_TRAINING_STEPS": "4",
+    "FFEDIT_EDIT_STEPS": "4",
+    "FFEDIT_ORBIT_FRAMES": "2",
+    "FFEDIT_TORCH_THREADS": "1",
+    "FFEDIT_MAX_UPLOAD_BYTES": str(256 * 1024),
+}
+"""Small training, edit and export settings of the browser tests' servers."""
+
+
+def server_env(shipped_model: Path, folder: Path, **more: str) -> dict[str, str]:
+    """The environment of a test server on the shipped model with the data folder `folder`
+    (no FFEDIT_TOKEN of the caller's: each start makes its own)."""
+    return {
         **{name: value for name, value in os.environ.items() if name != "FFEDIT_TOKEN"},
+        **SERVER_ENV,
         "FFEDIT_MODEL": str(shipped_model),
-        "FFEDIT_DATA_DIR": str(folder / "data"),
-        "FFEDIT_DEVICE": "cpu",
-        "FFEDIT_TRAINING_STEPS": "4",
-        "FFEDIT_EDIT_STEPS": "4",
-        "FFEDIT_ORBIT_FRAMES": "2",
-        "FFEDIT_TORCH_THREADS": "1",
-        "FFEDIT_MAX_UPLOAD_BYTES": str(256 * 1024),
+        "FFEDIT_DATA_DIR": str(folder),
+        **more,
     }
-    log = folder / "server.log"
+
+
+@contextmanager
+def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`ffedit serve` on 127.0.0.1 (a free port) with `env`, its output in `log`; yields its
+    address once healthy, and stops it afterwards."""
+    port = _free_port()
     command = [sys.executable, "-m", "ffedit.cli", "serve", "--host", "127.0.0.1"]
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -90,13 +104,48 @@ def served(shipped_model: Path, tmp_path_factory) -> Served:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process, log)
-        yield Served(url, _login_link(log))
+        yield url
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def served(shipped_model: Path, tmp_path_factory) -> Served:
+    """The real server on 127.0.0.1 (a free port) with a fresh data folder."""
+    folder = tmp_path_factory.mktemp("server")
+    log = folder / "server.log"
+    with running_server(server_env(shipped_model, folder / "data"), log) as url:
+        yield Served(url, _login_link(log))
+
+
+@pytest.fixture(scope="session")
+def account_passwords() -> dict[str, str]:
+    """The users of `accounts_server`: ada (the admin) and bo, with their passwords."""
+    return {"ada": "ada-password-1", "bo": "bo-password-22"}
+
+
+@pytest.fixture(scope="session")
+def accounts_server(shipped_model: Path, tmp_path_factory, account_passwords) -> str:
+    """A multi-user server (FFEDIT_USERS=on) whose users were made with `ffedit users
+    create` (passwords on stdin), as an operator does; yields its address."""
+    folder = tmp_path_factory.mktemp("accounts")
+    env = server_env(shipped_model, folder / "data", FFEDIT_USERS="on")
+    for name, password in account_passwords.items():
+        admin = ["--admin"] if name == "ada" else []
+        subprocess.run(
+            [sys.executable, "-m", "ffedit.cli", "users", "create", name, *admin],
+            input=f"{password}\n",
+            text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    with running_server(env, folder / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

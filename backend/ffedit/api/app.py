@@ -1,11 +1,16 @@
 """`create_app(settings)`: the FastAPI app of ffedit.
 
 The lifespan builds the `Engine` once (model loaded on its device, storage opened with jobs
-of a dead process marked failed, built-in layouts registered, job runner started) and closes
-it on shutdown, calling `on_ready` in between. Requests pass the guards first
-(`ffedit.api.guards`: trusted hosts, the Origin, the body's type and size). Routers live
-under /api/v1, and every route of them needs credentials (`ffedit.api.auth.current_principal`)
-but `/health`; errors are JSON {"error", "detail"} (`ffedit.api.errors`). Served without
+of a dead process marked failed, records without an owner given to the default owner,
+built-in layouts registered, job runner started) and closes it on shutdown, calling
+`on_ready` in between. In multi-user mode (`FFEDIT_USERS=on`) it first opens the accounts
+(`ffedit.service.accounts.Accounts`) and refuses to start without an admin (`NoAccounts`,
+saying to run `ffedit users create NAME --admin`); the first admin is the default owner.
+Requests pass the guards first (`ffedit.api.guards`: trusted hosts, the Origin, the body's
+type and size). Routers live under /api/v1, and every route of them needs credentials
+(`ffedit.api.auth.current_principal`) but `/health` and logging in (`POST /session`); each
+passes the owner it acts for to the Engine, which enforces ownership. Errors are JSON
+{"error", "detail"} (`ffedit.api.errors`). Served without
 credentials: the front end's static files (`frontend/`, at / when it has an index.html,
 otherwise / redirects to the API docs) and the API docs: they hold no data, and the page
 needs them to log in.
@@ -24,18 +29,40 @@ from ffedit import __version__
 from ffedit.api.auth import authenticator_of, current_principal
 from ffedit.api.errors import ERROR_RESPONSES, install_error_handlers
 from ffedit.api.guards import install_guards
-from ffedit.api.routes import faces, jobs, layouts, session, system
+from ffedit.api.routes import faces, jobs, layouts, session, system, tokens
 from ffedit.api.settings import Settings
+from ffedit.service.accounts import Accounts, LoginThrottle
 from ffedit.service.engine import Engine, EngineConfig
 from ffedit.service.locking import RequestStreams
+from ffedit.service.storage import SINGLE_USER_OWNER
 
 API_PREFIX = "/api/v1"
-PUBLIC_ROUTERS = (system.public_router,)
-PROTECTED_ROUTERS = (session.router, system.router, layouts.router, faces.router, jobs.router)
+PUBLIC_ROUTERS = (system.public_router, session.public_router)
+PROTECTED_ROUTERS = (
+    session.router,
+    tokens.router,
+    system.router,
+    layouts.router,
+    faces.router,
+    jobs.router,
+)
 
 
-def engine_config(settings: Settings) -> EngineConfig:
-    """The service's `EngineConfig` of the runtime settings."""
+def accounts_of_settings(settings: Settings) -> Accounts:
+    """The accounts of a multi-user server's data folder, with its session and login
+    settings."""
+    throttle = LoginThrottle(
+        settings.login_attempts_per_account,
+        settings.login_attempts_per_address,
+        settings.login_window_s,
+    )
+    return Accounts(settings.data_dir, settings.session_hours * 3600, throttle)
+
+
+def engine_config(settings: Settings, default_owner: str = SINGLE_USER_OWNER) -> EngineConfig:
+    """The service's `EngineConfig` of the runtime settings; the per-user job and disk
+    limits, and the adoption of records of no account by `default_owner`, are multi-user
+    mode's."""
     return EngineConfig(
         model=settings.model,
         data_dir=settings.data_dir,
@@ -52,6 +79,10 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_layouts=settings.max_layouts,
         max_samples_per_layout=settings.max_samples_per_layout,
         max_jobs=settings.max_jobs,
+        max_queued_jobs=settings.max_queued_jobs if settings.users else None,
+        max_disk_bytes=settings.max_disk_bytes if settings.users else None,
+        default_owner=default_owner,
+        adopt_non_accounts=settings.users,
     )
 
 
@@ -64,7 +95,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = Engine(engine_config(settings))
+        accounts = accounts_of_settings(settings) if settings.users else None
+        try:
+            owner = SINGLE_USER_OWNER if accounts is None else accounts.first_admin().id
+            engine = Engine(engine_config(settings, owner))
+        except BaseException:
+            if accounts is not None:
+                accounts.close()
+            raise
+        app.state.authenticator = authenticator_of(settings, accounts)
         app.state.engine = engine
         try:
             if on_ready is not None:
@@ -72,6 +111,8 @@ def create_app(
             yield
         finally:
             engine.close()
+            if accounts is not None:
+                accounts.close()
 
     app = FastAPI(
         title="ffedit",
@@ -82,7 +123,6 @@ def create_app(
         form_limits={"max_files": 1, "max_fields": settings.max_form_fields},
     )
     app.state.settings = settings
-    app.state.authenticator = authenticator_of(settings)
     app.state.streams = RequestStreams()
     install_error_handlers(app)
     install_guards(app, settings, API_PREFIX)

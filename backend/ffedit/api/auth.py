@@ -1,4 +1,5 @@
-"""Who is asking: `current_principal`, the one dependency every protected route has.
+"""Who is asking: `current_principal`, the one dependency every protected route has, and
+`OwnerId`, the owner a route passes to every Engine operation.
 
 Single-user mode (what `ffedit serve` starts): one access token, `FFEDIT_TOKEN` or a random
 one made at start-up and printed with the link that logs the page in (`startup_message`). A
@@ -9,8 +10,11 @@ holds an HMAC of the token, not the token: it is worth as much as the token on t
 stops working when the token changes (a restart without `FFEDIT_TOKEN`). Every comparison
 takes constant time (`hmac.compare_digest`).
 
-Accounts (a later part) replace `TokenAuthenticator` with one that looks users and their
-sessions up; the routes keep depending on `current_principal`.
+Multi-user mode (`FFEDIT_USERS=on`): `AccountAuthenticator` looks the credential up in the
+accounts (`ffedit.service.accounts.Accounts`): a personal API token as the Bearer token, or
+the cookie of a session made by logging in with a name and password (`POST /api/v1/session`
+with JSON). The database keeps only hashes of both, and every request looks them up, so a
+logout, a revoked token or a deleted user is refused from the next request on.
 
 The start-up link's token reaches the server once, in the page's own URL: `TokenRedactor`
 keeps it out of the access log.
@@ -23,16 +27,20 @@ import hmac
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from fastapi import Response, Security
+from fastapi import Depends, Response, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
 from starlette.status import WS_1008_POLICY_VIOLATION
 
 from ffedit.api.errors import Unauthorized
 from ffedit.api.settings import Settings
+from ffedit.service.accounts import Accounts
+from ffedit.service.errors import NoAccounts
+from ffedit.service.storage import SINGLE_USER_OWNER, UserRecord
 
 SESSION_COOKIE = "ffedit_session"
 SESSION_COOKIE_PATH = "/api/"
@@ -46,6 +54,19 @@ NOT_LOGGED_IN = f"Not logged in: {LOGIN_HOW}."
 NOT_VALID = (
     "The token or session is not valid (a restarted server makes a new token unless "
     f"FFEDIT_TOKEN fixes it): {LOGIN_HOW}."
+)
+ACCOUNT_LOGIN_HOW = (
+    "log in on the page with your user name and password, or send a personal API token as "
+    "`Authorization: Bearer <token>` (`ffedit tokens create NAME` makes one)"
+)
+NOT_LOGGED_IN_ACCOUNT = f"Not logged in: {ACCOUNT_LOGIN_HOW}."
+NOT_VALID_ACCOUNT = (
+    "The token or session is not valid (revoked, logged out, expired, or its user was "
+    f"deleted): {ACCOUNT_LOGIN_HOW}."
+)
+NO_TOKENS_HERE = (
+    "this server runs in single-user mode: it has one access token (printed at start-up, or "
+    "FFEDIT_TOKEN) and no personal tokens; personal tokens come with FFEDIT_USERS=on"
 )
 WEBSOCKET_REFUSAL = "not logged in: send the session cookie or Authorization: Bearer <token>"
 """The close reason of a refused WebSocket (at most 123 bytes)."""
@@ -68,12 +89,20 @@ session_scheme = APIKeyCookie(
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts for: `id` "owner" in single-user mode (later: a user's id)."""
+    """Who a request acts for: a user's id and name, or the single-user owner."""
 
     id: str
+    name: str
+    admin: bool
+    session: str | None = field(default=None, repr=False)
+    """The session secret the request came with (multi-user mode; what logging out ends)."""
 
 
-OWNER = Principal("owner")
+OWNER = Principal(SINGLE_USER_OWNER, SINGLE_USER_OWNER, admin=True)
+
+
+def principal_of_user(user: UserRecord, session: str | None = None) -> Principal:
+    return Principal(user.id, user.name, user.admin, session)
 
 
 def same_secret(given: str, expected: str) -> bool:
@@ -91,6 +120,9 @@ class TokenAuthenticator:
     """Single-user mode: the one token, or the session cookie made from it, is the owner."""
 
     token: str = field(repr=False)
+    accounts: ClassVar[None] = None
+    not_logged_in: ClassVar[str] = NOT_LOGGED_IN
+    not_valid: ClassVar[str] = NOT_VALID
 
     def principal_of(self, bearer: str | None, session: str | None) -> Principal | None:
         """The owner when either credential is right; None otherwise."""
@@ -100,13 +132,66 @@ class TokenAuthenticator:
             return OWNER
         return None
 
-    def session_for(self, principal: Principal) -> str:
-        """The session cookie's value for `principal` (who already proved the token)."""
+    def log_in(self, bearer: str | None, login: tuple[str, str] | None, address: str) -> str:
+        """The session cookie's value for a request bringing the token (`Unauthorized`
+        without it)."""
+        if self.principal_of(bearer, None) is None:
+            raise Unauthorized(NOT_LOGGED_IN if bearer is None else NOT_VALID)
         return session_value(self.token)
 
+    def log_out(self, principal: Principal) -> None:
+        """Nothing to end: the cookie is made from the token (a new token ends it)."""
 
-def authenticator_of(settings: Settings) -> TokenAuthenticator:
+
+@dataclass(frozen=True)
+class AccountAuthenticator:
+    """Multi-user mode: a personal API token, or the cookie of a logged-in session."""
+
+    accounts: Accounts
+    not_logged_in: ClassVar[str] = NOT_LOGGED_IN_ACCOUNT
+    not_valid: ClassVar[str] = NOT_VALID_ACCOUNT
+
+    def principal_of(self, bearer: str | None, session: str | None) -> Principal | None:
+        """The user of the token or of the session; None when neither is valid."""
+        if bearer is not None:
+            user = self.accounts.token_user(bearer)
+            if user is not None:
+                return principal_of_user(user)
+        if session is not None:
+            user = self.accounts.session_user(session)
+            if user is not None:
+                return principal_of_user(user, session)
+        return None
+
+    def log_in(self, bearer: str | None, login: tuple[str, str] | None, address: str) -> str:
+        """A new session's secret for a right name and password (`Unauthorized` without
+        them; `InvalidCredentials`, `TooManyAttempts` from the accounts)."""
+        if login is None:
+            raise Unauthorized(NOT_LOGGED_IN_ACCOUNT)
+        _, secret = self.accounts.log_in(*login, address)
+        return secret
+
+    def log_out(self, principal: Principal) -> None:
+        """End the session the request came with (a token stays valid: revoke it instead)."""
+        if principal.session is not None:
+            self.accounts.log_out(principal.session)
+
+
+Authenticator = TokenAuthenticator | AccountAuthenticator
+
+
+def authenticator_of(settings: Settings, accounts: Accounts | None) -> Authenticator:
+    if accounts is not None:
+        return AccountAuthenticator(accounts)
     return TokenAuthenticator(settings.token.get_secret_value())
+
+
+def accounts_of(connection: HTTPConnection) -> Accounts:
+    """The app's accounts; `NoAccounts` in single-user mode."""
+    accounts = connection.app.state.authenticator.accounts
+    if accounts is None:
+        raise NoAccounts(NO_TOKENS_HERE)
+    return accounts
 
 
 async def current_principal(
@@ -116,26 +201,46 @@ async def current_principal(
 ) -> Principal:
     """Who the request or WebSocket acts for; 401 with how to log in (a WebSocket is closed
     before it is accepted) when it brings no valid credential."""
-    authenticator: TokenAuthenticator = connection.app.state.authenticator
+    authenticator: Authenticator = connection.app.state.authenticator
     token = bearer.credentials if bearer is not None else None
-    principal = authenticator.principal_of(token, session)
+    if authenticator.accounts is None:
+        principal = authenticator.principal_of(token, session)
+    else:  # a database lookup: off the event loop
+        principal = await run_in_threadpool(authenticator.principal_of, token, session)
     if principal is not None:
         return principal
     if connection.scope["type"] == "websocket":
         raise WebSocketException(WS_1008_POLICY_VIOLATION, WEBSOCKET_REFUSAL)
-    raise Unauthorized(NOT_LOGGED_IN if token is None and session is None else NOT_VALID)
+    missing = token is None and session is None
+    raise Unauthorized(authenticator.not_logged_in if missing else authenticator.not_valid)
 
 
-def set_session_cookie(
-    response: Response, connection: HTTPConnection, principal: Principal
-) -> None:
-    """Give the client the session cookie of `principal`: HttpOnly (no script reads it),
+def owner_id(principal: Annotated[Principal, Depends(current_principal)]) -> str:
+    return principal.id
+
+
+OwnerId = Annotated[str, Depends(owner_id)]
+"""A route's parameter: the id of the owner the request acts for (its Engine calls get it)."""
+
+
+def set_session_cookie(response: Response, connection: HTTPConnection, value: str) -> None:
+    """Give the client the session cookie `value`: HttpOnly (no script reads it),
     SameSite=Strict (no other site's page sends it), Secure over HTTPS, API paths only; it
-    lasts the browser session."""
-    authenticator: TokenAuthenticator = connection.app.state.authenticator
+    lasts the browser session (a multi-user session also ends on the server, see
+    `Accounts`)."""
     response.set_cookie(
         SESSION_COOKIE,
-        authenticator.session_for(principal),
+        value,
+        path=SESSION_COOKIE_PATH,
+        secure=connection.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def clear_session_cookie(response: Response, connection: HTTPConnection) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE,
         path=SESSION_COOKIE_PATH,
         secure=connection.url.scheme == "https",
         httponly=True,
@@ -155,7 +260,14 @@ def login_url(host: str, port: int, token: str) -> str:
 def startup_message(host: str, port: int, settings: Settings) -> str:
     """What `ffedit serve` prints once the app is ready: the link with the token it made, or,
     when FFEDIT_TOKEN fixed the token, the link without it (an operator's secret is not
-    echoed into logs)."""
+    echoed into logs); in multi-user mode the page's address, where users log in."""
+    if settings.users:
+        url = login_url(host, port, "").removesuffix("?token=")
+        return (
+            f"ffedit is ready (multi-user mode). Open {url} and log in with your account "
+            "(`ffedit users create NAME` makes one); API clients send a personal token "
+            "(`ffedit tokens create NAME`) as `Authorization: Bearer <token>`."
+        )
     if "token" in settings.model_fields_set:
         url = login_url(host, port, "<FFEDIT_TOKEN>")
         return f"ffedit is ready. To log in, open {url} with the token set in FFEDIT_TOKEN."

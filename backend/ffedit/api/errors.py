@@ -3,14 +3,17 @@
 | error                                                      | status |
 |------------------------------------------------------------|--------|
 | Unauthorized (no valid token or session, `ffedit.api.auth`)| 401 (`WWW-Authenticate: Bearer`) |
+| InvalidCredentials (a wrong name or password)              | 401    |
 | Forbidden (a foreign Origin, `ffedit.api.guards`)          | 403    |
 | NotFound, UnknownLayout                                    | 404    |
 | Conflict (NoAdapter, AlreadyTraining, face still used, …)  | 409    |
-| UploadTooLarge, a body over the request limit              | 413    |
+| UploadTooLarge, a body over the request limit,             | 413    |
+| DiskQuotaReached (a user's files)                          |        |
 | UnsupportedMediaType (neither JSON nor multipart)          | 415    |
 | InvalidMask, InvalidImage, InvalidLayout, TooFewSamples,   | 422    |
 | InvalidRequest, request validation                         |        |
-| LimitReached (stored faces, layouts, samples)              | 429    |
+| LimitReached (a user's faces, layouts, samples, queued jobs)| 429    |
+| TooManyAttempts (failed logins)                            | 429 (`Retry-After`) |
 | QueueFull                                                  | 503    |
 | anything else                                              | 500 (logged, no traceback sent) |
 
@@ -31,6 +34,8 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from ffedit.api.schemas import ErrorOut
 from ffedit.service.errors import (
     Conflict,
+    DiskQuotaReached,
+    InvalidCredentials,
     InvalidImage,
     InvalidLayout,
     InvalidMask,
@@ -39,6 +44,7 @@ from ffedit.service.errors import (
     NotFound,
     QueueFull,
     TooFewSamples,
+    TooManyAttempts,
     UnknownLayout,
     without_paths,
 )
@@ -71,12 +77,14 @@ class UnsupportedMediaType(Exception):
 
 STATUS_OF: tuple[tuple[type[Exception], int, str], ...] = (
     (Unauthorized, 401, "unauthorized"),
+    (InvalidCredentials, 401, "unauthorized"),
     (Forbidden, 403, "forbidden"),
     (NotFound, 404, "not found"),
     (UnknownLayout, 404, "not found"),
     (Conflict, 409, "conflict"),
     (UploadTooLarge, 413, "upload too large"),
     (RequestTooLarge, 413, "request too large"),
+    (DiskQuotaReached, 413, "disk quota reached"),
     (UnsupportedMediaType, 415, "unsupported media type"),
     (InvalidMask, 422, "invalid mask"),
     (InvalidImage, 422, "invalid image"),
@@ -84,6 +92,7 @@ STATUS_OF: tuple[tuple[type[Exception], int, str], ...] = (
     (TooFewSamples, 422, "too few samples"),
     (InvalidRequest, 422, "invalid request"),
     (LimitReached, 429, "limit reached"),
+    (TooManyAttempts, 429, "too many attempts"),
     (QueueFull, 503, "busy"),
 )
 
@@ -91,25 +100,33 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     "default": {
         "model": ErrorOut,
         "description": "an error: 400 unreadable body, 401 not logged in, 403 foreign "
-        "origin, 404 not found, 409 conflict, 413 upload too large, 415 neither JSON nor "
-        "multipart, 422 invalid request, 429 storage limit reached, 503 busy",
+        "origin, 404 not found, 409 conflict, 413 upload too large or disk quota reached, "
+        "415 neither JSON nor multipart, 422 invalid request, 429 a limit reached or too "
+        "many failed logins (Retry-After), 503 busy",
     }
 }
 """The error answers every operation documents in the OpenAPI spec (replaces FastAPI's
 default 422 schema, which is not the shape this app sends)."""
 
 
-def error_response(status: int, error: str, detail: object = None) -> JSONResponse:
+def error_response(
+    status: int, error: str, detail: object = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The JSON error answer; a 401 also names the scheme that logs in (RFC 9110)."""
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
 def error_answer(exc: Exception) -> JSONResponse | None:
-    """The answer of a domain error in the table (None for anything else)."""
+    """The answer of a domain error in the table (None for anything else); too many failed
+    logins also say when to retry (`Retry-After`, seconds)."""
+    headers = None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     for kind, status, error in STATUS_OF:
         if isinstance(exc, kind):
-            return error_response(status, error, without_paths(str(exc)))
+            return error_response(status, error, without_paths(str(exc)), headers)
     return None
 
 

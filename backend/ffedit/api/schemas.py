@@ -22,6 +22,42 @@ class ErrorOut(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok"]
     model: str
+    users: bool = Field(
+        description="multi-user mode: the page logs in with a user name and password (else "
+        "with the start-up link's token)"
+    )
+
+
+class LoginIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionOut(BaseModel):
+    """Who the request acts for."""
+
+    user: str = Field(description="the user's name (`owner` in single-user mode)")
+    admin: bool
+    users: bool = Field(description="multi-user mode (accounts); false: single-user mode")
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64, description="what the token is for")
+
+
+class TokenOut(BaseModel):
+    """A personal API token (its secret is shown only once, when it is made)."""
+
+    id: str
+    name: str
+    created_at: float
+    last_used_at: float | None = Field(description="to the minute; null: never used")
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(
+        description="the secret, sent as `Authorization: Bearer <token>`: shown only now"
+    )
 
 
 class ModelOut(BaseModel):

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         env_prefix="FFEDIT_", protected_namespaces=(), hide_input_in_errors=True
     )
 
+    users: bool = Field(
+        False,
+        description="on: multi-user mode, with accounts (`ffedit users create NAME --admin` "
+        "makes the first), a login form, personal API tokens and per-user data; off (the "
+        "default): single-user mode, one access token",
+    )
     token: SecretStr = Field(
         default_factory=random_token,
         min_length=16,
@@ -69,10 +75,31 @@ class Settings(BaseSettings):
     torch_threads: int | None = Field(
         None, ge=1, description="CPU threads of torch (process-wide); unset: torch's default"
     )
-    max_faces: int = Field(10_000, ge=1, description="faces kept (429 beyond)")
-    max_layouts: int = Field(100, ge=1, description="custom layouts kept (429 beyond)")
+    max_faces: int = Field(10_000, ge=1, description="faces each user keeps (429 beyond)")
+    max_layouts: int = Field(100, ge=1, description="custom layouts each user keeps (429 beyond)")
     max_samples_per_layout: int = Field(
-        200, ge=1, description="annotated samples one layout keeps (429 beyond)"
+        200, ge=1, description="annotated samples one user keeps on one layout (429 beyond)"
+    )
+    max_queued_jobs: int = Field(
+        4, ge=1, description="multi-user mode: jobs one user may have waiting (429 beyond)"
+    )
+    max_disk_bytes: int = Field(
+        10 * 1024**3,
+        ge=1024,
+        description="multi-user mode: bytes of files (faces, layouts, samples, jobs) each "
+        "user keeps (413 beyond)",
+    )
+    session_hours: float = Field(
+        168, gt=0, description="multi-user mode: how long a login session lasts"
+    )
+    login_attempts_per_account: int = Field(
+        5, ge=1, description="failed logins of one account within login_window_s (429 beyond)"
+    )
+    login_attempts_per_address: int = Field(
+        20, ge=1, description="failed logins from one client address within login_window_s"
+    )
+    login_window_s: float = Field(
+        300, gt=0, description="the window failed logins are counted in, in seconds"
     )
     max_jobs: int = Field(
         500, ge=1, description="jobs kept in the history (the oldest finished go first)"

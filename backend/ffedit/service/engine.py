@@ -5,7 +5,11 @@ EG3D/NeRFFaceEditing `.pkl` or an FFaceNeRF `.pth`), opens the `Storage` (failin
 previous process left running), registers the built-in layouts and starts the `JobRunner`.
 
 Every operation of the app is a method taking plain values (ids, `ViewSpec`s, PNG bytes,
-numbers) and returning records or bytes: faces (create, list, delete, render), layouts and
+numbers) and returning records or bytes, and every one a user's request reaches takes first
+the `owner` it acts for (a user id, or `SINGLE_USER_OWNER`): it sees only that owner's faces,
+layouts, samples and jobs (and the shared built-in layouts, read-only), another owner's id is
+`NotFound` as an unknown one is, and what it makes (a face, an edit's result face, a job)
+belongs to that owner. Operations: faces (create, list, delete, render), layouts and
 their samples, training and edits (checked and decoded at once, then queued as jobs of
 `ffedit.service.tasks`, which receive the decoded inputs), jobs, and the export. The API's
 routes call only these; so does any other front end.
@@ -100,7 +104,9 @@ from ffedit.service.locking import FairLock
 from ffedit.service.storage import (
     FACES_ROOM,
     LAYOUTS_ROOM,
+    QUEUED_JOBS_ROOM,
     SAMPLES_ROOM,
+    SINGLE_USER_OWNER,
     FaceRecord,
     JobRecord,
     JobStatus,
@@ -159,13 +165,24 @@ class EngineConfig:
     """CPU threads of torch's operators (process-wide); None leaves torch's default. On a
     busy machine 1 can be many times faster than spinning threads competing for cores."""
     max_faces: int = 10_000
-    """Faces the server keeps (`LimitReached` beyond: delete some first)."""
+    """Faces each owner keeps (`LimitReached` beyond: delete some first)."""
     max_layouts: int = 100
-    """Custom layouts the server keeps."""
+    """Custom layouts each owner keeps."""
     max_samples_per_layout: int = 200
-    """Annotated samples one layout keeps."""
+    """Annotated samples one owner keeps on one layout."""
     max_jobs: int = 500
     """Jobs kept in the history; the oldest finished ones are removed to make room."""
+    max_queued_jobs: int | None = None
+    """Jobs one owner may have waiting (`LimitReached` beyond); None: only the runner's
+    queue bounds them."""
+    max_disk_bytes: int | None = None
+    """Bytes of files each owner keeps (`DiskQuotaReached` beyond); None: no quota."""
+    default_owner: str = SINGLE_USER_OWNER
+    """Who gets, at start-up, the records without an owner (a data folder from before
+    owners): the single-user owner, or the first admin of a server with accounts."""
+    adopt_non_accounts: bool = False
+    """With accounts: `default_owner` also gets the records whose owner is no account (made
+    in single-user mode, or of a deleted user)."""
 
 
 @dataclass(frozen=True)
@@ -247,10 +264,17 @@ class Engine:
         self.device = resolve_device(config.device)
         self.generator: TriplaneGenerator = load_generator(config.model, self.device)
         self.device_lock = FairLock()
-        limits = StoredLimits(config.max_faces, config.max_layouts, config.max_samples_per_layout)
+        limits = StoredLimits(
+            faces=config.max_faces,
+            custom_layouts=config.max_layouts,
+            samples_per_layout=config.max_samples_per_layout,
+            queued_jobs=config.max_queued_jobs,
+            disk_bytes=config.max_disk_bytes,
+        )
         # exclusive: one server per data folder
         self.storage = Storage(config.data_dir, exclusive=True, limits=limits)
         self.interrupted_jobs = self.storage.mark_interrupted_jobs()
+        self.storage.adopt_unowned(config.default_owner, config.adopt_non_accounts)
         self._register_builtin_layouts()
         self.runner = JobRunner(self.storage, progress_interval_s=config.progress_interval_s)
         self._cache_lock = threading.Lock()
@@ -303,35 +327,36 @@ class Engine:
     # -------------------------------------------------------------- layouts
 
     def _register_builtin_layouts(self) -> None:
-        stored = {record.name for record in self.storage.list_layouts()}
+        stored = {record.name for record in self.storage.list_layouts(None)}
         for name, layout in BUILTIN_LAYOUTS.items():
             if name not in stored:
                 self.storage.add_layout(name, layout_to_json(layout), builtin=True)
 
-    def layout_by_id(self, layout_id: str) -> LayoutRecord:
+    def layout_by_id(self, owner: str, layout_id: str) -> LayoutRecord:
         """A layout by id only, as every write addresses it (a name is not unguessable)."""
-        return self.storage.get_layout(layout_id)
+        return self.storage.get_layout(layout_id, owner=owner)
 
-    def find_layout(self, reference: str) -> LayoutRecord:
-        """A layout by id, or else by name (for reads); `NotFound` otherwise."""
-        try:
-            return self.storage.get_layout(reference)
-        except NotFound:
-            for record in self.storage.list_layouts():
-                if record.name == reference:
-                    return record
-            raise
+    def find_layout(self, owner: str | None, reference: str) -> LayoutRecord:
+        """A layout of the owner's or a built-in one by id, or else by name (for reads);
+        `NotFound` otherwise. `owner` None: the built-in layouts only (a built-in's base)."""
+        if owner is not None:
+            with contextlib.suppress(NotFound):
+                return self.storage.get_layout(reference, owner=owner)
+        for record in self.storage.list_layouts(owner):
+            if record.name == reference:
+                return record
+        raise NotFound("layout", reference)
 
     def create_layout(
-        self, name: str, base: str, new_classes: list[tuple[str, tuple[int, int, int]]]
+        self, owner: str, name: str, base: str, new_classes: list[tuple[str, tuple[int, int, int]]]
     ) -> LayoutRecord:
         """Store a layout: the classes of the layout `base` (id or name) plus new ones."""
-        self.storage.ensure_room(LAYOUTS_ROOM)
-        base_layout = layout_of(self.find_layout(base))
+        self.storage.ensure_room(LAYOUTS_ROOM, owner)
+        base_layout = layout_of(self.find_layout(owner, base))
         layout = extend_layout(
             base_layout, name, tuple(LayoutClass(n, tuple(c)) for n, c in new_classes)
         )
-        return self.storage.add_layout(name, layout_to_json(layout))
+        return self.storage.add_layout(name, layout_to_json(layout), owner=owner)
 
     def shipped_adapter_path(self, record: LayoutRecord) -> Path | None:
         path = layout_adapter_folder(self.config.model, record.name)
@@ -354,7 +379,7 @@ class Engine:
             base = layout_of(record).base
             if not fall_back_to_base or base is None:
                 raise
-            return self.seg_head(self.find_layout(base), fall_back_to_base=True)
+            return self.seg_head(self.find_layout(record.owner, base), fall_back_to_base=True)
 
     def _own_seg_head(self, record: LayoutRecord) -> SegHead | None:
         try:
@@ -389,15 +414,15 @@ class Engine:
 
     # ---------------------------------------------------------------- faces
 
-    def create_face_from_seed(self, seed: int) -> FaceRecord:
-        self.storage.ensure_room(FACES_ROOM)
+    def create_face_from_seed(self, owner: str, seed: int) -> FaceRecord:
+        self.storage.ensure_room(FACES_ROOM, owner)
         with self.device_lock:
             ws = ws_from_seed(self.generator, seed)
-        return self.storage.add_face(ws.cpu().numpy(), {"seed": int(seed)})
+        return self.storage.add_face(ws.cpu().numpy(), {"seed": int(seed)}, owner=owner)
 
-    def create_face_from_latent(self, latent: np.ndarray, file_name: str) -> FaceRecord:
+    def create_face_from_latent(self, owner: str, latent: np.ndarray, file_name: str) -> FaceRecord:
         """A face from an uploaded z (z_dim,) or ws (num_ws, w_dim) / (1, num_ws, w_dim)."""
-        self.storage.ensure_room(FACES_ROOM)
+        self.storage.ensure_room(FACES_ROOM, owner)
         config = self.generator.config
         array = np.asarray(latent, dtype=np.float32)
         if not np.isfinite(array).all():
@@ -412,19 +437,26 @@ class Engine:
                 f"a latent of this model is z ({config.z_dim},) or ws ({config.num_ws}, "
                 f"{config.w_dim}); got shape {tuple(array.shape)}"
             )
-        return self.storage.add_face(ws, {"upload": file_name})
+        return self.storage.add_face(ws, {"upload": file_name}, owner=owner)
 
     def add_edited_face(
-        self, ws: torch.Tensor, plane_stats: PlaneStatistics, parent_id: str, origin: dict
+        self,
+        owner: str,
+        ws: torch.Tensor,
+        plane_stats: PlaneStatistics,
+        parent_id: str,
+        origin: dict,
     ) -> FaceRecord:
         extra = {
             PLANE_MEAN_KEY: plane_stats.mean.detach().cpu().numpy(),
             PLANE_STD_KEY: plane_stats.std.detach().cpu().numpy(),
         }
-        return self.storage.add_face(ws.detach().cpu().numpy(), origin, parent_id, extra)
+        return self.storage.add_face(
+            ws.detach().cpu().numpy(), origin, parent_id, extra, owner=owner
+        )
 
-    def delete_face(self, face_id: str) -> None:
-        self.storage.delete_face(face_id)
+    def delete_face(self, owner: str, face_id: str) -> None:
+        self.storage.delete_face(face_id, owner=owner)
         with self._cache_lock:
             self._faces.pop(face_id, None)
 
@@ -456,6 +488,7 @@ class Engine:
 
     def render_png(
         self,
+        owner: str,
         face_id: str,
         view: ViewSpec,
         kind: str,
@@ -473,8 +506,8 @@ class Engine:
                 f"size {size} is above the {MAX_DIRECT_RENDER_SIDE} px rendered inside a request; "
                 "ask for it as a render job instead (POST the same query to the face's renders)"
             )
-        self.storage.get_face(face_id)
-        record = self.find_layout(layout_reference)
+        self.storage.get_face(face_id, owner=owner)
+        record = self.find_layout(owner, layout_reference)
         head = None if kind == "rgb" else self.seg_head(record, fall_back_to_base=True)
         super_resolve = kind != "mask" and size is None
         output = self.render_output(face_id, view, head, size, super_resolve, wanted)
@@ -483,6 +516,7 @@ class Engine:
 
     def render_view(
         self,
+        owner: str,
         face_id: str,
         view: ViewSpec,
         layout_reference: str = BASE_LAYOUT,
@@ -490,8 +524,8 @@ class Engine:
     ) -> tuple[bytes, bytes]:
         """What the page shows of a view, from one render: the super-resolved RGB PNG and the
         layout's predicted mask (indexed PNG at the mask resolution, base fallback)."""
-        self.storage.get_face(face_id)
-        record = self.find_layout(layout_reference)
+        self.storage.get_face(face_id, owner=owner)
+        record = self.find_layout(owner, layout_reference)
         head = self.seg_head(record, fall_back_to_base=True)
         output = self.render_output(face_id, view, head, super_resolve=True, wanted=wanted)
         layout = layout_of(record)
@@ -502,6 +536,7 @@ class Engine:
 
     def submit_render(
         self,
+        owner: str,
         face_id: str,
         view: ViewSpec,
         kind: str,
@@ -514,8 +549,8 @@ class Engine:
         _check_render_kind(kind)
         if not 16 <= size <= MAX_RENDER_SIDE:
             raise InvalidRequest(f"size must be from 16 to {MAX_RENDER_SIDE} px, not {size}")
-        self.storage.get_face(face_id)
-        record = self.find_layout(layout_reference)
+        self.storage.get_face(face_id, owner=owner)
+        record = self.find_layout(owner, layout_reference)
         head = None if kind == "rgb" else self.seg_head(record, fall_back_to_base=True)
         layout = layout_of(record)
         params = {
@@ -526,7 +561,7 @@ class Engine:
             "adapter": _adapter_name(record.adapter_path or self.shipped_adapter_path(record)),
             "size": size,
         }
-        done = self._finished_job_with(tasks.RENDER_KIND, params, RENDER_FILE)
+        done = self._finished_job_with(owner, tasks.RENDER_KIND, params, RENDER_FILE)
         if done is not None:
             return done
         device = tasks.Device(self.generator, self.device_lock, self.config.chunk_rays)
@@ -542,13 +577,16 @@ class Engine:
             self.storage.write_job_output(context.job_id, RENDER_FILE, data)
             return {"file": RENDER_FILE, "bytes": len(data), "face_id": face_id}
 
-        self._make_room_for_a_job()
-        return self.runner.submit(tasks.RENDER_KIND, params, job)
+        self._make_room_for_a_job(owner)
+        return self.runner.submit(tasks.RENDER_KIND, params, job, owner=owner)
 
-    def _finished_job_with(self, kind: str, params: dict, file: str) -> JobRecord | None:
-        """The newest succeeded job of `kind` with these `params` whose `file` is still
-        stored (a cached export or render), or None."""
-        for done in self.storage.list_jobs(JobStatus.SUCCEEDED, newest_first=True):
+    def _finished_job_with(
+        self, owner: str, kind: str, params: dict, file: str
+    ) -> JobRecord | None:
+        """The owner's newest succeeded job of `kind` with these `params` whose `file` is
+        still stored (a cached export or render), or None."""
+        jobs = self.storage.list_jobs(JobStatus.SUCCEEDED, newest_first=True, owner=owner)
+        for done in jobs:
             if done.kind == kind and done.params == params:
                 with contextlib.suppress(NotFound):
                     self.storage.job_output_path(done.id, file)
@@ -592,90 +630,101 @@ class Engine:
 
     # ------------------------------------------------- layouts and samples
 
-    def list_layouts(self) -> list[LayoutRecord]:
-        """Built-in layouts first, then custom ones, oldest first."""
-        return self.storage.list_layouts()
+    def list_layouts(self, owner: str) -> list[LayoutRecord]:
+        """Built-in layouts first, then the owner's, oldest first."""
+        return self.storage.list_layouts(owner)
 
-    def delete_layout(self, layout_id: str) -> None:
+    def delete_layout(self, owner: str, layout_id: str) -> None:
         """Delete a custom layout (by id) with its samples and adapter (`Conflict` for
         built-ins)."""
-        record = self.layout_by_id(layout_id)
-        self.storage.delete_layout(record.id)
+        record = self.layout_by_id(owner, layout_id)
+        self.storage.delete_layout(record.id, owner=owner)
         if record.adapter_path is not None:
             self._forget_adapters(record.adapter_path.parent)
 
     def add_sample(
-        self, layout_id: str, face_id: str, view: ViewSpec, mask_png: bytes
+        self, owner: str, layout_id: str, face_id: str, view: ViewSpec, mask_png: bytes
     ) -> SampleRecord:
         """Store an annotated sample of a layout (by id): a face seen from a view with its
         uploaded mask (any PNG form the codecs read, at the mask resolution or a multiple),
         stored indexed."""
-        record = self.layout_by_id(layout_id)
-        self.storage.get_face(face_id)
-        self.storage.ensure_room(SAMPLES_ROOM, record.id)
+        record = self.layout_by_id(owner, layout_id)
+        self.storage.get_face(face_id, owner=owner)
+        self.storage.ensure_room(SAMPLES_ROOM, owner, record.id)
         layout = layout_of(record)
         labels = labels_from_upload(mask_png, layout, self.mask_resolution)
         mask = indexed_png_from_labels(labels, layout)
-        return self.storage.add_sample(record.id, face_id, view.to_dict(), mask)
+        return self.storage.add_sample(record.id, face_id, view.to_dict(), mask, owner=owner)
 
-    def list_samples(self, layout_reference: str) -> list[SampleRecord]:
-        return self.storage.list_samples(self.find_layout(layout_reference).id)
+    def list_samples(self, owner: str, layout_reference: str) -> list[SampleRecord]:
+        """The owner's samples of the layout."""
+        record = self.find_layout(owner, layout_reference)
+        return self.storage.list_samples(record.id, owner=owner)
 
-    def get_sample(self, layout_reference: str, sample_id: str) -> SampleRecord:
+    def get_sample(self, owner: str, layout_reference: str, sample_id: str) -> SampleRecord:
         """A sample of the layout (`NotFound` when it belongs to another one)."""
-        record = self.find_layout(layout_reference)
-        sample = self.storage.get_sample(sample_id)
+        record = self.find_layout(owner, layout_reference)
+        sample = self.storage.get_sample(sample_id, owner=owner)
         if sample.layout_id != record.id:
             raise NotFound("sample", sample_id)
         return sample
 
-    def delete_sample(self, layout_id: str, sample_id: str) -> None:
-        self.storage.delete_sample(self.get_sample(self.layout_by_id(layout_id).id, sample_id).id)
+    def delete_sample(self, owner: str, layout_id: str, sample_id: str) -> None:
+        sample = self.get_sample(owner, self.layout_by_id(owner, layout_id).id, sample_id)
+        self.storage.delete_sample(sample.id, owner=owner)
 
     # ----------------------------------------------------------- faces
 
-    def get_face(self, face_id: str) -> FaceRecord:
-        return self.storage.get_face(face_id)
+    def get_face(self, owner: str, face_id: str) -> FaceRecord:
+        return self.storage.get_face(face_id, owner=owner)
 
-    def list_faces(self) -> list[FaceRecord]:
-        return self.storage.list_faces()
+    def list_faces(self, owner: str) -> list[FaceRecord]:
+        return self.storage.list_faces(owner)
 
     # ------------------------------------------------------------ jobs
 
     def list_jobs(
-        self, status: str | None = None, limit: int | None = None, offset: int = 0
+        self, owner: str, status: str | None = None, limit: int | None = None, offset: int = 0
     ) -> list[JobRecord]:
-        """Jobs (with `status` when given), newest first, paged by `limit` and `offset`."""
-        return self.storage.list_jobs(status, limit, offset, newest_first=True)
+        """The owner's jobs (with `status` when given), newest first, paged by `limit` and
+        `offset`."""
+        return self.storage.list_jobs(status, limit, offset, newest_first=True, owner=owner)
 
-    def _make_room_for_a_job(self) -> None:
-        """Remove the oldest finished jobs (and their files) beyond `max_jobs`."""
+    def _make_room_for_a_job(self, owner: str) -> None:
+        """`LimitReached` when the owner has the most jobs waiting already, `DiskQuotaReached`
+        when their files fill their quota; then remove the oldest finished jobs (of anyone,
+        and their files) beyond `max_jobs`."""
+        self.storage.ensure_room(QUEUED_JOBS_ROOM, owner)
+        self.storage.ensure_disk_room(owner, 0)  # room for what the job will write
         excess = self.storage.count_jobs() + 1 - self.config.max_jobs
         for job_id in self.storage.oldest_finished_jobs(excess) if excess > 0 else []:
             with contextlib.suppress(NotFound):  # deleted meanwhile
-                self.storage.delete_job(job_id)
+                self.storage.delete_job(job_id, owner=None)
 
-    def get_job(self, job_id: str) -> JobRecord:
-        return self.storage.get_job(job_id)
+    def get_job(self, owner: str, job_id: str) -> JobRecord:
+        return self.storage.get_job(job_id, owner=owner)
 
-    def cancel_job(self, job_id: str) -> JobRecord:
+    def cancel_job(self, owner: str, job_id: str) -> JobRecord:
         """Cancel: a queued job at once, a running one after its current step."""
-        return self.runner.cancel(job_id)
+        return self.runner.cancel(self.get_job(owner, job_id).id)
 
-    def delete_job(self, job_id: str) -> None:
+    def delete_job(self, owner: str, job_id: str) -> None:
         """Delete a finished job and its files (`Conflict` while queued or running)."""
-        self.storage.delete_job(job_id)
+        self.storage.delete_job(job_id, owner=owner)
 
-    def job_events(self, job_id: str):
+    def job_events(self, owner: str, job_id: str):
         """An async iterator of the job's current state, then its events until it ends
-        (`NotFound` for an unknown job)."""
-        return self.runner.subscribe(job_id)
+        (`NotFound` for an unknown job or another owner's)."""
+        return self.runner.subscribe(self.get_job(owner, job_id).id)
 
-    def is_training(self, layout_id: str) -> bool:
+    def is_training(self, record: LayoutRecord) -> bool:
+        """A training job of the layout is queued or running (never for a built-in one)."""
+        if record.owner is None:
+            return False
         return any(
-            job.kind == tasks.TRAIN_KIND and job.params.get("layout_id") == layout_id
+            job.kind == tasks.TRAIN_KIND and job.params.get("layout_id") == record.id
             for status in (JobStatus.QUEUED, JobStatus.RUNNING)
-            for job in self.storage.list_jobs(status)
+            for job in self.storage.list_jobs(status, owner=record.owner)
         )
 
     def _job_device(self) -> tasks.Device:
@@ -683,19 +732,19 @@ class Engine:
 
     # -------------------------------------------------------- training
 
-    def submit_training(self, layout_id: str) -> JobRecord:
+    def submit_training(self, owner: str, layout_id: str) -> JobRecord:
         """Queue the training of a layout's (by id) adapter on its samples, decoded now
         (`AlreadyTraining`, `TooFewSamples`, `InvalidRequest` for built-ins)."""
-        record = self.layout_by_id(layout_id)
+        record = self.layout_by_id(owner, layout_id)
         with self._training_lock:  # check and insert at once: two requests, one job
-            return self._queue_training(record)
+            return self._queue_training(owner, record)
 
-    def _queue_training(self, record: LayoutRecord) -> JobRecord:
-        if self.is_training(record.id):
-            raise AlreadyTraining(f"layout {record.name!r} is already being trained")
+    def _queue_training(self, owner: str, record: LayoutRecord) -> JobRecord:
         if record.builtin:
             raise InvalidRequest(f"layout {record.name!r} is built in; create a layout to train")
-        stored = self.storage.list_samples(record.id)
+        if self.is_training(record):
+            raise AlreadyTraining(f"layout {record.name!r} is already being trained")
+        stored = self.storage.list_samples(record.id, owner=owner)
         if len(stored) < self.config.min_samples:
             raise TooFewSamples(
                 f"training layout {record.name!r} needs at least {self.config.min_samples} "
@@ -703,7 +752,7 @@ class Engine:
             )
         layout = layout_of(record)
         samples = [self._layout_sample(sample, layout) for sample in stored]
-        first_new = self._first_new_class(layout)
+        first_new = self._first_new_class(owner, layout)
         config = self.training_config()
         params = {"layout_id": record.id, "samples": [s.id for s in stored], "steps": config.steps}
 
@@ -732,15 +781,15 @@ class Engine:
             self._forget_adapters(trained.adapter_path.parent, keep=trained.adapter_path)
             return {"layout_id": record.id, **report}
 
-        self._make_room_for_a_job()
-        return self.runner.submit(tasks.TRAIN_KIND, params, job)
+        self._make_room_for_a_job(owner)
+        return self.runner.submit(tasks.TRAIN_KIND, params, job, owner=owner)
 
-    def _first_new_class(self, layout: Layout) -> int:
+    def _first_new_class(self, owner: str, layout: Layout) -> int:
         """The id of the layout's first class beyond its base's (0 without a base)."""
         if layout.base is None:
             return 0
         try:
-            return len(self.find_layout(layout.base).definition["classes"])
+            return len(self.find_layout(owner, layout.base).definition["classes"])
         except NotFound:  # its base was deleted since: every class is reported as its own
             return 0
 
@@ -754,6 +803,7 @@ class Engine:
 
     def submit_edit(
         self,
+        owner: str,
         face_id: str,
         layout_reference: str,
         view: ViewSpec,
@@ -765,9 +815,9 @@ class Engine:
         """Check an edit toward the uploaded target mask and queue it; the job gets the
         decoded target and the layout's seg head. `steps` None: the configured default (at
         most the configured maximum). The mask is stored (indexed) as the job's input."""
-        self.storage.get_face(face_id)
-        self.storage.ensure_room(FACES_ROOM)  # its result is a new face
-        record = self.find_layout(layout_reference)
+        self.storage.get_face(face_id, owner=owner)
+        self.storage.ensure_room(FACES_ROOM, owner)  # its result is a new face
+        record = self.find_layout(owner, layout_reference)
         head = self.seg_head(record)  # NoAdapter now, rather than a failed job later
         layout = layout_of(record)
         labels = labels_from_upload(mask_png, layout, self.mask_resolution)
@@ -793,7 +843,7 @@ class Engine:
             if result is None:
                 return None
             origin = {"edit": context.job_id, "layout_id": record.id, "view": params["view"]}
-            face = self.add_edited_face(result.ws, result.plane_stats, face_id, origin)
+            face = self.add_edited_face(owner, result.ws, result.plane_stats, face_id, origin)
             return {
                 "face_id": face.id,
                 "parent_id": face_id,
@@ -804,19 +854,25 @@ class Engine:
             }
 
         mask = indexed_png_from_labels(labels, layout)
-        self._make_room_for_a_job()
-        return self.runner.submit(tasks.EDIT_KIND, params, job, inputs={"mask.png": mask})
+        self._make_room_for_a_job(owner)
+        return self.runner.submit(
+            tasks.EDIT_KIND, params, job, inputs={"mask.png": mask}, owner=owner
+        )
 
     # ---------------------------------------------------------- export
 
     def submit_export(
-        self, face_id: str, layout_reference: str, orbit_frames_count: int | None = None
+        self,
+        owner: str,
+        face_id: str,
+        layout_reference: str,
+        orbit_frames_count: int | None = None,
     ) -> JobRecord:
         """Queue the face's export bundle as a job (progress per orbit frame, cancel); its
         output is `EXPORT_FILE` (`job_file`). An export that already succeeded with the same
         face, layout, adapter and frames is answered with its job (cached)."""
-        self.storage.get_face(face_id)
-        record = self.find_layout(layout_reference)
+        self.storage.get_face(face_id, owner=owner)
+        record = self.find_layout(owner, layout_reference)
         self.seg_head(record, fall_back_to_base=True)  # NoAdapter now, not a failed job later
         params = {
             "face_id": face_id,
@@ -824,7 +880,7 @@ class Engine:
             "adapter": _adapter_name(record.adapter_path or self.shipped_adapter_path(record)),
             "frames": orbit_frames_count or self.config.orbit_frames,
         }
-        done = self._finished_job_with(tasks.EXPORT_KIND, params, EXPORT_FILE)
+        done = self._finished_job_with(owner, tasks.EXPORT_KIND, params, EXPORT_FILE)
         if done is not None:
             return done
 
@@ -836,13 +892,13 @@ class Engine:
             self.storage.write_job_output(context.job_id, EXPORT_FILE, data)
             return {"file": EXPORT_FILE, "bytes": len(data), "face_id": face_id}
 
-        self._make_room_for_a_job()
-        return self.runner.submit(tasks.EXPORT_KIND, params, job)
+        self._make_room_for_a_job(owner)
+        return self.runner.submit(tasks.EXPORT_KIND, params, job, owner=owner)
 
-    def job_file(self, job_id: str) -> tuple[Path, JobRecord]:
+    def job_file(self, owner: str, job_id: str) -> tuple[Path, JobRecord]:
         """The output file of a succeeded job and its record (`Conflict` before it succeeded,
         `NotFound` when it has none)."""
-        record = self.storage.get_job(job_id)
+        record = self.storage.get_job(job_id, owner=owner)
         if record.status is not JobStatus.SUCCEEDED:
             raise Conflict(f"job {job_id!r} is {record.status.value}; it has no file to download")
         name = (record.result or {}).get("file")
@@ -853,14 +909,14 @@ class Engine:
     def _export_zip(
         self,
         face_id: str,
-        layout_reference: str,
+        layout_id: str,
         orbit_frames_count: int | None,
         context: JobContext | None = None,
     ) -> bytes:
-        """The bundle's bytes; with a job's `context`, progress per frame and `_Stopped` once
-        it should stop."""
-        face = self.storage.get_face(face_id)
-        record = self.find_layout(layout_reference)
+        """The bundle of a face in a layout (both checked by the caller, read again now); with
+        a job's `context`, progress per frame and `_Stopped` once it should stop."""
+        face = self.storage.get_face(face_id, owner=None)
+        record = self.storage.get_layout(layout_id, owner=None)
         layout = layout_of(record)
         head = self.seg_head(record, fall_back_to_base=True)
         views = {}

@@ -49,6 +49,26 @@ class LimitReached(Exception):
     """The server keeps at most a configured number of faces, layouts or samples."""
 
 
+class InvalidCredentials(Exception):
+    """A login with a wrong user name or password."""
+
+
+class DiskQuotaReached(Exception):
+    """A user's files would take more than the disk quota each user has."""
+
+
+class TooManyAttempts(Exception):
+    """Too many failed logins of one account or from one address: wait `retry_after_s`."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class NoAccounts(Conflict):
+    """An account operation on a server without accounts, or accounts without an admin."""
+
+
 class InvalidRequest(ValueError):
     """Input the model cannot use (a latent of the wrong size, an unknown view, ...)."""
 
@@ -82,6 +102,8 @@ __all__ = [
     "AlreadyTraining",
     "Conflict",
     "DataDirInUse",
+    "DiskQuotaReached",
+    "InvalidCredentials",
     "InvalidFileName",
     "InvalidImage",
     "InvalidLayout",
@@ -89,12 +111,14 @@ __all__ = [
     "InvalidRequest",
     "LimitReached",
     "ModelMissing",
+    "NoAccounts",
     "NoAdapter",
     "NotFound",
     "NotWanted",
     "QueueFull",
     "StorageError",
     "TooFewSamples",
+    "TooManyAttempts",
     "UnknownLayout",
     "without_paths",
 ]

@@ -1,7 +1,8 @@
 """The job runner: long work (training, edits, video export) on one worker thread, in order.
 
-`JobRunner.submit` stores the job (status queued, its input files on disk first) and puts it
-in a FIFO queue; the worker runs one job function at a time, so at most one GPU job runs. The
+`JobRunner.submit` stores the job of its owner (status queued, its input files on disk first)
+and puts it in a FIFO queue; the worker runs one job function at a time, so at most one GPU
+job runs. `cancel` and `subscribe` take any owner's job: the Engine checks the owner first. The
 function gets a `JobContext`: `report(step, total, losses, preview, stage)` for progress and
 `should_stop()` for cancellation; it returns a JSON-ready result dict (or None).
 
@@ -44,7 +45,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from ffedit.service.errors import QueueFull, without_paths
-from ffedit.service.storage import JobRecord, JobStatus, Storage
+from ffedit.service.storage import SINGLE_USER_OWNER, JobRecord, JobStatus, Storage
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +154,15 @@ class JobRunner:
     # ------------------------------------------------------------ public API
 
     def submit(
-        self, kind: str, params: dict, fn: JobFn, inputs: Mapping[str, bytes] | None = None
+        self,
+        kind: str,
+        params: dict,
+        fn: JobFn,
+        inputs: Mapping[str, bytes] | None = None,
+        owner: str = SINGLE_USER_OWNER,
     ) -> JobRecord:
-        """Store a job (and its input files) as queued and enqueue `fn` for the worker."""
+        """Store a job of `owner` (and its input files) as queued and enqueue `fn` for the
+        worker."""
         with self._lock:
             if self._stopping:
                 raise RunnerStopped("the job runner has shut down")
@@ -163,7 +170,7 @@ class JobRunner:
                 raise QueueFull(
                     f"{len(self._pending)} jobs are already waiting; try again when one has started"
                 )
-            record = self.storage.add_job(kind, params, inputs)
+            record = self.storage.add_job(kind, params, inputs, owner=owner)
             self._pending.append((record.id, fn))
             self._wakeup.notify()
         return record
@@ -175,7 +182,7 @@ class JobRunner:
         finished one).
         """
         with self._lock:
-            record = self.storage.get_job(job_id)
+            record = self.storage.get_job(job_id, owner=None)
             if record.status == JobStatus.QUEUED:
                 self._pending = deque(item for item in self._pending if item[0] != job_id)
                 return self._finish_locked(job_id, JobStatus.CANCELLED, None, None)
@@ -196,7 +203,7 @@ class JobRunner:
             loop.call_soon_threadsafe(events.put_nowait, event)
 
         with self._lock:
-            record = self.storage.get_job(job_id)
+            record = self.storage.get_job(job_id, owner=None)
             if record.progress:
                 events.put_nowait(_progress_event(job_id, record.progress))
             events.put_nowait(_status_event(record))

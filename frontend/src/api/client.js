@@ -111,6 +111,23 @@ const id = encodeURIComponent;
 export const createSession = (token, signal) =>
   request("POST", "/session", { headers: { Authorization: `Bearer ${token}` }, signal }).then(json);
 
+/** Multi-user mode: log in with a user name and password (the answer sets the cookie). */
+export const logIn = (name, password, signal) =>
+  request("POST", "/session", { json: { name, password }, signal }).then(json);
+
+/** Who is logged in: `{ user, admin, users }` (`users`: the server has accounts). */
+export const getSession = (signal) => request("GET", "/session", { signal }).then(json);
+
+/** Log out: the cookie is cleared and, with accounts, the session ended on the server. */
+export const logOut = (signal) => request("DELETE", "/session", { signal }).then(json);
+
+// ---- personal API tokens (multi-user mode) ----------------------------------
+
+export const listTokens = (signal) => request("GET", "/tokens", { signal }).then(json);
+/** A new token `{ id, name, token, … }`: its secret `token` is in this answer only. */
+export const createToken = (name, signal) => request("POST", "/tokens", { json: { name }, signal }).then(json);
+export const revokeToken = (tokenId, signal) => request("DELETE", `/tokens/${id(tokenId)}`, { signal }).then(json);
+
 // ---- system ------------------------------------------------------------------
 
 export const getHealth = (signal) => request("GET", "/health", { signal }).then(json);

@@ -104,7 +104,7 @@ def layout_out(engine: Engine, record: LayoutRecord) -> LayoutOut:
         ],
         trained=record.adapter_path is not None,
         can_predict=engine.can_predict(record),
-        training=engine.is_training(record.id),
+        training=engine.is_training(record),
         training_report=record.training_report,
         created_at=record.created_at,
     )

@@ -12,6 +12,7 @@ import numpy as np
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from ffedit.api.auth import OwnerId
 from ffedit.api.errors import UnsupportedMediaType
 from ffedit.api.guards import media_type
 from ffedit.api.routes.common import (
@@ -99,12 +100,13 @@ def _latent_from_npy(data: bytes) -> np.ndarray:
 
 
 @router.get("", response_model=list[FaceOut])
-def list_faces(request: Request) -> list[FaceOut]:
-    return [face_out(face) for face in engine_of(request).list_faces()]
+def list_faces(request: Request, owner: OwnerId) -> list[FaceOut]:
+    """Your faces, oldest first."""
+    return [face_out(face) for face in engine_of(request).list_faces(owner)]
 
 
 @router.post("", response_model=FaceOut, status_code=201, openapi_extra=FACE_BODY)
-async def create_face(request: Request) -> FaceOut:
+async def create_face(request: Request, owner: OwnerId) -> FaceOut:
     """A face from JSON {"seed": n}, or from a multipart upload of a latent (field `latent`)."""
     engine = engine_of(request)
     content_type = media_type(request.headers)
@@ -117,7 +119,7 @@ async def create_face(request: Request) -> FaceOut:
             name = upload.filename or "latent.npy"
         latent = _latent_from_npy(data)
         # off the event loop: a z latent waits for the device lock
-        face = await run_in_threadpool(engine.create_face_from_latent, latent, name)
+        face = await run_in_threadpool(engine.create_face_from_latent, owner, latent, name)
         return face_out(face)
     if content_type != "application/json":
         raise UnsupportedMediaType(
@@ -129,23 +131,24 @@ async def create_face(request: Request) -> FaceOut:
         raise InvalidRequest(
             'send JSON {"seed": <integer ≥ 0>} or a multipart latent upload'
         ) from error
-    return face_out(await run_in_threadpool(engine.create_face_from_seed, body.seed))
+    return face_out(await run_in_threadpool(engine.create_face_from_seed, owner, body.seed))
 
 
 @router.get("/{face_id}", response_model=FaceOut)
-def get_face(request: Request, face_id: str) -> FaceOut:
-    return face_out(engine_of(request).get_face(face_id))
+def get_face(request: Request, owner: OwnerId, face_id: str) -> FaceOut:
+    return face_out(engine_of(request).get_face(owner, face_id))
 
 
 @router.delete("/{face_id}", status_code=204)
-def delete_face(request: Request, face_id: str) -> None:
+def delete_face(request: Request, owner: OwnerId, face_id: str) -> None:
     """Delete a face (409 while training samples use it; edited children are kept)."""
-    engine_of(request).delete_face(face_id)
+    engine_of(request).delete_face(owner, face_id)
 
 
 @router.get("/{face_id}/view", response_model=ViewOut)
 async def view_face(
     request: Request,
+    owner: OwnerId,
     face_id: str,
     view: ViewQuery = None,
     yaw: YawQuery = None,
@@ -158,7 +161,7 @@ async def view_face(
     engine = engine_of(request)
     spec = view_of(view, yaw, pitch)
     image, mask = await render_while_wanted(
-        request, stream, lambda wanted: engine.render_view(face_id, spec, layout, wanted)
+        request, stream, lambda wanted: engine.render_view(owner, face_id, spec, layout, wanted)
     )
     return ViewOut(image_png=base64_text(image), mask_png=base64_text(mask))
 
@@ -166,6 +169,7 @@ async def view_face(
 @router.get("/{face_id}/render", response_class=Response, responses=PNG_RESPONSE)
 async def render_face(
     request: Request,
+    owner: OwnerId,
     face_id: str,
     view: ViewQuery = None,
     yaw: YawQuery = None,
@@ -187,7 +191,9 @@ async def render_face(
     engine = engine_of(request)
     spec = view_of(view, yaw, pitch)
     png = await render_while_wanted(
-        request, stream, lambda wanted: engine.render_png(face_id, spec, kind, layout, size, wanted)
+        request,
+        stream,
+        lambda wanted: engine.render_png(owner, face_id, spec, kind, layout, size, wanted),
     )
     return Response(png, media_type=PNG_MEDIA_TYPE, headers={"Cache-Control": "no-store"})
 
@@ -195,6 +201,7 @@ async def render_face(
 @router.get("/{face_id}/mask", response_class=Response, responses=PNG_RESPONSE)
 async def predicted_mask(
     request: Request,
+    owner: OwnerId,
     face_id: str,
     layout: LayoutQuery = BASE_LAYOUT,
     view: ViewQuery = None,
@@ -209,7 +216,7 @@ async def predicted_mask(
     png = await render_while_wanted(
         request,
         stream,
-        lambda wanted: engine.render_png(face_id, spec, "mask", layout, wanted=wanted),
+        lambda wanted: engine.render_png(owner, face_id, spec, "mask", layout, wanted=wanted),
     )
     return Response(png, media_type=PNG_MEDIA_TYPE)
 
@@ -217,6 +224,7 @@ async def predicted_mask(
 @router.post("/{face_id}/edits", response_model=JobOut, status_code=202)
 def edit_face(
     request: Request,
+    owner: OwnerId,
     face_id: str,
     mask: Annotated[UploadFile, File(description="target mask PNG in the layout")],
     layout: Annotated[str, Form()] = BASE_LAYOUT,
@@ -229,6 +237,7 @@ def edit_face(
 ) -> JobOut:
     """Start an edit toward the painted mask: a job whose result names the new face."""
     job = engine_of(request).submit_edit(
+        owner,
         face_id,
         layout,
         view_of(view, yaw, pitch),
@@ -243,18 +252,20 @@ def edit_face(
 @router.post("/{face_id}/exports", response_model=JobOut, status_code=202)
 def start_export(
     request: Request,
+    owner: OwnerId,
     face_id: str,
     layout: LayoutQuery = BASE_LAYOUT,
     frames: Annotated[int | None, Query(ge=2, le=300, description="orbit video frames")] = None,
 ) -> JobOut:
     """The export ZIP as a job: progress per orbit frame, cancel, then
     `GET /jobs/{job_id}/download`. The same export done before answers with its job."""
-    return job_out(engine_of(request).submit_export(face_id, layout, frames))
+    return job_out(engine_of(request).submit_export(owner, face_id, layout, frames))
 
 
 @router.post("/{face_id}/renders", response_model=JobOut, status_code=202)
 def start_render(
     request: Request,
+    owner: OwnerId,
     face_id: str,
     size: Annotated[int, Query(ge=16, le=MAX_RENDER_SIDE, description="raw render side")],
     view: ViewQuery = None,
@@ -267,4 +278,6 @@ def start_render(
     cancel, then `GET /jobs/{job_id}/download` (a PNG). The same render done before answers
     with its job."""
     engine = engine_of(request)
-    return job_out(engine.submit_render(face_id, view_of(view, yaw, pitch), kind, layout, size))
+    return job_out(
+        engine.submit_render(owner, face_id, view_of(view, yaw, pitch), kind, layout, size)
+    )

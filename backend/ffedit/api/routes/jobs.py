@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 
+from ffedit.api.auth import OwnerId
 from ffedit.api.routes.common import engine_of, job_out
 from ffedit.api.schemas import JobOut
 from ffedit.service.errors import NotFound
@@ -22,6 +23,7 @@ MAX_PAGE = 200
 @router.get("", response_model=list[JobOut])
 def list_jobs(
     request: Request,
+    owner: OwnerId,
     status: Annotated[
         Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
         Query(description="only jobs with this status (a reloaded page asks for running ones)"),
@@ -29,15 +31,15 @@ def list_jobs(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0, le=10**6)] = 0,
 ) -> list[JobOut]:
-    """Jobs, newest first, a page at a time; without their preview images (`GET /jobs/{id}`
-    and the WebSocket have them)."""
-    jobs = engine_of(request).list_jobs(status, limit, offset)
+    """Your jobs, newest first, a page at a time; without their preview images
+    (`GET /jobs/{id}` and the WebSocket have them)."""
+    jobs = engine_of(request).list_jobs(owner, status, limit, offset)
     return [job_out(job, with_preview=False) for job in jobs]
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def get_job(request: Request, job_id: str) -> JobOut:
-    return job_out(engine_of(request).get_job(job_id))
+def get_job(request: Request, owner: OwnerId, job_id: str) -> JobOut:
+    return job_out(engine_of(request).get_job(owner, job_id))
 
 
 @router.get(
@@ -50,38 +52,39 @@ def get_job(request: Request, job_id: str) -> JobOut:
         }
     },
 )
-def download_job_file(request: Request, job_id: str) -> FileResponse:
+def download_job_file(request: Request, owner: OwnerId, job_id: str) -> FileResponse:
     """The file a succeeded job made (an export's ZIP, a large render's PNG); 409 before it
     succeeded."""
-    path, record = engine_of(request).job_file(job_id)
+    path, record = engine_of(request).job_file(owner, job_id)
     name = f"face-{record.params.get('face_id', job_id)}{path.suffix}"
     return FileResponse(path, media_type=DOWNLOAD_MEDIA_TYPES[path.suffix], filename=name)
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
-def cancel_job(request: Request, job_id: str) -> JobOut:
+def cancel_job(request: Request, owner: OwnerId, job_id: str) -> JobOut:
     """Cancel: a queued job at once, a running one after its current step."""
-    return job_out(engine_of(request).cancel_job(job_id))
+    return job_out(engine_of(request).cancel_job(owner, job_id))
 
 
 @router.delete("/{job_id}", status_code=204)
-def delete_job(request: Request, job_id: str) -> None:
+def delete_job(request: Request, owner: OwnerId, job_id: str) -> None:
     """Delete a finished job and its files (409 while queued or running)."""
-    engine_of(request).delete_job(job_id)
+    engine_of(request).delete_job(owner, job_id)
 
 
 @router.websocket("/{job_id}/events")
-async def job_events(websocket: WebSocket, job_id: str) -> None:
+async def job_events(websocket: WebSocket, owner: OwnerId, job_id: str) -> None:
     """The job's current state, then every progress and status event until it ends.
 
     Messages: {"type": "progress", "job_id", "step", "total", "losses", "preview_png"} and
-    {"type": "status", "job_id", "status", "result", "error"}; an unknown job gets
+    {"type": "status", "job_id", "status", "result", "error"}; an unknown job (or another
+    user's) gets
     {"type": "error", "error": "not found", "detail": …} and the socket closes (code 4404).
     """
     await websocket.accept()
     engine = websocket.app.state.engine
     try:
-        events = engine.job_events(job_id)
+        events = engine.job_events(owner, job_id)
     except NotFound as error:
         await websocket.send_json({"type": "error", "error": "not found", "detail": str(error)})
         await websocket.close(code=4404)

@@ -15,7 +15,9 @@ router = APIRouter(tags=["system"])
 @public_router.get("/health", response_model=HealthOut)
 def health(request: Request) -> HealthOut:
     """200 once the model is loaded (the app only serves after its lifespan loaded it)."""
-    return HealthOut(status="ok", model=engine_of(request).model_source)
+    return HealthOut(
+        status="ok", model=engine_of(request).model_source, users=request.app.state.settings.users
+    )
 
 
 @router.get("/model", response_model=ModelOut)

@@ -1,5 +1,10 @@
-"""The storage's records: what a face, a layout, a training sample and a job are, as the
-rest of the service sees them (frozen dataclasses; `Storage` builds them from rows)."""
+"""The storage's records: what a face, a layout, a training sample, a job and an account are,
+as the rest of the service sees them (frozen dataclasses; `Storage` and `AccountStore` build
+them from rows).
+
+Every face, custom layout, sample and job has an `owner`: the id of the user who made it, or
+`SINGLE_USER_OWNER` on a server without accounts. Built-in layouts have none (shared).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+SINGLE_USER_OWNER = "owner"
+"""The one owner of a server without accounts (no account id has this form: `new_id`)."""
 
 
 class JobStatus(StrEnum):
@@ -34,6 +42,7 @@ class FaceRecord:
     """A face: its latent file and where it came from."""
 
     id: str
+    owner: str
     ws_path: Path
     """The ws file (safetensors: ws (num_ws, w_dim) under the key "latent", and any extra
     arrays stored with it)."""
@@ -50,6 +59,8 @@ class LayoutRecord:
     """A part layout: its definition (JSON), and the adapter once one is trained."""
 
     id: str
+    owner: str | None
+    """Its user; None for a built-in layout (shared, read-only)."""
     name: str
     definition: dict
     """Label names, colours and derivation, as the layouts package describes them (JSON)."""
@@ -67,6 +78,7 @@ class SampleRecord:
     """A few-shot training sample: a face seen from a view, with its painted mask."""
 
     id: str
+    owner: str
     layout_id: str
     face_id: str
     view: dict
@@ -81,6 +93,7 @@ class JobRecord:
     """A long-running piece of work and its state."""
 
     id: str
+    owner: str
     kind: str
     """What it does: "train-layout", "edit", "export-video", ..."""
     status: JobStatus
@@ -101,10 +114,38 @@ def new_id() -> str:
 
 
 @dataclass(frozen=True)
+class UserRecord:
+    """An account: its name, whether it administers the server, when it was made."""
+
+    id: str
+    name: str
+    admin: bool
+    created_at: float
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A personal API token of a user (its secret is stored only as a hash)."""
+
+    id: str
+    user_id: str
+    name: str
+    created_at: float
+    last_used_at: float | None
+
+
+@dataclass(frozen=True)
 class StoredLimits:
-    """Most records of each kind a `Storage` keeps (None: no limit); checked in the same
-    transaction as the insert, so simultaneous requests cannot pass a limit together."""
+    """Most records of each kind a `Storage` keeps for each owner (None: no limit); checked
+    in the same transaction as the insert, so simultaneous requests cannot pass a limit
+    together."""
 
     faces: int | None = None
+    """Faces of one owner."""
     custom_layouts: int | None = None
+    """Custom layouts of one owner."""
     samples_per_layout: int | None = None
+    queued_jobs: int | None = None
+    """Jobs of one owner waiting to run."""
+    disk_bytes: int | None = None
+    """Bytes of files of one owner (faces, layouts with samples and adapters, jobs)."""

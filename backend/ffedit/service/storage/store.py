@@ -19,6 +19,14 @@ Whatever a crash can leave behind (hidden temporaries, files whose record was ne
 or is already gone) is removed when a ``Storage`` opens the directory. A new trained adapter goes to
 a new folder and the layout record is switched to it before the old folder is removed.
 
+Ownership: every face, custom layout, sample and job has an `owner` (a user id, or
+`SINGLE_USER_OWNER`), and every method a user's request reaches takes `owner` and finds only
+that owner's records (plus the built-in layouts, which are shared): another owner's id is
+`NotFound`, as an unknown one, and lists hold only the owner's. `owner=None` is the
+service's own access to any record (the job runner's, a job's own files). Limits
+(`StoredLimits`) count per owner. `adopt_unowned` gives the records of data folders made
+before owners existed (and of deleted accounts) to one owner.
+
 Deleting a face that training samples use is refused with ``Conflict`` (samples are the user's
 annotations and are not thrown away as a side effect); delete those samples first. Deleting a
 face that other faces were edited from keeps those faces and clears their ``parent_id``.
@@ -54,12 +62,14 @@ from ffedit.io.files import atomic_folder, atomic_write_bytes, flush_to_disk
 from ffedit.service.errors import (
     Conflict,
     DataDirInUse,
+    DiskQuotaReached,
     InvalidFileName,
     LimitReached,
     NotFound,
 )
 from ffedit.service.storage.records import (
     _ALLOWED_TRANSITIONS,
+    SINGLE_USER_OWNER,
     FaceRecord,
     JobRecord,
     JobStatus,
@@ -70,10 +80,9 @@ from ffedit.service.storage.records import (
 )
 from ffedit.service.storage.schema import (
     ADAPTER_DIR_PREFIX,
-    DATABASE_NAME,
     WS_FILE_NAME,
     WS_KEY,
-    create_schema,
+    open_database,
 )
 
 log = logging.getLogger(__name__)
@@ -118,28 +127,61 @@ NO_LIMITS = StoredLimits()
 FACES_ROOM = "faces"
 LAYOUTS_ROOM = "layouts"
 SAMPLES_ROOM = "samples"
+QUEUED_JOBS_ROOM = "queued jobs"
 _ROOM_COUNTS = {
-    FACES_ROOM: "SELECT COUNT(*) FROM faces",
-    LAYOUTS_ROOM: "SELECT COUNT(*) FROM layouts WHERE builtin = 0",
-    SAMPLES_ROOM: "SELECT COUNT(*) FROM samples WHERE layout_id = ?",
+    FACES_ROOM: "SELECT COUNT(*) FROM faces WHERE owner = ?",
+    LAYOUTS_ROOM: "SELECT COUNT(*) FROM layouts WHERE builtin = 0 AND owner = ?",
+    SAMPLES_ROOM: "SELECT COUNT(*) FROM samples WHERE owner = ? AND layout_id = ?",
+    QUEUED_JOBS_ROOM: "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status = 'queued'",
 }
+_OWN_FILES = (
+    ("SELECT id FROM faces WHERE owner = ?", "faces/{}"),
+    (
+        "SELECT id || '/' || adapter_dir FROM layouts WHERE owner = ? AND adapter_dir IS NOT NULL",
+        "layouts/{}",
+    ),
+    ("SELECT layout_id || '/samples/' || id || '.png' FROM samples WHERE owner = ?", "layouts/{}"),
+    ("SELECT id FROM jobs WHERE owner = ?", "jobs/{}"),
+)
+"""What an owner's disk use counts: (the SQL of its paths, their form under the data dir)."""
 
 
 def _ensure_room(
-    db: sqlite3.Connection, kind: str, limit: int | None, layout_id: str | None = None
+    db: sqlite3.Connection,
+    kind: str,
+    limit: int | None,
+    owner: str,
+    layout_id: str | None = None,
 ) -> None:
-    """`LimitReached` when `limit` records of `kind` are stored already (inside a
+    """`LimitReached` when the owner has `limit` records of `kind` stored already (inside a
     transaction: the count and the insert after it are one step)."""
     if limit is None:
         return
-    args = (layout_id,) if kind == SAMPLES_ROOM else ()
+    args = (owner, layout_id) if kind == SAMPLES_ROOM else (owner,)
     if int(db.execute(_ROOM_COUNTS[kind], args).fetchone()[0]) < limit:
         return
     if kind == SAMPLES_ROOM:
-        name = db.execute("SELECT name FROM layouts WHERE id = ?", args).fetchone()
+        name = db.execute("SELECT name FROM layouts WHERE id = ?", (layout_id,)).fetchone()
         layout = repr(name[0]) if name else repr(layout_id)
         raise LimitReached(f"layout {layout} keeps at most {limit} samples; delete some first")
-    raise LimitReached(f"this server keeps at most {limit} {kind}; delete some first")
+    if kind == QUEUED_JOBS_ROOM:
+        raise LimitReached(
+            f"you have {limit} jobs waiting already (the most one user may queue); wait for "
+            "one to start or cancel one"
+        )
+    raise LimitReached(f"this server keeps at most {limit} {kind} per user; delete some first")
+
+
+def _tree_bytes(path: Path) -> int:
+    """Bytes of the file `path`, or of the files under the folder `path` (0 when missing)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(
+        (Path(folder) / name).stat().st_size
+        for folder, _, names in os.walk(path)
+        for name in names
+        if not (Path(folder) / name).is_symlink()
+    )
 
 
 def _remove_path(path: Path) -> None:
@@ -175,17 +217,7 @@ class Storage:
             folder.mkdir(parents=True, exist_ok=True)
         self._lock_file = _lock_data_dir(self.data_dir) if exclusive else None
         self._lock = threading.Lock()
-        self._connection = sqlite3.connect(
-            self.data_dir / DATABASE_NAME, check_same_thread=False, isolation_level=None
-        )
-        self._connection.row_factory = sqlite3.Row
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the
-        # database; files are flushed before their row, so a lost row leaves only leftovers.
-        self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection.execute("PRAGMA foreign_keys=ON")
-        self._connection.execute("PRAGMA busy_timeout=5000")
-        self._create_schema()
+        self._connection = open_database(self.data_dir)
         self._remove_leftovers()
 
     def close(self) -> None:
@@ -209,11 +241,12 @@ class Storage:
         origin: dict,
         parent_id: str | None = None,
         extra_arrays: Mapping[str, np.ndarray] | None = None,
+        owner: str = SINGLE_USER_OWNER,
     ) -> FaceRecord:
         """Store a face's ws (any shape, kept as float32), optional named `extra_arrays` (float32,
         e.g. an edit's appearance lock) in the same file, and its record."""
         if parent_id is not None:
-            self.get_face(parent_id)
+            self.get_face(parent_id, owner=owner)
         extra_arrays = dict(extra_arrays or {})
         if WS_KEY in extra_arrays:
             raise ValueError(f"{WS_KEY!r} is the ws array's own name, not an extra array")
@@ -222,6 +255,7 @@ class Storage:
         ws_bytes = safetensors.numpy.save(
             {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in arrays.items()}
         )
+        self.ensure_disk_room(owner, len(ws_bytes))
 
         def fill(folder: Path) -> None:
             (folder / WS_FILE_NAME).write_bytes(ws_bytes)
@@ -230,29 +264,36 @@ class Storage:
         _place_folder(folder, fill)
         try:
             with self._transaction() as db:
-                _ensure_room(db, FACES_ROOM, self.limits.faces)
+                _ensure_room(db, FACES_ROOM, self.limits.faces, owner)
                 db.execute(
-                    "INSERT INTO faces (id, origin, parent_id, created_at) VALUES (?, ?, ?, ?)",
-                    (face_id, json.dumps(origin), parent_id, time.time()),
+                    "INSERT INTO faces (id, owner, origin, parent_id, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (face_id, owner, json.dumps(origin), parent_id, time.time()),
                 )
         except BaseException as error:
             _remove_path(folder)
             if isinstance(error, sqlite3.IntegrityError):
                 raise NotFound("face", str(parent_id)) from error
             raise
-        return self.get_face(face_id)
+        return self.get_face(face_id, owner=owner)
 
-    def get_face(self, face_id: str) -> FaceRecord:
+    def get_face(self, face_id: str, owner: str | None = SINGLE_USER_OWNER) -> FaceRecord:
+        """The face `face_id` of `owner` (of anyone: None); `NotFound` otherwise."""
         with self._transaction() as db:
-            row = db.execute("SELECT * FROM faces WHERE id = ?", (face_id,)).fetchone()
+            row = db.execute(
+                "SELECT * FROM faces WHERE id = ? AND (? IS NULL OR owner = ?)",
+                (face_id, owner, owner),
+            ).fetchone()
         if row is None:
             raise NotFound("face", face_id)
         return self._face_from_row(row)
 
-    def list_faces(self) -> list[FaceRecord]:
-        """All faces, oldest first."""
+    def list_faces(self, owner: str = SINGLE_USER_OWNER) -> list[FaceRecord]:
+        """The owner's faces, oldest first."""
         with self._transaction() as db:
-            rows = db.execute("SELECT * FROM faces ORDER BY rowid").fetchall()
+            rows = db.execute(
+                "SELECT * FROM faces WHERE owner = ? ORDER BY rowid", (owner,)
+            ).fetchall()
         return [self._face_from_row(row) for row in rows]
 
     def load_face_ws(self, face_id: str) -> np.ndarray:
@@ -261,13 +302,16 @@ class Storage:
 
     def load_face_arrays(self, face_id: str) -> dict[str, np.ndarray]:
         """The face's ws (under `WS_KEY`) and its extra arrays, as stored (float32)."""
-        face = self.get_face(face_id)
+        face = self.get_face(face_id, owner=None)
         return safetensors.numpy.load(face.ws_path.read_bytes())
 
-    def delete_face(self, face_id: str) -> None:
+    def delete_face(self, face_id: str, owner: str = SINGLE_USER_OWNER) -> None:
         """Delete a face; refused while training samples use it (see the module docstring)."""
         with self._transaction() as db:
-            if db.execute("SELECT 1 FROM faces WHERE id = ?", (face_id,)).fetchone() is None:
+            found = db.execute(
+                "SELECT 1 FROM faces WHERE id = ? AND owner = ?", (face_id, owner)
+            ).fetchone()
+            if found is None:
                 raise NotFound("face", face_id)
             layouts = [
                 row["name"]
@@ -287,39 +331,57 @@ class Storage:
 
     # -------------------------------------------------------------- layouts
 
-    def add_layout(self, name: str, definition: dict, builtin: bool = False) -> LayoutRecord:
-        """Store a layout with no samples and no adapter; names are unique."""
+    def add_layout(
+        self,
+        name: str,
+        definition: dict,
+        builtin: bool = False,
+        owner: str = SINGLE_USER_OWNER,
+    ) -> LayoutRecord:
+        """Store a layout of `owner` (a built-in one has none) with no samples and no adapter;
+        names are unique among the owner's and the built-in layouts."""
         layout_id = new_id()
+        owner_or_none = None if builtin else owner
         definition_json = json.dumps(definition)
         folder = self._layouts_dir / layout_id
         _place_folder(folder, lambda staging: (staging / "samples").mkdir())
         try:
             with self._transaction() as db:
+                taken = db.execute(
+                    "SELECT 1 FROM layouts WHERE name = ? AND (builtin = 1 OR owner IS ?)",
+                    (name, owner_or_none),
+                ).fetchone()
+                if taken is not None:
+                    raise Conflict(f"a layout named {name!r} already exists")
                 if not builtin:
-                    _ensure_room(db, LAYOUTS_ROOM, self.limits.custom_layouts)
+                    _ensure_room(db, LAYOUTS_ROOM, self.limits.custom_layouts, owner)
                 db.execute(
-                    "INSERT INTO layouts (id, name, definition, builtin, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (layout_id, name, definition_json, int(builtin), time.time()),
+                    "INSERT INTO layouts (id, owner, name, definition, builtin, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (layout_id, owner_or_none, name, definition_json, int(builtin), time.time()),
                 )
-        except BaseException as error:
+        except BaseException:
             _remove_path(folder)
-            if isinstance(error, sqlite3.IntegrityError):
-                raise Conflict(f"a layout named {name!r} already exists") from error
             raise
-        return self.get_layout(layout_id)
+        return self.get_layout(layout_id, owner=None)
 
-    def get_layout(self, layout_id: str) -> LayoutRecord:
+    def get_layout(self, layout_id: str, owner: str | None = SINGLE_USER_OWNER) -> LayoutRecord:
+        """The layout `layout_id` when it is built in or `owner`'s (anyone's: None)."""
         with self._transaction() as db:
-            row = db.execute("SELECT * FROM layouts WHERE id = ?", (layout_id,)).fetchone()
+            row = db.execute(
+                "SELECT * FROM layouts WHERE id = ? AND (? IS NULL OR builtin = 1 OR owner = ?)",
+                (layout_id, owner, owner),
+            ).fetchone()
         if row is None:
             raise NotFound("layout", layout_id)
         return self._layout_from_row(row)
 
-    def list_layouts(self) -> list[LayoutRecord]:
-        """All layouts, oldest first."""
+    def list_layouts(self, owner: str | None = SINGLE_USER_OWNER) -> list[LayoutRecord]:
+        """The built-in layouts and the owner's (None: the built-in ones only), oldest first."""
         with self._transaction() as db:
-            rows = db.execute("SELECT * FROM layouts ORDER BY rowid").fetchall()
+            rows = db.execute(
+                "SELECT * FROM layouts WHERE builtin = 1 OR owner = ? ORDER BY rowid", (owner,)
+            ).fetchall()
         return [self._layout_from_row(row) for row in rows]
 
     def store_layout_adapter(
@@ -330,7 +392,7 @@ class Storage:
         The record switches to the new folder only once it is complete; the previous adapter's
         folder is removed afterwards.
         """
-        self.get_layout(layout_id)
+        self.get_layout(layout_id, owner=None)
         folder = self._layouts_dir / layout_id / f"{ADAPTER_DIR_PREFIX}{new_id()}"
         _place_folder(folder, write_adapter)
         with self._transaction() as db:
@@ -347,12 +409,15 @@ class Storage:
             raise NotFound("layout", layout_id)
         if row["adapter_dir"] is not None:
             _remove_path(folder.parent / row["adapter_dir"])
-        return self.get_layout(layout_id)
+        return self.get_layout(layout_id, owner=None)
 
-    def delete_layout(self, layout_id: str) -> None:
+    def delete_layout(self, layout_id: str, owner: str = SINGLE_USER_OWNER) -> None:
         """Delete a layout with its samples, adapter and files; built-in ones are refused."""
         with self._transaction() as db:
-            row = db.execute("SELECT builtin FROM layouts WHERE id = ?", (layout_id,)).fetchone()
+            row = db.execute(
+                "SELECT builtin FROM layouts WHERE id = ? AND (builtin = 1 OR owner = ?)",
+                (layout_id, owner),
+            ).fetchone()
             if row is None:
                 raise NotFound("layout", layout_id)
             if row["builtin"]:
@@ -362,47 +427,58 @@ class Storage:
 
     # -------------------------------------------------------------- samples
 
-    def add_sample(self, layout_id: str, face_id: str, view: dict, mask_png: bytes) -> SampleRecord:
-        """Store a sample's mask (indexed PNG bytes, validated by the caller) and its record."""
-        self.get_layout(layout_id)
-        self.get_face(face_id)
+    def add_sample(
+        self,
+        layout_id: str,
+        face_id: str,
+        view: dict,
+        mask_png: bytes,
+        owner: str = SINGLE_USER_OWNER,
+    ) -> SampleRecord:
+        """Store a sample's mask (indexed PNG bytes, validated by the caller) and its record:
+        `owner`'s face on a layout of theirs (or a built-in one)."""
+        self.get_layout(layout_id, owner=owner)
+        self.get_face(face_id, owner=owner)
+        self.ensure_disk_room(owner, len(mask_png))
         sample_id = new_id()
         path = self._sample_path(layout_id, sample_id)
         _place_file(path, mask_png)
         try:
             with self._transaction() as db:
-                _ensure_room(db, SAMPLES_ROOM, self.limits.samples_per_layout, layout_id)
+                _ensure_room(db, SAMPLES_ROOM, self.limits.samples_per_layout, owner, layout_id)
                 db.execute(
-                    "INSERT INTO samples (id, layout_id, face_id, view, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (sample_id, layout_id, face_id, json.dumps(view), time.time()),
+                    "INSERT INTO samples (id, owner, layout_id, face_id, view, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (sample_id, owner, layout_id, face_id, json.dumps(view), time.time()),
                 )
         except BaseException as error:
             path.unlink(missing_ok=True)
             if isinstance(error, sqlite3.IntegrityError):
                 raise NotFound("layout or face", f"{layout_id}/{face_id}") from error
             raise
-        return self.get_sample(sample_id)
+        return self.get_sample(sample_id, owner=owner)
 
-    def get_sample(self, sample_id: str) -> SampleRecord:
+    def get_sample(self, sample_id: str, owner: str = SINGLE_USER_OWNER) -> SampleRecord:
         with self._transaction() as db:
-            row = db.execute("SELECT * FROM samples WHERE id = ?", (sample_id,)).fetchone()
+            row = db.execute(
+                "SELECT * FROM samples WHERE id = ? AND owner = ?", (sample_id, owner)
+            ).fetchone()
         if row is None:
             raise NotFound("sample", sample_id)
         return self._sample_from_row(row)
 
-    def list_samples(self, layout_id: str) -> list[SampleRecord]:
-        """The layout's samples, oldest first."""
+    def list_samples(self, layout_id: str, owner: str = SINGLE_USER_OWNER) -> list[SampleRecord]:
+        """The owner's samples of the layout, oldest first."""
+        self.get_layout(layout_id, owner=owner)
         with self._transaction() as db:
-            if db.execute("SELECT 1 FROM layouts WHERE id = ?", (layout_id,)).fetchone() is None:
-                raise NotFound("layout", layout_id)
             rows = db.execute(
-                "SELECT * FROM samples WHERE layout_id = ? ORDER BY rowid", (layout_id,)
+                "SELECT * FROM samples WHERE layout_id = ? AND owner = ? ORDER BY rowid",
+                (layout_id, owner),
             ).fetchall()
         return [self._sample_from_row(row) for row in rows]
 
-    def delete_sample(self, sample_id: str) -> None:
-        sample = self.get_sample(sample_id)
+    def delete_sample(self, sample_id: str, owner: str = SINGLE_USER_OWNER) -> None:
+        sample = self.get_sample(sample_id, owner=owner)
         with self._transaction() as db:
             db.execute("DELETE FROM samples WHERE id = ?", (sample_id,))
         sample.mask_path.unlink(missing_ok=True)
@@ -410,12 +486,18 @@ class Storage:
     # ----------------------------------------------------------------- jobs
 
     def add_job(
-        self, kind: str, params: dict, inputs: Mapping[str, bytes] | None = None
+        self,
+        kind: str,
+        params: dict,
+        inputs: Mapping[str, bytes] | None = None,
+        owner: str = SINGLE_USER_OWNER,
     ) -> JobRecord:
-        """Store a queued job; its `inputs` (file name → bytes) are on disk before the record."""
+        """Store a queued job of `owner`; its `inputs` (file name → bytes) are on disk before
+        the record."""
         job_id = new_id()
         params_json = json.dumps(params)
         input_items = [(_check_file_name(name), data) for name, data in (inputs or {}).items()]
+        self.ensure_disk_room(owner, sum(len(data) for _, data in input_items))
 
         def fill(folder: Path) -> None:
             (folder / "inputs").mkdir()
@@ -423,18 +505,28 @@ class Storage:
             for name, data in input_items:
                 (folder / "inputs" / name).write_bytes(data)
 
-        _place_folder(self._jobs_dir / job_id, fill)
-        with self._transaction() as db:
-            db.execute(
-                "INSERT INTO jobs (id, kind, status, params, progress, created_at)"
-                " VALUES (?, ?, ?, ?, '{}', ?)",
-                (job_id, kind, JobStatus.QUEUED.value, params_json, time.time()),
-            )
-        return self.get_job(job_id)
+        folder = self._jobs_dir / job_id
+        _place_folder(folder, fill)
+        try:
+            with self._transaction() as db:
+                _ensure_room(db, QUEUED_JOBS_ROOM, self.limits.queued_jobs, owner)
+                db.execute(
+                    "INSERT INTO jobs (id, owner, kind, status, params, progress, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, '{}', ?)",
+                    (job_id, owner, kind, JobStatus.QUEUED.value, params_json, time.time()),
+                )
+        except BaseException:
+            _remove_path(folder)
+            raise
+        return self.get_job(job_id, owner=owner)
 
-    def get_job(self, job_id: str) -> JobRecord:
+    def get_job(self, job_id: str, owner: str | None = SINGLE_USER_OWNER) -> JobRecord:
+        """The job `job_id` of `owner` (of anyone: None); `NotFound` otherwise."""
         with self._transaction() as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = db.execute(
+                "SELECT * FROM jobs WHERE id = ? AND (? IS NULL OR owner = ?)",
+                (job_id, owner, owner),
+            ).fetchone()
         if row is None:
             raise NotFound("job", job_id)
         return self._job_from_row(row)
@@ -445,12 +537,13 @@ class Storage:
         limit: int | None = None,
         offset: int = 0,
         newest_first: bool = False,
+        owner: str = SINGLE_USER_OWNER,
     ) -> list[JobRecord]:
-        """All jobs (or those with `status`), oldest first (or newest first); `limit` and
-        `offset` page them."""
-        where, args = (
-            ("", ()) if status is None else ("WHERE status = ?", (JobStatus(status).value,))
-        )
+        """The owner's jobs (or those with `status`), oldest first (or newest first); `limit`
+        and `offset` page them."""
+        where, args = "WHERE owner = ?", (owner,)
+        if status is not None:
+            where, args = f"{where} AND status = ?", (*args, JobStatus(status).value)
         order = "DESC" if newest_first else "ASC"
         page = (-1 if limit is None else int(limit), int(offset))
         with self._transaction() as db:
@@ -459,17 +552,66 @@ class Storage:
             ).fetchall()
         return [self._job_from_row(row) for row in rows]
 
-    def ensure_room(self, kind: str, layout_id: str | None = None) -> None:
+    def ensure_room(
+        self, kind: str, owner: str = SINGLE_USER_OWNER, layout_id: str | None = None
+    ) -> None:
         """`LimitReached` now if one more record of `kind` (`FACES_ROOM`, `LAYOUTS_ROOM`,
-        `SAMPLES_ROOM` of `layout_id`) would pass its limit: a check before expensive work;
-        the add itself checks again, atomically."""
+        `SAMPLES_ROOM` of `layout_id`, `QUEUED_JOBS_ROOM`) of `owner` would pass its limit:
+        a check before expensive work; the add itself checks again, atomically (and checks
+        the disk quota)."""
         limit = {
             FACES_ROOM: self.limits.faces,
             LAYOUTS_ROOM: self.limits.custom_layouts,
             SAMPLES_ROOM: self.limits.samples_per_layout,
+            QUEUED_JOBS_ROOM: self.limits.queued_jobs,
         }[kind]
         with self._transaction() as db:
-            _ensure_room(db, kind, limit, layout_id)
+            _ensure_room(db, kind, limit, owner, layout_id)
+
+    def disk_bytes(self, owner: str) -> int:
+        """Bytes of the owner's files: faces, custom layouts' adapters, samples, jobs."""
+        with self._transaction() as db:
+            paths = [
+                form.format(row[0])
+                for sql, form in _OWN_FILES
+                for row in db.execute(sql, (owner,)).fetchall()
+            ]
+        return sum(_tree_bytes(self.data_dir / path) for path in paths)
+
+    def ensure_disk_room(self, owner: str, adding: int) -> None:
+        """`DiskQuotaReached` when the owner's files plus `adding` bytes would pass the quota
+        (or already fill it). Measured before the write, outside its transaction: writes in
+        flight together may pass the quota by their own size."""
+        quota = self.limits.disk_bytes
+        if quota is None:
+            return
+        used = self.disk_bytes(owner)
+        if used + adding > quota or used >= quota:
+            raise DiskQuotaReached(
+                f"your files take {used} bytes of the {quota} bytes each user may keep here; "
+                "delete faces, jobs or layouts first"
+            )
+
+    def adopt_unowned(self, owner: str, or_no_account: bool = False) -> int:
+        """Give `owner` every face, custom layout, sample and job without an owner (data
+        folders made before owners existed); with `or_no_account`, also those whose owner is
+        no account (the single-user owner's, a deleted user's). A custom layout whose name
+        `owner` already uses stays where it is. Returns how many records changed hands."""
+        orphan = "owner IS NULL"
+        if or_no_account:
+            orphan = "(owner IS NULL OR owner NOT IN (SELECT id FROM users))"
+        changed = 0
+        with self._transaction() as db:
+            for table, extra in (
+                ("faces", ""),
+                ("layouts", " AND builtin = 0"),
+                ("samples", ""),
+                ("jobs", ""),
+            ):
+                verb = "UPDATE OR IGNORE" if table == "layouts" else "UPDATE"
+                cursor = db.execute(f"{verb} {table} SET owner = ? WHERE {orphan}{extra}", (owner,))
+                changed += cursor.rowcount
+        return changed
 
     def count_jobs(self) -> int:
         return self._count("SELECT COUNT(*) FROM jobs")
@@ -556,10 +698,14 @@ class Storage:
             ).fetchall()
         return sorted(row["id"] for row in rows)
 
-    def delete_job(self, job_id: str) -> None:
-        """Delete a finished job and its files; a queued or running one must be cancelled first."""
+    def delete_job(self, job_id: str, owner: str | None = SINGLE_USER_OWNER) -> None:
+        """Delete a finished job of `owner` (anyone's: None) and its files; a queued or running
+        one must be cancelled first."""
         with self._transaction() as db:
-            row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = db.execute(
+                "SELECT status FROM jobs WHERE id = ? AND (? IS NULL OR owner = ?)",
+                (job_id, owner, owner),
+            ).fetchone()
             if row is None:
                 raise NotFound("job", job_id)
             if not JobStatus(row["status"]).is_terminal:
@@ -583,7 +729,7 @@ class Storage:
 
     def write_job_output(self, job_id: str, name: str, data: bytes) -> Path:
         """Store (or replace) the job's output file `name` atomically; returns its path."""
-        self.get_job(job_id)
+        self.get_job(job_id, owner=None)
         path = self._jobs_dir / job_id / "outputs" / _check_file_name(name)
         _place_file(path, data)
         return path
@@ -615,10 +761,6 @@ class Storage:
                 self._connection.execute("ROLLBACK")
                 raise
             self._connection.execute("COMMIT")
-
-    def _create_schema(self) -> None:
-        with self._transaction() as db:
-            create_schema(db, self.data_dir)
 
     def _remove_leftovers(self) -> None:
         """Delete temporaries and files without a record (what a crash can leave behind)."""
@@ -656,6 +798,7 @@ class Storage:
     def _face_from_row(self, row: sqlite3.Row) -> FaceRecord:
         return FaceRecord(
             id=row["id"],
+            owner=row["owner"],
             ws_path=self._faces_dir / row["id"] / WS_FILE_NAME,
             origin=json.loads(row["origin"]),
             parent_id=row["parent_id"],
@@ -666,6 +809,7 @@ class Storage:
         adapter_dir = row["adapter_dir"]
         return LayoutRecord(
             id=row["id"],
+            owner=row["owner"],
             name=row["name"],
             definition=json.loads(row["definition"]),
             builtin=bool(row["builtin"]),
@@ -679,6 +823,7 @@ class Storage:
     def _sample_from_row(self, row: sqlite3.Row) -> SampleRecord:
         return SampleRecord(
             id=row["id"],
+            owner=row["owner"],
             layout_id=row["layout_id"],
             face_id=row["face_id"],
             view=json.loads(row["view"]),
@@ -689,6 +834,7 @@ class Storage:
     def _job_from_row(self, row: sqlite3.Row) -> JobRecord:
         return JobRecord(
             id=row["id"],
+            owner=row["owner"],
             kind=row["kind"],
             status=JobStatus(row["status"]),
             params=json.loads(row["params"]),

@@ -12,6 +12,23 @@ pixels' class distributions kept (KL to the source), guard views at `guard_yaws`
 start and a smaller learning rate. Both keep the preservation terms MSE + SSIM (LPIPS only
 with user-supplied weights, as they cannot be downloaded) and, by default, render only the
 rays the losses need each step (`full_frame=False`; see `optimize`).
+
+Tried on dev faces (100–105; user protocol, as `ffedit bench edits`) and not kept:
+
+- only the geometry layers move: collateral 0.8 → 1.6 %;
+- KL keep near the paint (`near_keep_weight` 0.1): eyes recall 0.91 → 0.60;
+- isotropic Adam (`optimizer="isotropic"`): neutral (collateral 0.87 vs 0.82 %);
+- a hinge holding every unpainted pixel's class, at parity with a painted pixel: small
+  edits' recall 0.83 → 0.00, collateral 0.54 → 0.17 % (at weight 0.2: recall 0.27);
+- that hinge from step 50 on, with the pixels drifted by then drawn every step: recall
+  0.05–0.25 (holding the rest undoes the edit);
+- learning rate 0.01 for every edit: large edits' recall 0.78 → 0.86, but small edits'
+  collateral 0.54 → 0.58 % and PSNR outside 40.6 → 37.4 dB (hence a rate that grows with
+  the painted area, `max_learning_rate`).
+
+The hinge results say that on this generator a painted change of a few pixels comes with
+changes elsewhere (a fine class of the same part flipping, edges moving by a pixel): the
+latent has no direction that moves those pixels alone.
 """
 
 from __future__ import annotations

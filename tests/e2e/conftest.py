@@ -231,3 +231,25 @@ def reload_page():
         wait_loaded(page)
 
     return reload
+
+
+def _watched_page(context):
+    """A new page of `context` collecting its uncaught errors (`page.errors`) and console
+    errors or warnings (`page.console`)."""
+    page = context.new_page()
+    page.errors, page.console = [], []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            message.type in ("error", "warning")
+            and page.console.append(f"{message.type}: {message.text}")
+        ),
+    )
+    return page
+
+
+@pytest.fixture
+def watched_page():
+    """`_watched_page`: a new page of a browser context, its errors collected."""
+    return _watched_page

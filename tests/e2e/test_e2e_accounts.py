@@ -24,20 +24,6 @@ def context(browser):
     made.close()
 
 
-def _watched_page(context):
-    page = context.new_page()
-    page.errors, page.console = [], []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: (
-            message.type in ("error", "warning")
-            and page.console.append(f"{message.type}: {message.text}")
-        ),
-    )
-    return page
-
-
 def _log_in_on_the_page(page, name: str, password: str) -> None:
     page.fill("#login-name", name)
     page.fill("#login-password", password)
@@ -45,9 +31,9 @@ def _log_in_on_the_page(page, name: str, password: str) -> None:
 
 
 def test_a_user_logs_in_on_the_page_and_another_sees_none_of_their_faces(
-    browser, context, accounts_server, account_passwords
+    browser, context, accounts_server, account_passwords, watched_page
 ):
-    page = _watched_page(context)
+    page = watched_page(context)
     page.goto(accounts_server)
     page.wait_for_selector("#login-form", state="visible", timeout=20_000)
     assert page.locator("#app").is_hidden()
@@ -74,7 +60,7 @@ def test_a_user_logs_in_on_the_page_and_another_sees_none_of_their_faces(
         assert other.request.get(f"{accounts_server}/api/v1/faces").json() == []
         ada_face = ada_faces[0]["id"]
         assert other.request.get(f"{accounts_server}/api/v1/faces/{ada_face}").status == 404
-        bo_page = _watched_page(other)
+        bo_page = watched_page(other)
         bo_page.goto(accounts_server)
         bo_page.wait_for_function("window.ffedit?.viewer?.loaded != null", timeout=20_000)
         assert bo_page.locator("#session-user").inner_text() == "Logged in as bo"

@@ -16,21 +16,11 @@ NOT_LOGGED_IN_CONSOLE = re.compile(r"^error: Failed to load resource: .* 401 \(U
 
 
 @pytest.fixture
-def fresh_page(browser):
+def fresh_page(browser, watched_page):
     """A page in a new browser context (no cookies), with its uncaught errors and console
     errors or warnings collected."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.errors, page.console = [], []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: (
-            message.type in ("error", "warning")
-            and page.console.append(f"{message.type}: {message.text}")
-        ),
-    )
-    yield page
+    yield watched_page(context)
     context.close()
 
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from ffedit.service.errors import Conflict, NotFound
 from ffedit.service.storage.records import TokenRecord, UserRecord, new_id
-from ffedit.service.storage.schema import open_database
+from ffedit.service.storage.schema import immediate_transaction, open_database
 
 LAST_USED_RESOLUTION_S = 60.0
 """A token's last-used time is written at most once a minute (not on every request)."""
@@ -185,13 +184,5 @@ class AccountStore:
 
     # ------------------------------------------------------------ internals
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._connection
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._connection, self._lock)

@@ -11,6 +11,9 @@ owner or the first admin when the server starts. Layout names became unique per 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ffedit.service.errors import StorageError
@@ -159,3 +162,19 @@ def open_database(data_dir: Path) -> sqlite3.Connection:
     connection.execute("COMMIT")
     connection.execute("PRAGMA foreign_keys=ON")
     return connection
+
+
+@contextmanager
+def immediate_transaction(
+    connection: sqlite3.Connection, lock: threading.Lock
+) -> Iterator[sqlite3.Connection]:
+    """One write transaction on `connection` (BEGIN IMMEDIATE; rolled back on any error),
+    with `lock` held so that the connection's threads take turns."""
+    with lock:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")

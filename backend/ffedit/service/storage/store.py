@@ -50,8 +50,8 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO
 
@@ -82,6 +82,7 @@ from ffedit.service.storage.schema import (
     ADAPTER_DIR_PREFIX,
     WS_FILE_NAME,
     WS_KEY,
+    immediate_transaction,
     open_database,
 )
 
@@ -751,16 +752,8 @@ class Storage:
     def _sample_path(self, layout_id: str, sample_id: str) -> Path:
         return self._layouts_dir / layout_id / "samples" / f"{sample_id}.png"
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._connection
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._connection, self._lock)
 
     def _remove_leftovers(self) -> None:
         """Delete temporaries and files without a record (what a crash can leave behind)."""

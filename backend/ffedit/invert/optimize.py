@@ -48,6 +48,15 @@ class InversionConfig:
     wplus_pull: float = 0.01
     """Weight of the mean squared distance of the W+ rows from the w stage's result."""
 
+    def __post_init__(self) -> None:
+        if self.w_steps < 1 or self.wplus_steps < 0:
+            raise ValueError(
+                f"the w stage needs at least 1 step and W+ at least 0, not {self.w_steps} and "
+                f"{self.wplus_steps}"
+            )
+        if not 16 <= self.resolution <= 512:
+            raise ValueError(f"the fitting resolution must be 16…512, not {self.resolution}")
+
 
 DEFAULT_INVERSION = InversionConfig()
 

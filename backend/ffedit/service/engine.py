@@ -9,7 +9,8 @@ numbers) and returning records or bytes, and every one a user's request reaches 
 the `owner` it acts for (a user id, or `SINGLE_USER_OWNER`): it sees only that owner's faces,
 layouts, samples and jobs (and the shared built-in layouts, read-only), another owner's id is
 `NotFound` as an unknown one is, and what it makes (a face, an edit's result face, a job)
-belongs to that owner. Operations: faces (create, list, delete, render), layouts and
+belongs to that owner. Operations: faces (create from a seed or a latent, list, delete,
+render; a photo's inversion is a job, its checks made at once), layouts and
 their samples, training and edits (checked and decoded at once, then queued as jobs of
 `ffedit.service.tasks`, which receive the decoded inputs), jobs, and the export. The API's
 routes call only these; so does any other front end.
@@ -67,6 +68,7 @@ from ffedit.generator import (
     ws_from_z,
 )
 from ffedit.generator.planes import PlaneStatistics
+from ffedit.invert import Camera, InversionConfig
 from ffedit.io.adapters import (
     NoSegHead,
     layout_adapter_folder,
@@ -76,7 +78,9 @@ from ffedit.io.adapters import (
 )
 from ffedit.io.bundle import BUNDLE_VIEWS, write_face_bundle
 from ffedit.io.checkpoint import load_generator
+from ffedit.io.detector import load_mtcnn
 from ffedit.io.images import PNG_SIGNATURE, InvalidImage, png_bytes, png_size
+from ffedit.io.photos import read_photo
 from ffedit.layouts import (
     BASE_LAYOUT,
     BUILTIN_LAYOUTS,
@@ -90,6 +94,8 @@ from ffedit.layouts import (
     layout_from_json,
     layout_to_json,
 )
+from ffedit.photo import align_photo
+from ffedit.photo.mtcnn import Mtcnn
 from ffedit.service import tasks
 from ffedit.service.errors import (
     AlreadyTraining,
@@ -126,6 +132,9 @@ EXPORT_FILE = "export.zip"
 """The output file of an export job."""
 RENDER_FILE = "render.png"
 """The output file of a large-render job."""
+PHOTO_CROP_FILE = "aligned.png"
+"""The output file of a photo inversion: the aligned crop it inverted (shown beside the
+render)."""
 MAX_DIRECT_RENDER_SIDE = 256
 """Largest side of a raw render made inside a request; larger ones are jobs (`submit_render`)."""
 MAX_RENDER_SIDE = 1024
@@ -151,6 +160,8 @@ class EngineConfig:
     """Override of the preset's steps (None: the preset's)."""
     edit_steps: int = 100
     """Default and largest number of steps of an edit."""
+    invert_steps: int = 150
+    """Steps of each stage (w, then W+) of a photo's inversion."""
     min_samples: int = MIN_SAMPLES
     """Annotated samples a layout needs before it can be trained."""
     planes_cache_size: int = 16
@@ -280,6 +291,7 @@ class Engine:
         self._cache_lock = threading.Lock()
         self._faces: OrderedDict[str, FaceState] = OrderedDict()
         self._adapters: dict[Path, GeometryAdapter] = {}
+        self._mtcnn: Mtcnn | None = None
         self._training_lock = threading.Lock()
         """Held from the not-already-training check to the job's insertion (one at a time)."""
 
@@ -438,6 +450,49 @@ class Engine:
                 f"{config.w_dim}); got shape {tuple(array.shape)}"
             )
         return self.storage.add_face(ws, {"upload": file_name}, owner=owner)
+
+    def _detector(self) -> Mtcnn:
+        """The face detector, loaded on first use (CPU: it is small and runs per upload)."""
+        with self._cache_lock:
+            if self._mtcnn is None:
+                self._mtcnn = load_mtcnn("cpu")
+            return self._mtcnn
+
+    def submit_photo(self, owner: str, data: bytes, file_name: str) -> JobRecord:
+        """Check an uploaded photo (a JPEG or PNG with one face large enough: `PhotoError`
+        otherwise, before anything is stored), align it, and queue its inversion; the job's
+        result names the new face, its output file is the aligned crop (`PHOTO_CROP_FILE`),
+        the photo is kept as the job's input."""
+        self.storage.ensure_room(FACES_ROOM, owner)
+        photo = torch.from_numpy(read_photo(data)).permute(2, 0, 1)
+        resolution = self.generator.config.neural_rendering_resolution
+        aligned = align_photo(self._detector(), photo, resolution)
+        steps = self.config.invert_steps
+        config = InversionConfig(w_steps=steps, wplus_steps=steps)
+        start = Camera(aligned.fit.yaw, aligned.fit.pitch)
+        params = {"file_name": file_name, "steps": steps}
+        crop_png = png_bytes(uint8_image(aligned.crop))
+
+        def job(context: JobContext) -> dict | None:
+            result = tasks.invert_photo(self._job_device(), aligned.crop, start, config, context)
+            if result is None:
+                return None
+            self.storage.write_job_output(context.job_id, PHOTO_CROP_FILE, crop_png)
+            camera = result.camera._asdict()
+            origin = {"photo": file_name, "invert": context.job_id, "camera": camera}
+            face = self.storage.add_face(result.ws[0].cpu().numpy(), origin, owner=owner)
+            return {
+                "face_id": face.id,
+                "file": PHOTO_CROP_FILE,
+                "camera": camera,
+                "landmark_fit": aligned.fit._asdict(),
+                "face_box": list(aligned.box),
+                "seconds": round(result.seconds, 3),
+            }
+
+        self._make_room_for_a_job(owner)
+        inputs = {"photo" + _photo_suffix(data): data}
+        return self.runner.submit(tasks.INVERT_KIND, params, job, inputs=inputs, owner=owner)
 
     def add_edited_face(
         self,
@@ -964,6 +1019,11 @@ class Engine:
 
 class _Stopped(Exception):
     """An export job was cancelled (or the server is stopping) between two frames."""
+
+
+def _photo_suffix(data: bytes) -> str:
+    """'.png' or '.jpg' for a photo read by `read_photo` (JPEG or PNG)."""
+    return ".png" if data.startswith(PNG_SIGNATURE) else ".jpg"
 
 
 def _always() -> bool:

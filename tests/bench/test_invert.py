@@ -18,6 +18,7 @@ from ffedit.bench.invert import (
 from ffedit.camera import camera_from_angles
 from ffedit.generator import PRESETS, TriplaneGenerator
 from ffedit.invert import InversionConfig
+from ffedit.invert.tuning import TuningConfig
 from ffedit.io.detector import load_mtcnn
 
 
@@ -43,10 +44,12 @@ def test_a_photo_is_measured_summarised_and_published():
     generator = _generator()
     case = photo_cases([3], True, 0, 0.3, 0.1)[0]
     config = InversionConfig(w_steps=2, wplus_steps=2, resolution=32)
-    row = measure_case(generator, load_mtcnn(), case, config, ["front", "left"], 256)
+    tuning = TuningConfig(steps=2)
+    row = measure_case(generator, load_mtcnn(), case, config, ["front", "left"], 256, tuning)
     assert row["detected"] and row["seconds"] > 0
     assert row["landmark_fit"]["yaw_error"] < 10
-    for stage in ("w", "W+"):
+    assert row["tuning_seconds"] > 0
+    for stage in ("w", "W+", "W+ tuned"):
         assert 0 <= row[stage]["unseen_miou"] <= 1 and row[stage]["input_psnr"] > 0
     summary = summarize([row, {"seed": 4, "detected": False, "reason": "no face"}])
     assert summary["detected"] == 1 and summary["photos"] == 2
@@ -62,6 +65,7 @@ def test_a_photo_is_measured_summarised_and_published():
         w_steps=2,
         wplus_steps=2,
         resolution=32,
+        tuning_steps=2,
     )
     body = section({"jittered crop": summary}, oracle, args, report.Stamp("cmd", "m", "d"))
-    assert "| jittered crop | W+ | 1/2 |" in body and "oracle" in body
+    assert "| jittered crop | W+ tuned | 1/2 |" in body and "oracle" in body

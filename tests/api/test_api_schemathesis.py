@@ -23,7 +23,7 @@ from ffedit.api.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 16
 EXCLUDED_CHECKS = [positive_data_acceptance]
 """Requests valid per the schema may still be 4xx by design: image content (masks, .npy
 latents), view XOR yaw/pitch, built-in layouts that cannot be trained, names taken."""

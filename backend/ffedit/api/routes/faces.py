@@ -48,22 +48,33 @@ FACE_BODY = {
             "application/json": {"schema": FaceIn.model_json_schema()},
             "multipart/form-data": {
                 "schema": {
-                    "type": "object",
                     "description": "one file: `latent` (the face at once, 201) or `photo` (an "
                     "inversion job, 202)",
-                    "properties": {
-                        "latent": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": ".npy of z (z_dim,) or ws (num_ws, w_dim)",
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["latent"],
+                            "properties": {
+                                "latent": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": ".npy of z (z_dim,) or ws (num_ws, w_dim)",
+                                }
+                            },
                         },
-                        "photo": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "JPEG or PNG with one face: detected, aligned, "
-                            "inverted as a job",
+                        {
+                            "type": "object",
+                            "required": ["photo"],
+                            "properties": {
+                                "photo": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": "JPEG or PNG with one face: detected, "
+                                    "aligned, inverted as a job",
+                                }
+                            },
                         },
-                    },
+                    ],
                 }
             },
         },

@@ -53,3 +53,9 @@ def test_without_a_camera_rate_the_start_camera_stays(generator):
     config = InversionConfig(w_steps=3, wplus_steps=2, resolution=32, camera_learning_rate=0.0)
     result = invert_image(generator, _target(generator, 3), start, config)
     assert result.camera == Camera(*(float(torch.tensor(v)) for v in start))
+
+
+def test_the_generators_gradient_flags_are_restored(generator):
+    flags = [p.requires_grad for p in generator.parameters()]
+    invert_image(generator, _target(generator, 5), FRONT, InversionConfig(w_steps=1, wplus_steps=0))
+    assert [p.requires_grad for p in generator.parameters()] == flags

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ffedit.camera import fov_to_intrinsics, look_at_poses, pack_cameras
+from ffedit.edit.optimize import frozen
 from ffedit.generator import TriplaneGenerator
 from ffedit.invert.losses import image_ssim, laplacian_l1
 
@@ -130,10 +131,22 @@ def invert_image(
     on_step: StepCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> InversionResult:
-    """Invert target (3, H, W) in [−1, 1] (an aligned crop) starting from camera `start`."""
+    """Invert target (3, H, W) in [−1, 1] (an aligned crop) starting from camera `start`
+    (the generator's parameters need no gradient meanwhile; their flags are restored)."""
+    with frozen(generator):
+        return _invert(generator, target, start, config, on_step, should_stop)
+
+
+def _invert(
+    generator: TriplaneGenerator,
+    target: torch.Tensor,
+    start: Camera,
+    config: InversionConfig,
+    on_step: StepCallback | None,
+    should_stop: StopCheck | None,
+) -> InversionResult:
     begin = time.perf_counter()
     device = generator.device
-    generator.requires_grad_(False)
     image = F.interpolate(
         target[None].to(device).float(), size=(config.resolution,) * 2, mode="area"
     )

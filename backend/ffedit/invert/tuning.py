@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from ffedit.edit.optimize import frozen
 from ffedit.generator import GeneratorOutput, TriplaneGenerator
 from ffedit.invert.optimize import (
     DEFAULT_INVERSION,
@@ -107,10 +108,15 @@ def tune_generator(
 ) -> TuningResult:
     """Tune the fine weights around pivot ws (1, num_ws, w_dim) seen from `camera` (the
     inversion's (yaw, pitch, log zoom, shift x, shift y)) toward target (3, H, W) in [−1, 1],
-    with the inversion's image loss at its resolution."""
+    with the inversion's image loss at its resolution (the generator's own parameters need
+    no gradient meanwhile: only the deltas do; their flags are restored)."""
+    with frozen(generator):
+        return _tune(generator, target, ws, camera, config, inversion, on_step, should_stop)
+
+
+def _tune(generator, target, ws, camera, config, inversion, on_step, should_stop) -> TuningResult:
     begin = time.perf_counter()
     device = generator.device
-    generator.requires_grad_(False)
     image = nn.functional.interpolate(
         target[None].to(device).float(), size=(inversion.resolution,) * 2, mode="area"
     )

@@ -45,6 +45,15 @@ class QueueFull(Exception):
     """The job queue holds `max_queue` jobs already; try again when one has started."""
 
 
+class WorkersUnavailable(Exception):
+    """With a broker: no worker answered in time (none runs, or all are busy), or the broker
+    cannot be reached."""
+
+
+class WorkerFailed(RuntimeError):
+    """With a broker: a worker's operation failed with an error that is not a domain error."""
+
+
 class LimitReached(Exception):
     """The server keeps at most a configured number of faces, layouts or samples."""
 
@@ -120,5 +129,7 @@ __all__ = [
     "TooFewSamples",
     "TooManyAttempts",
     "UnknownLayout",
+    "WorkerFailed",
+    "WorkersUnavailable",
     "without_paths",
 ]

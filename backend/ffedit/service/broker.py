@@ -198,11 +198,15 @@ def error_of_answer(answer: dict) -> Exception:
 class WorkerCalls:
     """Calls of Engine operations on whichever worker takes them from the `render` queue."""
 
-    def __init__(self, app: Celery, client: redis.Redis, storage: Storage, timeout_s: float):
+    def __init__(self, app: Celery, broker_url: str, storage: Storage, timeout_s: float):
         self._app = app
-        self._redis = client
+        # its own connections: a call waits up to `timeout_s` for its answer (BLPOP)
+        self._redis = redis.Redis.from_url(broker_url, socket_timeout=timeout_s + 10)
         self._storage = storage
         self._timeout_s = timeout_s
+
+    def close(self) -> None:
+        self._redis.close()
 
     def call(self, method: str, *args: object) -> object:
         """`method(*args)` of a worker's Engine; its answer, or the error it raised
@@ -400,6 +404,7 @@ class CeleryJobs:
                 record = self.storage.update_job(job_id, status=JobStatus.RUNNING)
             except (Conflict, NotFound):
                 return
+            log.info("running job %s (%s)", job_id, record.kind)
             self.publish(job_id, status_event(record))
             context = WorkerJobContext(job_id, self)
             result, error = run_job_function(fn, context)

@@ -56,11 +56,14 @@ class RemoteEngine(Engine):
             self.storage, self.config.broker_url, self.config.progress_interval_s
         )
         self.runner = jobs
-        self.calls = broker.WorkerCalls(jobs.app, jobs.redis, self.storage, self._call_timeout_s)
+        self.calls = broker.WorkerCalls(
+            jobs.app, self.config.broker_url, self.storage, self._call_timeout_s
+        )
         self.monitor = broker.LostJobMonitor(jobs)
 
     def close(self) -> None:
         self.monitor.stop()
+        self.calls.close()
         super().close()
 
     @property

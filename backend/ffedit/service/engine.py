@@ -10,9 +10,15 @@ the `owner` it acts for (a user id, or `SINGLE_USER_OWNER`): it sees only that o
 layouts, samples and jobs (and the shared built-in layouts, read-only), another owner's id is
 `NotFound` as an unknown one is, and what it makes (a face, an edit's result face, a job)
 belongs to that owner. Operations: faces (create, list, delete, render), layouts and
-their samples, training and edits (checked and decoded at once, then queued as jobs of
-`ffedit.service.tasks`, which receive the decoded inputs), jobs, and the export. The API's
-routes call only these; so does any other front end.
+their samples, training and edits (checked at once, then stored and queued as jobs whose
+record and input files hold everything they need: `run_job` rebuilds one from them and runs
+its body of `ffedit.service.tasks`), jobs, and the export. The API's routes call only these;
+so does any other front end.
+
+Jobs run on this process's `JobRunner` (embedded), or, when `EngineConfig.broker_url` is
+set, this Engine is an `ffedit worker`'s: its jobs go to the broker's queue and it runs the
+jobs and calls it takes from there (`ffedit.service.broker`); the web process then holds a
+`RemoteEngine` (`ffedit.service.remote`) without a model.
 
 Device work is serialised by `device_lock` (`ffedit.service.locking`): a render holds it
 for one render, a job for one optimisation step at a time, so renders are still served while

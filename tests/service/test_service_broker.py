@@ -1,0 +1,67 @@
+"""What travels between the web process and a worker, without Redis: Engine arguments and
+answers encoded as JSON and back (records by id from the shared storage), domain errors by
+name, and the operations a worker serves."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ffedit.edit.errors import NothingToEdit
+from ffedit.service.broker import decode, encode, error_answer, error_of_answer
+from ffedit.service.errors import InvalidRequest, NotFound, WorkerFailed
+from ffedit.service.storage import Storage
+from ffedit.service.views import ViewSpec
+from ffedit.service.worker import CALLABLE, call_engine
+
+
+def _through_json(value, storage):
+    return decode(json.loads(json.dumps(encode(value))), storage)
+
+
+def test_arguments_and_answers_survive_json(tmp_path):
+    with Storage(tmp_path) as storage:
+        face = storage.add_face(np.zeros((3, 4), np.float32), {"seed": 1})
+        latent = np.arange(6, dtype=np.float32).reshape(2, 3)
+        view = ViewSpec(yaw=0.25, pitch=-0.1)
+        sent = ["owner", 3, None, b"\x89PNG\x00", latent, view, face, {"a": [1.5, b"x"]}]
+        back = _through_json(sent, storage)
+        assert back[:4] == ("owner", 3, None, b"\x89PNG\x00")
+        np.testing.assert_array_equal(back[4], latent)
+        assert back[4].dtype == np.float32
+        assert back[5] == view
+        assert back[6] == storage.get_face(face.id, owner=None)
+        assert back[7] == {"a": (1.5, b"x")}
+
+
+def test_domain_errors_come_back_as_themselves():
+    missing = error_of_answer(error_answer(NotFound("face", "abc"))["error"])
+    assert isinstance(missing, NotFound) and (missing.kind, missing.id) == ("face", "abc")
+    assert str(missing) == "no face with id 'abc'"
+    invalid = error_of_answer(error_answer(InvalidRequest("steps must lie in [1, 3]"))["error"])
+    assert type(invalid) is InvalidRequest and str(invalid) == "steps must lie in [1, 3]"
+    same = error_of_answer(error_answer(NothingToEdit())["error"])
+    assert type(same) is NothingToEdit and str(same) == str(NothingToEdit())
+    other = error_of_answer(error_answer(ZeroDivisionError("division by zero"))["error"])
+    assert isinstance(other, WorkerFailed) and "ZeroDivisionError" in str(other)
+
+
+def test_a_worker_calls_only_the_operations_it_serves():
+    class Engine:
+        storage = None
+
+        def delete_face(self, owner, face_id):  # a real operation, but not a worker's
+            raise AssertionError("called")
+
+    answer = call_engine(Engine(), "delete_face", {"list": ["owner", "face"]})
+    assert "not an operation workers serve" in answer["error"]["message"]
+    assert "delete_face" not in CALLABLE and "render_view" in CALLABLE
+
+
+@pytest.mark.parametrize("method", sorted(CALLABLE))
+def test_every_served_operation_is_an_engine_method(method):
+    from ffedit.service.engine import Engine
+
+    assert callable(getattr(Engine, method))

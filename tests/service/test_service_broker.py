@@ -65,3 +65,50 @@ def test_every_served_operation_is_an_engine_method(method):
     from ffedit.service.engine import Engine
 
     assert callable(getattr(Engine, method))
+
+
+@pytest.fixture
+def jobs(tmp_path, redis_url):
+    from ffedit.service.broker import CeleryJobs
+
+    with Storage(tmp_path / "data") as storage:
+        queue = CeleryJobs(storage, redis_url)
+        yield queue
+        queue.shutdown()
+
+
+def test_a_queued_job_is_cancelled_at_once_and_a_full_queue_is_refused(jobs):
+    from ffedit.service import broker
+    from ffedit.service.errors import QueueFull
+    from ffedit.service.storage import JobStatus
+
+    first = jobs.submit("edit", {"n": 0}, None, {"mask.png": b"png"})
+    assert jobs.cancel(first.id).status is JobStatus.CANCELLED
+    assert jobs.storage.job_input_path(first.id, "mask.png").read_bytes() == b"png"  # kept
+    for number in range(broker.MAX_WAITING_JOBS):
+        jobs.submit("edit", {"n": number}, None)
+    with pytest.raises(QueueFull, match="already waiting"):
+        jobs.submit("edit", {"n": -1}, None)
+
+
+def test_the_running_jobs_of_lost_workers_fail_and_the_others_run_on(jobs):
+    from ffedit.service.broker import (
+        WORKER_LOST_REASON,
+        job_worker_key,
+        worker_key,
+    )
+    from ffedit.service.storage import JobStatus
+
+    records = [jobs.submit("edit", {"n": n}, None) for n in range(3)]
+    for record in records:
+        jobs.storage.update_job(record.id, status=JobStatus.RUNNING)
+    alive, dead, unnamed = (record.id for record in records)
+    jobs.redis.set(worker_key("w-alive"), 1, ex=30)
+    jobs.redis.set(job_worker_key(alive), "w-alive")
+    jobs.redis.set(job_worker_key(dead), "w-dead")  # its heartbeat expired: no key
+    assert sorted(jobs.fail_lost_jobs()) == sorted([dead, unnamed])
+    assert jobs.storage.get_job(alive, owner=None).status is JobStatus.RUNNING
+    for job_id in (dead, unnamed):
+        failed = jobs.storage.get_job(job_id, owner=None)
+        assert failed.status is JobStatus.FAILED and failed.error == WORKER_LOST_REASON
+    assert jobs.fail_lost_jobs() == []

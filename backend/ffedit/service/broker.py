@@ -43,7 +43,13 @@ from celery import Celery
 
 from ffedit.edit.errors import NothingToEdit
 from ffedit.service import errors
-from ffedit.service.errors import Conflict, NotFound, WorkerFailed, WorkersUnavailable
+from ffedit.service.errors import (
+    Conflict,
+    NotFound,
+    QueueFull,
+    WorkerFailed,
+    WorkersUnavailable,
+)
 from ffedit.service.jobs import (
     Event,
     JobFn,
@@ -72,6 +78,8 @@ MONITOR_INTERVAL_S = 1.0
 """How often the web process looks for jobs of lost workers."""
 VISIBILITY_TIMEOUT_S = 60
 """A message a worker took but did not start is given to another after this long."""
+MAX_WAITING_JOBS = 64
+"""Jobs of everyone that may wait in the broker's queue (`QueueFull` beyond)."""
 CANCEL_CHECK_S = 0.2
 """Least time between two looks at a running job's cancel key."""
 WORKER_LOST_REASON = (
@@ -308,6 +316,9 @@ class CeleryJobs:
         """Store the job (inputs first) as queued and send its id to the `jobs` queue; `fn`
         is the Engine's `run_job`, which the worker's own Engine runs (only the id travels)."""
         del fn
+        waiting = len(self.storage.list_jobs(JobStatus.QUEUED, owner=None))
+        if waiting >= MAX_WAITING_JOBS:
+            raise QueueFull(f"{waiting} jobs are already waiting; try again when one has started")
         record = self.storage.add_job(kind, params, inputs, owner=owner)
         try:
             self.app.send_task(RUN_JOB_TASK, args=[record.id])

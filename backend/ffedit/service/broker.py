@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import io
 import json
 import logging
@@ -60,7 +59,14 @@ from ffedit.service.jobs import (
     run_job_function,
     status_event,
 )
-from ffedit.service.storage import SINGLE_USER_OWNER, JobRecord, JobStatus, Storage
+from ffedit.service.storage import (
+    SINGLE_USER_OWNER,
+    FaceRecord,
+    JobRecord,
+    JobStatus,
+    SampleRecord,
+    Storage,
+)
 from ffedit.service.views import ViewSpec
 
 log = logging.getLogger(__name__)
@@ -135,8 +141,6 @@ _TRANSPORTED_ERRORS = {
 def encode(value: object) -> object:
     """A JSON-ready form of an Engine argument or answer: bytes, arrays, views and records
     (by id: the storage is shared) are tagged dicts."""
-    from ffedit.service.storage import FaceRecord, SampleRecord  # records by id
-
     if isinstance(value, bytes):
         return {"bytes": base64.b64encode(value).decode("ascii")}
     if isinstance(value, np.ndarray):
@@ -152,13 +156,11 @@ def encode(value: object) -> object:
         return {"dict": {key: encode(item) for key, item in value.items()}}
     if isinstance(value, tuple | list):
         return {"list": [encode(item) for item in value]}
-    if dataclasses.is_dataclass(value):
-        return {"fields": {k: encode(v) for k, v in dataclasses.asdict(value).items()}}
     return value
 
 
 def decode(value: object, storage: Storage) -> object:
-    """The value `encode` made (records read back from `storage`; a dataclass as its dict)."""
+    """The value `encode` made (records read back from `storage`, lists as tuples)."""
     if not isinstance(value, dict):
         return value
     ((tag, content),) = value.items()
@@ -178,9 +180,12 @@ def decode(value: object, storage: Storage) -> object:
         return {key: decode(item, storage) for key, item in content.items()}
     if tag == "list":
         return tuple(decode(item, storage) for item in content)
-    if tag == "fields":
-        return {k: decode(v, storage) for k, v in content.items()}
     raise ValueError(f"unknown encoded value {tag!r}")
+
+
+def is_domain_error(error: Exception) -> bool:
+    """An error a worker's answer carries back as itself (bad input, not a fault)."""
+    return type(error).__name__ in _TRANSPORTED_ERRORS
 
 
 def error_answer(error: Exception) -> dict:

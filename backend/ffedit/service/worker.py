@@ -28,6 +28,7 @@ from ffedit.service.broker import (
     decode,
     encode,
     error_answer,
+    is_domain_error,
     worker_key,
 )
 from ffedit.service.engine import Engine, EngineConfig
@@ -61,7 +62,7 @@ def call_engine(engine: Engine, method: str, encoded_args: object) -> dict:
         args = decode(encoded_args, engine.storage)
         return {"value": encode(getattr(engine, method)(*args))}
     except Exception as error:
-        if not isinstance(error, ValueError | LookupError):
+        if not is_domain_error(error):
             log.exception("%s failed", method)
         return error_answer(error)
 

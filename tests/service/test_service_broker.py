@@ -112,3 +112,20 @@ def test_the_running_jobs_of_lost_workers_fail_and_the_others_run_on(jobs):
         failed = jobs.storage.get_job(job_id, owner=None)
         assert failed.status is JobStatus.FAILED and failed.error == WORKER_LOST_REASON
     assert jobs.fail_lost_jobs() == []
+
+
+def test_queued_jobs_are_sent_again_and_run_once(jobs):
+    from ffedit.service.broker import JOBS_QUEUE
+    from ffedit.service.storage import JobStatus
+
+    first, second = (jobs.submit("edit", {"n": n}, None) for n in range(2))
+    jobs.cancel(second.id)
+    before = jobs.redis.llen(JOBS_QUEUE)
+    assert jobs.resend_queued() == [first.id]  # only what still waits
+    assert jobs.redis.llen(JOBS_QUEUE) == before + 1
+    ran = []
+    jobs.run(first.id, lambda context: ran.append(context.job_id) or {"ok": 1}, "w1")
+    jobs.run(first.id, lambda context: ran.append("again"), "w2")  # the second delivery
+    assert ran == [first.id]
+    done = jobs.storage.get_job(first.id, owner=None)
+    assert done.status is JobStatus.SUCCEEDED and done.result == {"ok": 1}

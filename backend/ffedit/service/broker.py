@@ -333,6 +333,15 @@ class CeleryJobs:
             raise WorkersUnavailable(f"the job broker cannot be reached ({error})") from None
         return record
 
+    def resend_queued(self) -> list[str]:
+        """Send every queued job's id to the `jobs` queue again (at the web process's start:
+        a message lost with a Redis that kept nothing comes back; a job delivered twice runs
+        once, as `run` skips a job that is no longer queued). The ids."""
+        queued = [record.id for record in self.storage.list_jobs(JobStatus.QUEUED, owner=None)]
+        for job_id in queued:
+            self.app.send_task(RUN_JOB_TASK, args=[job_id])
+        return queued
+
     def cancel(self, job_id: str) -> JobRecord:
         """Cancel: a queued job at once, a running one at its worker's next stop check."""
         record = self.storage.get_job(job_id, owner=None)

@@ -7,7 +7,8 @@ calls on a worker (`ffedit.service.broker.WorkerCalls`, the `render` queue). Its
 is `CeleryJobs` (the `jobs` queue); its `LostJobMonitor` fails the jobs of dead workers. The
 generator's config (mask resolution, classes) is asked of a worker once, when first needed.
 Jobs a previous web process left queued or running are not failed at start-up: workers may
-still be running them (a lost worker's job is failed by the monitor).
+still be running them (a lost worker's job is failed by the monitor); the queued ones are
+sent to the queue again, in case the broker lost their messages.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class RemoteEngine(Engine):
             self.storage, self.config.broker_url, self.config.progress_interval_s
         )
         self.runner = jobs
+        jobs.resend_queued()
         self.calls = broker.WorkerCalls(
             jobs.app, self.config.broker_url, self.storage, self._call_timeout_s
         )

@@ -4,14 +4,16 @@ name, and the operations a worker serves."""
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 
 import numpy as np
 import pytest
 
 from ffedit.edit.errors import NothingToEdit
 from ffedit.service.broker import decode, encode, error_answer, error_of_answer
-from ffedit.service.errors import InvalidRequest, NotFound, WorkerFailed
+from ffedit.service.errors import InvalidRequest, NotFound, NotWanted, WorkerFailed
 from ffedit.service.storage import Storage
 from ffedit.service.views import ViewSpec
 from ffedit.service.worker import CALLABLE, call_engine
@@ -55,7 +57,7 @@ def test_a_worker_calls_only_the_operations_it_serves():
         def delete_face(self, owner, face_id):  # a real operation, but not a worker's
             raise AssertionError("called")
 
-    answer = call_engine(Engine(), "delete_face", {"list": ["owner", "face"]})
+    answer = call_engine(Engine(), "delete_face", {"list": ["owner", "face"]}, lambda: True)
     assert "not an operation workers serve" in answer["error"]["message"]
     assert "delete_face" not in CALLABLE and "render_view" in CALLABLE
 
@@ -129,3 +131,47 @@ def test_queued_jobs_are_sent_again_and_run_once(jobs):
     assert ran == [first.id]
     done = jobs.storage.get_job(first.id, owner=None)
     assert done.status is JobStatus.SUCCEEDED and done.result == {"ok": 1}
+
+
+def test_a_render_gets_the_callers_wanted_and_other_operations_do_not():
+    class Engine:
+        storage = None
+
+        def render_view(self, owner, face_id, view, layout, wanted):
+            if not wanted():
+                raise NotWanted()
+            return b"png", b"mask"
+
+        def create_face_from_seed(self, owner, seed, **options):
+            assert options == {}
+            raise NotFound("face", str(seed))
+
+    arguments = encode(["owner", "face", ViewSpec(name="front"), "base15"])
+    done = call_engine(Engine(), "render_view", arguments, lambda: True)
+    assert decode(done["value"], None) == (b"png", b"mask")
+    skipped = call_engine(Engine(), "render_view", arguments, lambda: False)
+    assert skipped["error"]["type"] == "NotWanted"
+    other = call_engine(Engine(), "create_face_from_seed", encode(["owner", 7]), lambda: False)
+    assert other["error"] == {
+        "type": "NotFound",
+        "message": "no face with id '7'",
+        "kind": "face",
+        "id": "7",
+    }
+
+
+def test_a_call_no_longer_wanted_stops_waiting_and_tells_the_worker(jobs):
+    from ffedit.service.broker import CALL_TASK, RENDER_QUEUE, WorkerCalls, unwanted_key
+
+    calls = WorkerCalls(jobs.app, jobs.broker_url, jobs.storage, timeout_s=30)
+    answers = iter([True, True, False])
+    started = time.monotonic()
+    with pytest.raises(NotWanted):
+        calls.call("render_view", "owner", "face", wanted=lambda: next(answers))
+    assert time.monotonic() - started < 5  # not the 30-s timeout
+    (message,) = jobs.redis.lrange(RENDER_QUEUE, 0, -1)
+    task = json.loads(message)
+    assert task["headers"]["task"] == CALL_TASK
+    reply = json.loads(base64.b64decode(task["body"]))[0][0]
+    assert jobs.redis.exists(unwanted_key(reply))
+    calls.close()

@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import numpy as np
 import redis
@@ -45,6 +45,7 @@ from ffedit.service import errors
 from ffedit.service.errors import (
     Conflict,
     NotFound,
+    NotWanted,
     QueueFull,
     WorkerFailed,
     WorkersUnavailable,
@@ -87,6 +88,8 @@ VISIBILITY_TIMEOUT_S = 60
 MAX_WAITING_JOBS = 64
 """Jobs of everyone that may wait in the broker's queue (`QueueFull` beyond)."""
 CANCEL_CHECK_S = 0.2
+ANSWER_POLL_S = 0.1
+"""How often a call whose caller may stop wanting it (a render) looks at `wanted()`."""
 """Least time between two looks at a running job's cancel key."""
 WORKER_LOST_REASON = (
     "the worker running the job stopped (killed or lost) before it finished; nothing you "
@@ -126,6 +129,11 @@ def cancel_key(job_id: str) -> str:
 
 def job_channel(job_id: str) -> str:
     return f"ffedit:job:{job_id}"
+
+
+def unwanted_key(reply: str) -> str:
+    """Set when the caller waiting on `reply` no longer wants the answer."""
+    return f"{reply}:unwanted"
 
 
 # ------------------------------------------------------------ calls to a worker's Engine
@@ -221,15 +229,24 @@ class WorkerCalls:
     def close(self) -> None:
         self._redis.close()
 
-    def call(self, method: str, *args: object) -> object:
+    def call(self, method: str, *args: object, wanted: Callable[[], bool] | None = None) -> object:
         """`method(*args)` of a worker's Engine; its answer, or the error it raised
-        (`WorkersUnavailable` when none answers within the timeout)."""
+        (`WorkersUnavailable` when none answers within the timeout). `wanted`: asked while
+        waiting; once False the worker is told (a render it has not begun is skipped, as
+        the Engine's own `wanted` does) and `NotWanted` is raised at once."""
         reply = f"ffedit:reply:{uuid.uuid4().hex}"
+        deadline = time.monotonic() + self._timeout_s
         try:
             self._app.send_task(
                 CALL_TASK, args=[reply, method, encode(list(args))], expires=self._timeout_s
             )
-            popped = self._redis.blpop([reply], timeout=self._timeout_s)
+            popped = None
+            while popped is None and time.monotonic() < deadline:
+                if wanted is not None and not wanted():
+                    self._redis.set(unwanted_key(reply), 1, ex=int(self._timeout_s) + 10)
+                    raise NotWanted()
+                wait = self._timeout_s if wanted is None else ANSWER_POLL_S
+                popped = self._redis.blpop([reply], timeout=wait)
         except (redis.RedisError, OSError) as error:
             raise WorkersUnavailable(f"the job broker cannot be reached ({error})") from None
         if popped is None:

@@ -679,7 +679,7 @@ class Engine:
         """One deterministic render of a stored face (holding the device lock). `wanted`:
         asked when the lock's turn comes; False → `NotWanted`, and the turn passes on."""
         if not self.device_lock.acquire_if(wanted or _always):
-            raise NotWanted("the page no longer waits for this render (newer view or left)")
+            raise NotWanted()
         try:
             state = self.face_state(face_id)
             with torch.no_grad():

@@ -94,6 +94,11 @@ class NotWanted(Conflict):
     """A render whose client left, or that a newer request of its stream replaced, before
     its turn on the device: it was not rendered."""
 
+    def __init__(
+        self, message: str = "the page no longer waits for this render (newer view or left)"
+    ) -> None:
+        super().__init__(message)
+
 
 class ModelMissing(FileNotFoundError):
     """The model checkpoint named by the settings does not exist."""

@@ -22,18 +22,12 @@ from ffedit.config import GeneratorConfig
 from ffedit.layouts import BASE_LAYOUT
 from ffedit.service import broker
 from ffedit.service.engine import Engine, EngineConfig
-from ffedit.service.errors import NotWanted
 from ffedit.service.locking import FairLock
 from ffedit.service.storage import FaceRecord, JobRecord
 from ffedit.service.views import ViewSpec
 
 DEVICE = "workers"
 """What `model_info` says the device is: the workers' (each has its own)."""
-
-
-def _check_wanted(wanted: Callable[[], bool] | None) -> None:
-    if wanted is not None and not wanted():
-        raise NotWanted("the page no longer waits for this render (newer view or left)")
 
 
 class RemoteEngine(Engine):
@@ -92,8 +86,9 @@ class RemoteEngine(Engine):
         size: int | None = None,
         wanted: Callable[[], bool] | None = None,
     ) -> bytes:
-        _check_wanted(wanted)
-        return self.calls.call("render_png", owner, face_id, view, kind, layout_reference, size)
+        return self.calls.call(
+            "render_png", owner, face_id, view, kind, layout_reference, size, wanted=wanted
+        )
 
     def render_view(
         self,
@@ -103,8 +98,7 @@ class RemoteEngine(Engine):
         layout_reference: str = BASE_LAYOUT,
         wanted: Callable[[], bool] | None = None,
     ) -> tuple[bytes, bytes]:
-        _check_wanted(wanted)
-        return self.calls.call("render_view", owner, face_id, view, layout_reference)
+        return self.calls.call("render_view", owner, face_id, view, layout_reference, wanted=wanted)
 
     def submit_edit(
         self,

@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from ffedit.service.broker import (
     CALL_TASK,
@@ -29,6 +30,7 @@ from ffedit.service.broker import (
     encode,
     error_answer,
     is_domain_error,
+    unwanted_key,
     worker_key,
 )
 from ffedit.service.engine import Engine, EngineConfig
@@ -46,6 +48,9 @@ CALLABLE = frozenset(
     }
 )
 """The Engine operations the web process calls on a worker (the ones that need the model)."""
+SKIPPED_WHEN_UNWANTED = frozenset({"render_png", "render_view"})
+"""The operations that take `wanted`: skipped at their turn on the device once the caller
+no longer waits (`broker.unwanted_key`)."""
 BUSY_REQUEUE_S = 1.0
 """How long a job message that came while a job runs waits before it goes back to the queue."""
 
@@ -54,13 +59,17 @@ def default_worker_name(device: str) -> str:
     return f"{socket.gethostname()}-{device.replace(':', '')}-{os.getpid()}"
 
 
-def call_engine(engine: Engine, method: str, encoded_args: object) -> dict:
-    """The encoded answer of `engine.method(*args)`, or of the error it raised."""
+def call_engine(
+    engine: Engine, method: str, encoded_args: object, wanted: Callable[[], bool]
+) -> dict:
+    """The encoded answer of `engine.method(*args)` (a render given `wanted`), or of the
+    error it raised."""
     if method not in CALLABLE:
         return error_answer(ValueError(f"{method!r} is not an operation workers serve"))
     try:
         args = decode(encoded_args, engine.storage)
-        return {"value": encode(getattr(engine, method)(*args))}
+        options = {"wanted": wanted} if method in SKIPPED_WHEN_UNWANTED else {}
+        return {"value": encode(getattr(engine, method)(*args, **options))}
     except Exception as error:
         if not is_domain_error(error):
             log.exception("%s failed", method)
@@ -86,7 +95,10 @@ def serve_worker(config: EngineConfig, queues: list[str], name: str, concurrency
 
     @app.task(name=CALL_TASK)
     def call(reply: str, method: str, encoded_args: object) -> None:
-        answer_call(jobs.redis, reply, call_engine(engine, method, encoded_args))
+        def wanted() -> bool:
+            return not jobs.redis.exists(unwanted_key(reply))
+
+        answer_call(jobs.redis, reply, call_engine(engine, method, encoded_args, wanted))
 
     @app.task(name=RUN_JOB_TASK)
     def run_job(job_id: str) -> None:

@@ -2,7 +2,7 @@
 
 Subcommands parse arguments, call the core, and turn `on_step` callbacks into tqdm progress
 bars; they hold no model logic of their own. One module per command family registers its
-subcommands (checkpoint, render, synthface, train, edit, serve, users and tokens); `ffedit
+subcommands (checkpoint, render, synthface, train, edit, serve, worker, users and tokens); `ffedit
 bench …` is registered by the `ffedit.bench` package, one module per benchmark; `common`
 holds what several commands share.
 """
@@ -23,6 +23,7 @@ from ffedit.cli.serve import register_serve
 from ffedit.cli.synthface import register_synthface
 from ffedit.cli.train import register_train_generator, register_train_layout
 from ffedit.cli.users import register_tokens, register_users
+from ffedit.cli.worker import register_worker
 
 __all__ = ["main", "run"]
 
@@ -46,6 +47,7 @@ def _registrars() -> list[Registrar]:
         register_train_layout,
         register_edit,
         register_serve,
+        register_worker,
         register_users,
         register_tokens,
     ]

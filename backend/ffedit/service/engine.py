@@ -10,9 +10,15 @@ the `owner` it acts for (a user id, or `SINGLE_USER_OWNER`): it sees only that o
 layouts, samples and jobs (and the shared built-in layouts, read-only), another owner's id is
 `NotFound` as an unknown one is, and what it makes (a face, an edit's result face, a job)
 belongs to that owner. Operations: faces (create, list, delete, render), layouts and
-their samples, training and edits (checked and decoded at once, then queued as jobs of
-`ffedit.service.tasks`, which receive the decoded inputs), jobs, and the export. The API's
-routes call only these; so does any other front end.
+their samples, training and edits (checked at once, then stored and queued as jobs whose
+record and input files hold everything they need: `run_job` rebuilds one from them and runs
+its body of `ffedit.service.tasks`), jobs, and the export. The API's routes call only these;
+so does any other front end.
+
+Jobs run on this process's `JobRunner` (embedded), or, when `EngineConfig.broker_url` is
+set, this Engine is an `ffedit worker`'s: its jobs go to the broker's queue and it runs the
+jobs and calls it takes from there (`ffedit.service.broker`); the web process then holds a
+`RemoteEngine` (`ffedit.service.remote`) without a model.
 
 Device work is serialised by `device_lock` (`ffedit.service.locking`): a render holds it
 for one render, a job for one optimisation step at a time, so renders are still served while
@@ -53,7 +59,7 @@ from ffedit.adapter import (
 )
 from ffedit.adapter.config import with_steps
 from ffedit.camera import NAMED_VIEWS
-from ffedit.config import TRAIN_DEFAULT_MODEL
+from ffedit.config import TRAIN_DEFAULT_MODEL, GeneratorConfig
 from ffedit.device import resolve_device
 from ffedit.edit import EditConfig
 from ffedit.edit.errors import NothingToEdit
@@ -90,7 +96,7 @@ from ffedit.layouts import (
     layout_from_json,
     layout_to_json,
 )
-from ffedit.service import tasks
+from ffedit.service import broker, tasks
 from ffedit.service.errors import (
     AlreadyTraining,
     Conflict,
@@ -126,6 +132,8 @@ EXPORT_FILE = "export.zip"
 """The output file of an export job."""
 RENDER_FILE = "render.png"
 """The output file of a large-render job."""
+EDIT_TARGET_FILE = "mask.png"
+"""The input file of an edit job: its target mask (indexed PNG in the layout)."""
 MAX_DIRECT_RENDER_SIDE = 256
 """Largest side of a raw render made inside a request; larger ones are jobs (`submit_render`)."""
 MAX_RENDER_SIDE = 1024
@@ -183,6 +191,10 @@ class EngineConfig:
     adopt_non_accounts: bool = False
     """With accounts: `default_owner` also gets the records whose owner is no account (made
     in single-user mode, or of a deleted user)."""
+    broker_url: str | None = None
+    """None: embedded (this process runs the jobs). A Redis URL: this Engine is a worker's
+    (`ffedit worker`): its jobs go to the broker's `jobs` queue and it shares the storage
+    with the web process and the other workers (`ffedit.service.broker`)."""
 
 
 @dataclass(frozen=True)
@@ -259,24 +271,8 @@ class Engine:
                 f"known: {', '.join(TRAINING_PRESETS)}"
             )
         self.config = config
-        if config.torch_threads is not None:
-            torch.set_num_threads(config.torch_threads)
-        self.device = resolve_device(config.device)
-        self.generator: TriplaneGenerator = load_generator(config.model, self.device)
-        self.device_lock = FairLock()
-        limits = StoredLimits(
-            faces=config.max_faces,
-            custom_layouts=config.max_layouts,
-            samples_per_layout=config.max_samples_per_layout,
-            queued_jobs=config.max_queued_jobs,
-            disk_bytes=config.max_disk_bytes,
-        )
-        # exclusive: one server per data folder
-        self.storage = Storage(config.data_dir, exclusive=True, limits=limits)
-        self.interrupted_jobs = self.storage.mark_interrupted_jobs()
-        self.storage.adopt_unowned(config.default_owner, config.adopt_non_accounts)
-        self._register_builtin_layouts()
-        self.runner = JobRunner(self.storage, progress_interval_s=config.progress_interval_s)
+        self._load_model()
+        self._open_storage()
         self._cache_lock = threading.Lock()
         self._faces: OrderedDict[str, FaceState] = OrderedDict()
         self._adapters: dict[Path, GeometryAdapter] = {}
@@ -288,6 +284,44 @@ class Engine:
         self.runner.shutdown()
         self.storage.close()
 
+    def _load_model(self) -> None:
+        if self.config.torch_threads is not None:
+            torch.set_num_threads(self.config.torch_threads)
+        self.device = resolve_device(self.config.device)
+        self.generator: TriplaneGenerator = load_generator(self.config.model, self.device)
+        self.device_lock = FairLock()
+
+    def _limits(self) -> StoredLimits:
+        config = self.config
+        return StoredLimits(
+            faces=config.max_faces,
+            custom_layouts=config.max_layouts,
+            samples_per_layout=config.max_samples_per_layout,
+            queued_jobs=config.max_queued_jobs,
+            disk_bytes=config.max_disk_bytes,
+        )
+
+    def _open_storage(self) -> None:
+        config = self.config
+        if config.broker_url is None:
+            self._open_server_storage(mark_interrupted=True)
+            self.runner = JobRunner(self.storage, progress_interval_s=config.progress_interval_s)
+        else:  # a worker: the web process owns the folder (its lock, leftovers, start-up)
+            self.storage = Storage(config.data_dir, limits=self._limits(), remove_leftovers=False)
+            self.interrupted_jobs = []
+            self.runner = broker.CeleryJobs(
+                self.storage, config.broker_url, config.progress_interval_s
+            )
+
+    def _open_server_storage(self, mark_interrupted: bool) -> None:
+        """The server's storage (exclusive: one server per data folder), with the jobs a dead
+        process left failed (when `mark_interrupted`), the records without an owner adopted
+        and the built-in layouts registered."""
+        self.storage = Storage(self.config.data_dir, exclusive=True, limits=self._limits())
+        self.interrupted_jobs = self.storage.mark_interrupted_jobs() if mark_interrupted else []
+        self.storage.adopt_unowned(self.config.default_owner, self.config.adopt_non_accounts)
+        self._register_builtin_layouts()
+
     # ---------------------------------------------------------------- model
 
     @property
@@ -297,11 +331,20 @@ class Engine:
         return Path(self.config.model).name
 
     @property
+    def generator_config(self) -> GeneratorConfig:
+        return self.generator.config
+
+    def generator_config_dict(self) -> dict:
+        """The loaded generator's config as JSON (what a web process without the model
+        needs of it: `ffedit.service.remote`)."""
+        return self.generator_config.to_dict()
+
+    @property
     def mask_resolution(self) -> int:
-        return self.generator.config.neural_rendering_resolution
+        return self.generator_config.neural_rendering_resolution
 
     def model_info(self) -> ModelInfo:
-        config = self.generator.config
+        config = self.generator_config
         return ModelInfo(
             source=self.model_source,
             device=str(self.device),
@@ -365,7 +408,7 @@ class Engine:
     def can_predict(self, record: LayoutRecord) -> bool:
         """Masks of this layout can be rendered (without falling back to a base)."""
         try:
-            self._own_seg_head(record)
+            self._own_seg_head_source(record)
         except NoAdapter:
             return False
         return True
@@ -373,28 +416,33 @@ class Engine:
     def seg_head(self, record: LayoutRecord, fall_back_to_base: bool = False) -> SegHead | None:
         """The layout's segmentation head (None: the generator's own logits); `NoAdapter` when
         it has none (and, with `fall_back_to_base`, neither has its base)."""
+        folder = self.seg_head_source(record, fall_back_to_base)
+        return None if folder is None else self._adapter(folder)
+
+    def seg_head_source(self, record: LayoutRecord, fall_back_to_base: bool = False) -> Path | None:
+        """The adapter folder `seg_head` loads (None: the generator's own logits), found
+        without loading it; `NoAdapter` as `seg_head`."""
         try:
-            return self._own_seg_head(record)
+            return self._own_seg_head_source(record)
         except NoAdapter:
             base = layout_of(record).base
             if not fall_back_to_base or base is None:
                 raise
-            return self.seg_head(self.find_layout(record.owner, base), fall_back_to_base=True)
+            return self.seg_head_source(self.find_layout(record.owner, base), True)
 
-    def _own_seg_head(self, record: LayoutRecord) -> SegHead | None:
+    def _own_seg_head_source(self, record: LayoutRecord) -> Path | None:
         try:
-            folder = seg_head_folder(
+            return seg_head_folder(
                 record.adapter_path or self.shipped_adapter_path(record),
                 record.name,
                 len(record.definition["classes"]),
-                self.generator.config,
+                self.generator_config,
             )
         except NoSegHead:
             raise NoAdapter(
                 f"layout {record.name!r} has no trained adapter yet: add annotated samples and "
                 "train it first"
             ) from None
-        return None if folder is None else self._adapter(folder)
 
     def _forget_adapters(self, layout_folder: Path, keep: Path | None = None) -> None:
         """Drop the cached adapters of a layout's folder (deleted or retrained), but `keep`."""
@@ -551,8 +599,8 @@ class Engine:
             raise InvalidRequest(f"size must be from 16 to {MAX_RENDER_SIDE} px, not {size}")
         self.storage.get_face(face_id, owner=owner)
         record = self.find_layout(owner, layout_reference)
-        head = None if kind == "rgb" else self.seg_head(record, fall_back_to_base=True)
-        layout = layout_of(record)
+        if kind != "rgb":
+            self.seg_head_source(record, fall_back_to_base=True)  # NoAdapter now
         params = {
             "face_id": face_id,
             "view": view.to_dict(),
@@ -564,21 +612,41 @@ class Engine:
         done = self._finished_job_with(owner, tasks.RENDER_KIND, params, RENDER_FILE)
         if done is not None:
             return done
-        device = tasks.Device(self.generator, self.device_lock, self.config.chunk_rays)
-        camera = view.camera().to(self.device)
-
-        def job(context: JobContext) -> dict | None:
-            output = tasks.render_in_bands(
-                device, lambda: self.face_state(face_id), camera, size, head, context
-            )
-            if output is None:
-                return None
-            data = face_png(output.rgb, output.seg_logits, kind, layout)
-            self.storage.write_job_output(context.job_id, RENDER_FILE, data)
-            return {"file": RENDER_FILE, "bytes": len(data), "face_id": face_id}
-
         self._make_room_for_a_job(owner)
-        return self.runner.submit(tasks.RENDER_KIND, params, job, owner=owner)
+        return self.runner.submit(tasks.RENDER_KIND, params, self.run_job, owner=owner)
+
+    def _run_render(self, job: JobRecord, context: JobContext) -> dict | None:
+        params = job.params
+        face_id, kind = params["face_id"], params["kind"]
+        record = self.storage.get_layout(params["layout_id"], owner=None)
+        head = None if kind == "rgb" else self.seg_head(record, fall_back_to_base=True)
+        camera = ViewSpec.from_dict(params["view"]).camera().to(self.device)
+        output = tasks.render_in_bands(
+            self._job_device(),
+            lambda: self.face_state(face_id),
+            camera,
+            params["size"],
+            head,
+            context,
+        )
+        if output is None:
+            return None
+        data = face_png(output.rgb, output.seg_logits, kind, layout_of(record))
+        self.storage.write_job_output(context.job_id, RENDER_FILE, data)
+        return {"file": RENDER_FILE, "bytes": len(data), "face_id": face_id}
+
+    def run_job(self, context: JobContext) -> dict | None:
+        """Run the stored job `context.job_id` (everything it needs is in its record and its
+        input files, so that any process holding the model can run it: this one's runner, or
+        a worker's); its result, or None when it stopped."""
+        job = self.storage.get_job(context.job_id, owner=None)
+        bodies = {
+            tasks.TRAIN_KIND: self._run_training,
+            tasks.EDIT_KIND: self._run_edit,
+            tasks.EXPORT_KIND: self._run_export,
+            tasks.RENDER_KIND: self._run_render,
+        }
+        return bodies[job.kind](job, context)
 
     def _finished_job_with(
         self, owner: str, kind: str, params: dict, file: str
@@ -611,7 +679,7 @@ class Engine:
         """One deterministic render of a stored face (holding the device lock). `wanted`:
         asked when the lock's turn comes; False → `NotWanted`, and the turn passes on."""
         if not self.device_lock.acquire_if(wanted or _always):
-            raise NotWanted("the page no longer waits for this render (newer view or left)")
+            raise NotWanted()
         try:
             state = self.face_state(face_id)
             with torch.no_grad():
@@ -750,39 +818,46 @@ class Engine:
                 f"training layout {record.name!r} needs at least {self.config.min_samples} "
                 f"annotated sample(s) (10 recommended); it has {len(stored)}"
             )
-        layout = layout_of(record)
-        samples = [self._layout_sample(sample, layout) for sample in stored]
-        first_new = self._first_new_class(owner, layout)
-        config = self.training_config()
-        params = {"layout_id": record.id, "samples": [s.id for s in stored], "steps": config.steps}
-
-        def job(context: JobContext) -> dict | None:
-            device = self._job_device()
-            fit = tasks.train_layout(device, samples, layout, config, context)
-            if fit is None:
-                return None
-            classes = tasks.check_training_samples(device, fit, samples, layout, first_new, context)
-            if classes is None:
-                return None
-            report = {
-                "steps": fit.steps,
-                "seconds": round(fit.seconds, 3),
-                "final_losses": fit.final_losses,
-                "samples": len(samples),
-                "preset": self.config.training_preset,
-                "job_id": context.job_id,
-                "classes": [fit_of_class.as_dict() for fit_of_class in classes],
-            }
-            trained = self.storage.store_layout_adapter(
-                record.id,
-                lambda folder: save_adapter(folder, fit.adapter, layout, config, report),
-                report,
-            )
-            self._forget_adapters(trained.adapter_path.parent, keep=trained.adapter_path)
-            return {"layout_id": record.id, **report}
-
+        params = {
+            "layout_id": record.id,
+            "samples": [s.id for s in stored],
+            "steps": self.training_config().steps,
+        }
         self._make_room_for_a_job(owner)
-        return self.runner.submit(tasks.TRAIN_KIND, params, job, owner=owner)
+        return self.runner.submit(tasks.TRAIN_KIND, params, self.run_job, owner=owner)
+
+    def _run_training(self, job: JobRecord, context: JobContext) -> dict | None:
+        record = self.storage.get_layout(job.params["layout_id"], owner=None)
+        layout = layout_of(record)
+        samples = [
+            self._layout_sample(self.storage.get_sample(sample_id, owner=None), layout)
+            for sample_id in job.params["samples"]
+        ]
+        first_new = self._first_new_class(job.owner, layout)
+        config = with_steps(self.training_config(), job.params["steps"])
+        device = self._job_device()
+        fit = tasks.train_layout(device, samples, layout, config, context)
+        if fit is None:
+            return None
+        classes = tasks.check_training_samples(device, fit, samples, layout, first_new, context)
+        if classes is None:
+            return None
+        report = {
+            "steps": fit.steps,
+            "seconds": round(fit.seconds, 3),
+            "final_losses": fit.final_losses,
+            "samples": len(samples),
+            "preset": self.config.training_preset,
+            "job_id": context.job_id,
+            "classes": [fit_of_class.as_dict() for fit_of_class in classes],
+        }
+        trained = self.storage.store_layout_adapter(
+            record.id,
+            lambda folder: save_adapter(folder, fit.adapter, layout, config, report),
+            report,
+        )
+        self._forget_adapters(trained.adapter_path.parent, keep=trained.adapter_path)
+        return {"layout_id": record.id, **report}
 
     def _first_new_class(self, owner: str, layout: Layout) -> int:
         """The id of the layout's first class beyond its base's (0 without a base)."""
@@ -818,7 +893,7 @@ class Engine:
         self.storage.get_face(face_id, owner=owner)
         self.storage.ensure_room(FACES_ROOM, owner)  # its result is a new face
         record = self.find_layout(owner, layout_reference)
-        head = self.seg_head(record)  # NoAdapter now, rather than a failed job later
+        self.seg_head_source(record)  # NoAdapter now, rather than a failed job later
         layout = layout_of(record)
         labels = labels_from_upload(mask_png, layout, self.mask_resolution)
         if np.array_equal(labels, self.predicted_labels(face_id, view, record)):
@@ -826,7 +901,6 @@ class Engine:
         steps = steps or self.config.edit_steps
         if not 1 <= steps <= self.config.edit_steps:
             raise InvalidRequest(f"steps must lie in [1, {self.config.edit_steps}], got {steps}")
-        config = EditConfig(steps=steps, overlap_weight=overlap_weight, seed=seed)
         params = {
             "face_id": face_id,
             "layout_id": record.id,
@@ -835,29 +909,38 @@ class Engine:
             "overlap_weight": overlap_weight,
             "seed": seed,
         }
-        inputs = tasks.EditInputs(head, view.camera(), torch.from_numpy(labels), config)
-
-        def job(context: JobContext) -> dict | None:
-            source = functools.partial(self.face_state, face_id)  # called under the lock
-            result = tasks.edit_face(self._job_device(), source, inputs, context)
-            if result is None:
-                return None
-            origin = {"edit": context.job_id, "layout_id": record.id, "view": params["view"]}
-            face = self.add_edited_face(owner, result.ws, result.plane_stats, face_id, origin)
-            return {
-                "face_id": face.id,
-                "parent_id": face_id,
-                "steps": result.steps,
-                "seconds": round(result.seconds, 3),
-                "final_losses": result.losses[-1] if result.losses else {},
-                "outcome": result.outcome.as_dict(),
-            }
-
         mask = indexed_png_from_labels(labels, layout)
         self._make_room_for_a_job(owner)
         return self.runner.submit(
-            tasks.EDIT_KIND, params, job, inputs={"mask.png": mask}, owner=owner
+            tasks.EDIT_KIND, params, self.run_job, inputs={EDIT_TARGET_FILE: mask}, owner=owner
         )
+
+    def _run_edit(self, job: JobRecord, context: JobContext) -> dict | None:
+        params = job.params
+        face_id = params["face_id"]
+        record = self.storage.get_layout(params["layout_id"], owner=None)
+        layout = layout_of(record)
+        target = self.storage.job_input_path(job.id, EDIT_TARGET_FILE).read_bytes()
+        config = EditConfig(
+            steps=params["steps"], overlap_weight=params["overlap_weight"], seed=params["seed"]
+        )
+        camera = ViewSpec.from_dict(params["view"]).camera()
+        labels = torch.from_numpy(labels_from_png(target, layout))
+        inputs = tasks.EditInputs(self.seg_head(record), camera, labels, config)
+        source = functools.partial(self.face_state, face_id)  # called under the lock
+        result = tasks.edit_face(self._job_device(), source, inputs, context)
+        if result is None:
+            return None
+        origin = {"edit": context.job_id, "layout_id": record.id, "view": params["view"]}
+        face = self.add_edited_face(job.owner, result.ws, result.plane_stats, face_id, origin)
+        return {
+            "face_id": face.id,
+            "parent_id": face_id,
+            "steps": result.steps,
+            "seconds": round(result.seconds, 3),
+            "final_losses": result.losses[-1] if result.losses else {},
+            "outcome": result.outcome.as_dict(),
+        }
 
     # ---------------------------------------------------------- export
 
@@ -873,7 +956,7 @@ class Engine:
         face, layout, adapter and frames is answered with its job (cached)."""
         self.storage.get_face(face_id, owner=owner)
         record = self.find_layout(owner, layout_reference)
-        self.seg_head(record, fall_back_to_base=True)  # NoAdapter now, not a failed job later
+        self.seg_head_source(record, fall_back_to_base=True)  # NoAdapter now, not a failed job
         params = {
             "face_id": face_id,
             "layout_id": record.id,
@@ -884,16 +967,19 @@ class Engine:
         if done is not None:
             return done
 
-        def job(context: JobContext) -> dict | None:
-            try:
-                data = self._export_zip(face_id, record.id, params["frames"], context)
-            except _Stopped:
-                return None
-            self.storage.write_job_output(context.job_id, EXPORT_FILE, data)
-            return {"file": EXPORT_FILE, "bytes": len(data), "face_id": face_id}
-
         self._make_room_for_a_job(owner)
-        return self.runner.submit(tasks.EXPORT_KIND, params, job, owner=owner)
+        return self.runner.submit(tasks.EXPORT_KIND, params, self.run_job, owner=owner)
+
+    def _run_export(self, job: JobRecord, context: JobContext) -> dict | None:
+        params = job.params
+        try:
+            data = self._export_zip(
+                params["face_id"], params["layout_id"], params["frames"], context
+            )
+        except _Stopped:
+            return None
+        self.storage.write_job_output(context.job_id, EXPORT_FILE, data)
+        return {"file": EXPORT_FILE, "bytes": len(data), "face_id": params["face_id"]}
 
     def job_file(self, owner: str, job_id: str) -> tuple[Path, JobRecord]:
         """The output file of a succeeded job and its record (`Conflict` before it succeeded,

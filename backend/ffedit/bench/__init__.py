@@ -11,7 +11,8 @@ line arguments (`add_arguments`) and its run (`run`):
 - `edits`: mask-driven edits against synthface's exact edits;
 - `api`: a loopback load run of the served API (an HTTP client: no torch, no service);
 - `busy`: the served API while layout trainings and an export run as jobs;
-- `page`: the real page in headless Chromium, timed from a user's actions to what it shows.
+- `page`: the real page in headless Chromium, timed from a user's actions to what it shows;
+- `mesh`: exported face meshes against synthface's exact surfaces, and their time.
 
 `report` holds the ending they share: the command echo, machine and date, JSON and the
 Markdown section. The benchmarks may import any core package, never `service` or `api`.
@@ -34,6 +35,8 @@ BENCHMARKS = {
     "api": "loopback load run of the served API: concurrent clients rendering views",
     "busy": "the served API while two trainings and a long export run: health latency, 5xx",
     "page": "the real page in headless Chromium: first face, views, drag, edit, training, ZIP",
+    "mesh": "exported meshes vs synthface's exact surfaces: distance both ways, vertex labels, "
+    "time",
 }
 """Benchmark name (its module in this package) → one-line help."""
 

@@ -11,7 +11,8 @@ layouts, samples and jobs (and the shared built-in layouts, read-only), another 
 `NotFound` as an unknown one is, and what it makes (a face, an edit's result face, a job)
 belongs to that owner. Operations: faces (create, list, delete, render), layouts and
 their samples, training and edits (checked and decoded at once, then queued as jobs of
-`ffedit.service.tasks`, which receive the decoded inputs), jobs, and the export. The API's
+`ffedit.service.tasks`, which receive the decoded inputs), jobs, meshes (a job writing a GLB
+or PLY) and the export (a ZIP holding the meshes too). The API's
 routes call only these; so does any other front end.
 
 Device work is serialised by `device_lock` (`ffedit.service.locking`): a render holds it
@@ -77,6 +78,7 @@ from ffedit.io.adapters import (
 from ffedit.io.bundle import BUNDLE_VIEWS, write_face_bundle
 from ffedit.io.checkpoint import load_generator
 from ffedit.io.images import PNG_SIGNATURE, InvalidImage, png_bytes, png_size
+from ffedit.io.meshes import MESH_FORMATS, mesh_bytes
 from ffedit.layouts import (
     BASE_LAYOUT,
     BUILTIN_LAYOUTS,
@@ -89,6 +91,16 @@ from ffedit.layouts import (
     labels_from_png,
     layout_from_json,
     layout_to_json,
+)
+from ffedit.mesh import (
+    DEFAULT_GRID,
+    MAX_GRID,
+    MIN_GRID,
+    EmptySurface,
+    FaceMesh,
+    InvalidMeshRequest,
+    MeshSettings,
+    extract_mesh,
 )
 from ffedit.service import tasks
 from ffedit.service.errors import (
@@ -130,9 +142,24 @@ MAX_DIRECT_RENDER_SIDE = 256
 """Largest side of a raw render made inside a request; larger ones are jobs (`submit_render`)."""
 MAX_RENDER_SIDE = 1024
 """Largest side of a large-render job."""
+MESH_FILE = "mesh"
+"""The output file of a mesh job, with the format as its suffix (`mesh.glb`, `mesh.ply`)."""
+EXPORT_MESH_FORMATS = ("glb", "ply")
+"""The mesh files an export ZIP holds (`mesh.glb`, `mesh.ply`)."""
 MAX_MASK_SIDE = 2048
 """Largest side of an uploaded mask PNG (checked from its header, before decoding)."""
-__all__ = ["MAX_ANGLE", "Engine", "EngineConfig", "FairLock", "ViewSpec", "labels_from_upload"]
+__all__ = [
+    "DEFAULT_GRID",
+    "MAX_ANGLE",
+    "MAX_GRID",
+    "MESH_FORMATS",
+    "MIN_GRID",
+    "Engine",
+    "EngineConfig",
+    "FairLock",
+    "ViewSpec",
+    "labels_from_upload",
+]
 
 
 @dataclass(frozen=True)
@@ -859,6 +886,67 @@ class Engine:
             tasks.EDIT_KIND, params, job, inputs={"mask.png": mask}, owner=owner
         )
 
+    # ---------------------------------------------------------- meshes
+
+    def submit_mesh(
+        self,
+        owner: str,
+        face_id: str,
+        layout_reference: str = BASE_LAYOUT,
+        file_format: str = "glb",
+        grid: int = DEFAULT_GRID,
+    ) -> JobRecord:
+        """Queue the face's surface (`extract_mesh`) with each vertex's colour and class in the
+        layout, as a GLB or PLY job; its output is `mesh.<format>` (`job_file`). The layout
+        must predict its own classes (`NoAdapter` otherwise: no base fallback, the classes
+        would not be the layout's); the same mesh made before answers with its job."""
+        self.storage.get_face(face_id, owner=owner)
+        record = self.find_layout(owner, layout_reference)
+        head = self.seg_head(record)
+        if file_format not in MESH_FORMATS:
+            raise InvalidRequest(
+                f"format must be one of {', '.join(MESH_FORMATS)}, not {file_format!r}"
+            )
+        settings = _mesh_settings(grid)
+        params = {
+            "face_id": face_id,
+            "layout_id": record.id,
+            "adapter": _adapter_name(record.adapter_path or self.shipped_adapter_path(record)),
+            "format": file_format,
+            "grid": grid,
+        }
+        name = f"{MESH_FILE}.{file_format}"
+        done = self._finished_job_with(owner, tasks.MESH_KIND, params, name)
+        if done is not None:
+            return done
+        layout = layout_of(record)
+
+        def job(context: JobContext) -> dict | None:
+            if context.should_stop():
+                return None
+            context.report(0, 2, {})
+            mesh = self.face_mesh(face_id, head, settings)
+            data = mesh_bytes(mesh, layout, file_format)
+            self.storage.write_job_output(context.job_id, name, data)
+            context.report(2, 2, {})
+            return {
+                "file": name,
+                "bytes": len(data),
+                "face_id": face_id,
+                "vertices": len(mesh.vertices),
+                "triangles": len(mesh.faces),
+            }
+
+        self._make_room_for_a_job(owner)
+        return self.runner.submit(tasks.MESH_KIND, params, job, owner=owner)
+
+    def face_mesh(self, face_id: str, head: SegHead | None, settings: MeshSettings) -> FaceMesh:
+        """A stored face's mesh (`extract_mesh`), holding the device lock while it is made
+        (about 2 s at 128³ on a 2-core CPU: renders wait that long)."""
+        with self.device_lock:
+            state = self.face_state(face_id)
+            return extract_mesh(self.generator, state.planes, settings, head, state.plane_stats)
+
     # ---------------------------------------------------------- export
 
     def submit_export(
@@ -934,6 +1022,13 @@ class Engine:
             for path in sorted(adapter_folder.iterdir()):
                 extra[f"adapter/{path.name}"] = path.read_bytes()
         face_info = {"id": face.id, "origin": face.origin, "parent_id": face.parent_id}
+        try:
+            mesh = self.face_mesh(face_id, head, MeshSettings())
+        except EmptySurface as error:  # a face without a surface still exports the rest
+            face_info["mesh"] = str(error)
+        else:
+            for file_format in EXPORT_MESH_FORMATS:
+                extra[f"{MESH_FILE}.{file_format}"] = mesh_bytes(mesh, layout, file_format)
         extra["face.json"] = json.dumps(face_info, indent=2).encode()
         count = orbit_frames_count or self.config.orbit_frames
         frames = self._locked_orbit_frames(face_id, count, context)
@@ -964,6 +1059,13 @@ class Engine:
 
 class _Stopped(Exception):
     """An export job was cancelled (or the server is stopping) between two frames."""
+
+
+def _mesh_settings(grid: int) -> MeshSettings:
+    try:
+        return MeshSettings(grid=grid)
+    except InvalidMeshRequest as error:
+        raise InvalidRequest(str(error)) from None
 
 
 def _always() -> bool:

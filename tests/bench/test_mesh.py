@@ -45,9 +45,11 @@ def test_the_figures_measure_a_known_offset_label_share_and_colour_error():
         np.full((len(vertices), 3), 110, np.uint8),
         labels,
     )
-    figures = mesh_figures(7, mesh, exact, 20_000, 1.5, rng)
+    in_view = points[:, 0] > 0
+    figures = mesh_figures(7, mesh, exact, in_view, 20_000, 1.5, rng)
     assert abs(figures.mesh_to_exact_mean - 0.05) < 0.003
     assert abs(figures.exact_to_mesh_mean - 0.05) < 0.003
+    assert abs(figures.exact_in_view_to_mesh_mean - 0.05) < 0.003
     assert abs(figures.label_accuracy - 0.5) < 0.05
     assert figures.near_share == 0.0 and np.isnan(figures.near_label_accuracy)
     assert figures.color_mae == 10.0

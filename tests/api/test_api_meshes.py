@@ -109,3 +109,24 @@ def test_a_layout_without_an_adapter_is_told_to_train_it(shipped_client, face):
 def test_an_unknown_face_is_not_found(shipped_client):
     answer = shipped_client.post(f"{API}/faces/AAAAAAAAAAA/meshes")
     assert answer.status_code == 404 and answer.json()["error"] == "not found"
+
+
+def test_the_engine_hides_another_owners_face_and_checks_before_queueing(tiny_model, tmp_path):
+    from ffedit.service.engine import Engine, EngineConfig
+    from ffedit.service.errors import InvalidRequest, NoAdapter, NotFound
+
+    engine = Engine(EngineConfig(model=tiny_model, data_dir=tmp_path / "data", torch_threads=1))
+    try:
+        face = engine.create_face_from_seed("alice", 1).id
+        with pytest.raises(NotFound):
+            engine.submit_mesh("bob", face)
+        with pytest.raises(InvalidRequest, match="grid must be from 32 to 256"):
+            engine.submit_mesh("alice", face, grid=16)
+        with pytest.raises(InvalidRequest, match="format must be one of glb, ply"):
+            engine.submit_mesh("alice", face, file_format="obj")
+        layout = engine.create_layout("alice", "spots", "base15", [("spot", (9, 9, 9))]).id
+        with pytest.raises(NoAdapter, match="has no trained adapter yet"):
+            engine.submit_mesh("alice", face, layout)
+        assert engine.list_jobs("alice") == []  # nothing was queued
+    finally:
+        engine.close()

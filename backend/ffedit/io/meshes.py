@@ -8,7 +8,11 @@ in the layout:
   (FLOAT, SCALAR, whole numbers): glTF readers keep attributes they do not know (three.js
   as `geometry.attributes._class`, trimesh as `vertex_attributes['_CLASS']`), so a standard
   viewer shows the coloured mesh and a script reads the classes; the mesh's `extras` name the
-  layout and its classes (name and colour per id).
+  layout and its classes (name and colour per id) and the frame.
+
+Positions are in the generator's world units (the tri-plane box is [-0.5, 0.5]³, +y up, the
+face toward +z: glTF's own axes), not metres: on synthface one unit is about 43 cm, and a
+real checkpoint's scale is not known.
 
 One primitive per class would have needed no custom attribute, but splits the mesh along
 class borders (shared vertices duplicated, normals broken at the seams).
@@ -42,9 +46,13 @@ def _trimesh(vertices, faces, normals, colors, extras: dict | None = None) -> tr
     )
 
 
+FRAME = "generator world units: tri-plane box [-0.5, 0.5]^3, +y up, face toward +z"
+
+
 def layout_extras(layout: Layout) -> dict:
-    """What a GLB's mesh `extras` say about its classes."""
+    """What a GLB's mesh `extras` say about its classes and frame."""
     return {
+        "frame": FRAME,
         "layout": layout.name,
         "classes": [
             {"id": i, "name": c.name, "color": list(c.color)} for i, c in enumerate(layout.classes)

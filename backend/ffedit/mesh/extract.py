@@ -26,6 +26,7 @@ generator's stand-in for the black backdrop, not the face), then components smal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -102,14 +103,20 @@ def lattice_coordinates(grid: int, box_warp: float) -> np.ndarray:
     return np.linspace(-box_warp / 2, box_warp / 2, grid, dtype=np.float64)
 
 
+def _nothing() -> None:
+    return None
+
+
 def density_grid(
     generator: TriplaneGenerator,
     split: SplitPlanes,
     grid: int,
     points_per_pass: int = POINTS_PER_PASS,
+    between_passes: Callable[[], None] = _nothing,
 ) -> np.ndarray:
     """(grid, grid, grid) float32 activated density σ at the lattice (axes x, y, z) of one
-    face's split planes (batch 1), decoded `points_per_pass` points at a time."""
+    face's split planes (batch 1), decoded `points_per_pass` points at a time
+    (`between_passes` called after each)."""
     axis = torch.from_numpy(lattice_coordinates(grid, generator.config.render.box_warp))
     axis = axis.to(device=generator.device, dtype=torch.float32)
     slab = max(1, points_per_pass // (grid * grid))
@@ -120,6 +127,7 @@ def density_grid(
             points = torch.stack([x, y, z], dim=-1).reshape(1, -1, 3)
             sigma = activated_density(generator, split, points)
             values.append(sigma.reshape(-1, grid, grid).cpu())
+            between_passes()
     return torch.cat(values).numpy().astype(np.float32)
 
 
@@ -226,9 +234,11 @@ def vertex_attributes(
     vertices: torch.Tensor,
     seg_head: SegHead | None,
     points_per_pass: int = POINTS_PER_PASS,
+    between_passes: Callable[[], None] = _nothing,
 ) -> VertexAttributes:
     """Normals, colours and classes of vertices (1, V, 3) from one face's split planes,
-    decoded by `TriplaneGenerator.sample_points` (the seg head looking along −normal)."""
+    decoded by `TriplaneGenerator.sample_points` (the seg head looking along −normal),
+    `points_per_pass` at a time (`between_passes` called after each)."""
     parts = []
     for points in vertices.split(points_per_pass, dim=1):
         normals = outward_normals(generator, split, points)
@@ -236,6 +246,7 @@ def vertex_attributes(
             samples = generator.sample_points(split, points, -normals, seg_head=seg_head)
         rgb = samples.features[..., :3].clamp(0, 1)
         parts.append((normals, rgb, samples.seg_logits.argmax(-1)))
+        between_passes()
     normals, rgb, labels = (torch.cat(tensors, dim=1) for tensors in zip(*parts, strict=True))
     return VertexAttributes(normals, rgb, labels)
 
@@ -264,12 +275,15 @@ def extract_mesh(
     settings: MeshSettings,
     seg_head: SegHead | None = None,
     plane_stats: PlaneStatistics | None = None,
+    between_passes: Callable[[], None] = _nothing,
 ) -> FaceMesh:
     """The coloured, labelled surface of one face's raw planes (1, 3, C, T, T); plane_stats
-    (mean, std (1, 3·C)) is an edited face's appearance lock (None: its own)."""
+    (mean, std (1, 3·C)) is an edited face's appearance lock (None: its own).
+    `between_passes` is called after each pass of decoding (the app lets waiting renders
+    use the device there)."""
     split = generator.split_planes(planes, None if plane_stats is None else tuple(plane_stats))
     box_warp = generator.config.render.box_warp
-    sigma = density_grid(generator, split, settings.grid)
+    sigma = density_grid(generator, split, settings.grid, between_passes=between_passes)
     vertices, faces = surface_from_grid(sigma, settings.density_level, box_warp)
     render = generator.config.render
     points = torch.from_numpy(vertices).to(device=generator.device, dtype=torch.float32)
@@ -277,7 +291,11 @@ def extract_mesh(
     faces = keep_triangles(faces, seen.cpu().numpy())
     vertices, faces = compact(vertices, faces)
     attributes = vertex_attributes(
-        generator, split, torch.from_numpy(vertices).to(points)[None], seg_head
+        generator,
+        split,
+        torch.from_numpy(vertices).to(points)[None],
+        seg_head,
+        between_passes=between_passes,
     )
     labels = attributes.labels[0].cpu().numpy().astype(np.int64)
     faces = keep_triangles(faces, labels != BACKGROUND)

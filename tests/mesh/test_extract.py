@@ -122,3 +122,13 @@ def test_an_edited_faces_appearance_lock_changes_colours_not_the_surface(generat
     locked = extract_mesh(generator, planes, MeshSettings(grid=GRID), plane_stats=stats)
     assert np.array_equal(locked.vertices, mesh.vertices)
     assert np.abs(locked.colors.astype(int) - mesh.colors).mean() > 5
+
+
+def test_between_passes_is_called_after_every_pass_and_changes_nothing(generator, planes, mesh):
+    calls = []
+    again = extract_mesh(
+        generator, planes, MeshSettings(grid=GRID), between_passes=lambda: calls.append(1)
+    )
+    assert len(calls) >= 2  # the density grid's passes and the vertices'
+    assert np.array_equal(again.vertices, mesh.vertices)
+    assert np.array_equal(again.labels, mesh.labels)

@@ -18,13 +18,14 @@ CORE_MODULES = [
     "ffedit.io",
     "ffedit.layouts",
     "ffedit.synthface",
+    "ffedit.mesh",
 ]
 WEB_MODULES = ["fastapi", "starlette", "pydantic", "uvicorn"]
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "backend" / "ffedit"
 LEAVES = {"config", "device", "camera", "render", "layouts"}
 """Settings, the device rule, cameras, pure tensor functions, layouts as data: no other
 ffedit package."""
-CORE = LEAVES | {"generator", "synthface", "adapter", "edit", "io", "distill"}
+CORE = LEAVES | {"generator", "synthface", "adapter", "edit", "io", "distill", "mesh"}
 ALLOWED_IMPORTS = {
     "config": set(),
     "device": set(),
@@ -36,6 +37,7 @@ ALLOWED_IMPORTS = {
     "adapter": {"generator", "render", "camera", "layouts", "config"},
     "edit": {"adapter", "generator", "render", "camera", "layouts", "config"},
     "io": {"generator", "adapter", "edit", "render", "camera", "layouts", "config"},
+    "mesh": {"generator", "render", "camera", "config"},
     "distill": {"generator", "synthface", "render", "camera", "layouts", "config"},
     "bench": CORE | {"cli.common"},
     "service": set(CORE),

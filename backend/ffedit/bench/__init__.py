@@ -14,6 +14,7 @@ line arguments (`add_arguments`) and its run (`run`):
 - `page`: the real page in headless Chromium, timed from a user's actions to what it shows;
 - `workers`: the web process with Redis and CPU workers: renders with one vs two workers
   while jobs run, and a worker killed mid-edit (an HTTP client and processes, as `api`).
+- `mesh`: exported face meshes against synthface's exact surfaces, and their time.
 
 `report` holds the ending they share: the command echo, machine and date, JSON and the
 Markdown section. The benchmarks may import any core package, never `service` or `api`.
@@ -38,6 +39,8 @@ BENCHMARKS = {
     "page": "the real page in headless Chromium: first face, views, drag, edit, training, ZIP",
     "workers": "web process + Redis + CPU workers: renders with 1 vs 2 workers under jobs, "
     "kill -9 of a worker mid-edit",
+    "mesh": "exported meshes vs synthface's exact surfaces: distance both ways, vertex labels, "
+    "time",
 }
 """Benchmark name (its module in this package) → one-line help."""
 

@@ -282,14 +282,16 @@ class TriplaneGenerator(nn.Module):
         points: torch.Tensor,
         directions: torch.Tensor,
         plane_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+        seg_head: SegHead | None = None,
     ) -> PointSamples:
         """Decode raw planes (B, 3, C, T, T) at points and ray directions (B, N, 3).
 
         plane_stats (mean, std), each (B or 1, 3·C), replaces the appearance statistics.
         planes may also be the result of `split_planes` (then without plane_stats).
+        seg_head: gives the segmentation logits instead of the geometry decoder (`SegHead`).
         """
         split = self._split(planes, plane_stats)
-        return self._decode_points(split, points, directions, seg_head=None)
+        return self._decode_points(split, points, directions, seg_head)
 
     def superresolve(
         self, rgb_raw: torch.Tensor, features: torch.Tensor, ws: torch.Tensor

@@ -12,8 +12,9 @@ layouts, samples and jobs (and the shared built-in layouts, read-only), another 
 belongs to that owner. Operations: faces (create, list, delete, render), layouts and
 their samples, training and edits (checked at once, then stored and queued as jobs whose
 record and input files hold everything they need: `run_job` rebuilds one from them and runs
-its body of `ffedit.service.tasks`), jobs, and the export. The API's routes call only these;
-so does any other front end.
+its body of `ffedit.service.tasks`), jobs, meshes (a job writing a GLB or PLY) and the
+export (a ZIP holding the meshes too). The API's routes call only these; so does any other
+front end.
 
 Jobs run on this process's `JobRunner` (embedded), or, when `EngineConfig.broker_url` is
 set, this Engine is an `ffedit worker`'s: its jobs go to the broker's queue and it runs the
@@ -83,6 +84,7 @@ from ffedit.io.adapters import (
 from ffedit.io.bundle import BUNDLE_VIEWS, write_face_bundle
 from ffedit.io.checkpoint import load_generator
 from ffedit.io.images import PNG_SIGNATURE, InvalidImage, png_bytes, png_size
+from ffedit.io.meshes import MESH_FORMATS, mesh_bytes
 from ffedit.layouts import (
     BASE_LAYOUT,
     BUILTIN_LAYOUTS,
@@ -96,6 +98,16 @@ from ffedit.layouts import (
     layout_from_json,
     layout_to_json,
 )
+from ffedit.mesh import (
+    DEFAULT_GRID,
+    MAX_GRID,
+    MIN_GRID,
+    EmptySurface,
+    FaceMesh,
+    InvalidMeshRequest,
+    MeshSettings,
+    extract_mesh,
+)
 from ffedit.service import broker, tasks
 from ffedit.service.errors import (
     AlreadyTraining,
@@ -106,7 +118,7 @@ from ffedit.service.errors import (
     NotWanted,
 )
 from ffedit.service.jobs import JobContext, JobRunner
-from ffedit.service.locking import FairLock
+from ffedit.service.locking import FairLock, JobSteps
 from ffedit.service.storage import (
     FACES_ROOM,
     LAYOUTS_ROOM,
@@ -138,9 +150,24 @@ MAX_DIRECT_RENDER_SIDE = 256
 """Largest side of a raw render made inside a request; larger ones are jobs (`submit_render`)."""
 MAX_RENDER_SIDE = 1024
 """Largest side of a large-render job."""
+MESH_FILE = "mesh"
+"""The output file of a mesh job, with the format as its suffix (`mesh.glb`, `mesh.ply`)."""
+EXPORT_MESH_FORMATS = ("glb", "ply")
+"""The mesh files an export ZIP holds (`mesh.glb`, `mesh.ply`)."""
 MAX_MASK_SIDE = 2048
 """Largest side of an uploaded mask PNG (checked from its header, before decoding)."""
-__all__ = ["MAX_ANGLE", "Engine", "EngineConfig", "FairLock", "ViewSpec", "labels_from_upload"]
+__all__ = [
+    "DEFAULT_GRID",
+    "MAX_ANGLE",
+    "MAX_GRID",
+    "MESH_FORMATS",
+    "MIN_GRID",
+    "Engine",
+    "EngineConfig",
+    "FairLock",
+    "ViewSpec",
+    "labels_from_upload",
+]
 
 
 @dataclass(frozen=True)
@@ -645,6 +672,7 @@ class Engine:
             tasks.EDIT_KIND: self._run_edit,
             tasks.EXPORT_KIND: self._run_export,
             tasks.RENDER_KIND: self._run_render,
+            tasks.MESH_KIND: self._run_mesh,
         }
         return bodies[job.kind](job, context)
 
@@ -942,6 +970,77 @@ class Engine:
             "outcome": result.outcome.as_dict(),
         }
 
+    # ---------------------------------------------------------- meshes
+
+    def submit_mesh(
+        self,
+        owner: str,
+        face_id: str,
+        layout_reference: str = BASE_LAYOUT,
+        file_format: str = "glb",
+        grid: int = DEFAULT_GRID,
+    ) -> JobRecord:
+        """Queue the face's surface (`extract_mesh`) with each vertex's colour and class in the
+        layout, as a GLB or PLY job; its output is `mesh.<format>` (`job_file`). The layout
+        must predict its own classes (`NoAdapter` otherwise: no base fallback, the classes
+        would not be the layout's); the same mesh made before answers with its job."""
+        self.storage.get_face(face_id, owner=owner)
+        record = self.find_layout(owner, layout_reference)
+        self.seg_head_source(record)  # NoAdapter now, rather than a failed job later
+        if file_format not in MESH_FORMATS:
+            raise InvalidRequest(
+                f"format must be one of {', '.join(MESH_FORMATS)}, not {file_format!r}"
+            )
+        _mesh_settings(grid)  # InvalidRequest now
+        params = {
+            "face_id": face_id,
+            "layout_id": record.id,
+            "adapter": _adapter_name(record.adapter_path or self.shipped_adapter_path(record)),
+            "format": file_format,
+            "grid": grid,
+        }
+        done = self._finished_job_with(owner, tasks.MESH_KIND, params, _mesh_file(file_format))
+        if done is not None:
+            return done
+        self._make_room_for_a_job(owner)
+        return self.runner.submit(tasks.MESH_KIND, params, self.run_job, owner=owner)
+
+    def _run_mesh(self, job: JobRecord, context: JobContext) -> dict | None:
+        params = job.params
+        if context.should_stop():
+            return None
+        record = self.storage.get_layout(params["layout_id"], owner=None)
+        context.report(0, 2, {})
+        mesh = self.face_mesh(
+            params["face_id"], self.seg_head(record), _mesh_settings(params["grid"])
+        )
+        name = _mesh_file(params["format"])
+        data = mesh_bytes(mesh, layout_of(record), params["format"])
+        self.storage.write_job_output(context.job_id, name, data)
+        context.report(2, 2, {})
+        return {
+            "file": name,
+            "bytes": len(data),
+            "face_id": params["face_id"],
+            "vertices": len(mesh.vertices),
+            "triangles": len(mesh.faces),
+        }
+
+    def face_mesh(self, face_id: str, head: SegHead | None, settings: MeshSettings) -> FaceMesh:
+        """A stored face's mesh (`extract_mesh`: about 1.5–3 s at 128³ on a 2-core CPU),
+        holding the device lock for one pass of decoding at a time: renders waiting for
+        the device go between two."""
+        with JobSteps(self.device_lock) as steps:
+            state = self.face_state(face_id)
+            return extract_mesh(
+                self.generator,
+                state.planes,
+                settings,
+                head,
+                state.plane_stats,
+                between_passes=steps.between_steps,
+            )
+
     # ---------------------------------------------------------- export
 
     def submit_export(
@@ -1020,6 +1119,13 @@ class Engine:
             for path in sorted(adapter_folder.iterdir()):
                 extra[f"adapter/{path.name}"] = path.read_bytes()
         face_info = {"id": face.id, "origin": face.origin, "parent_id": face.parent_id}
+        try:
+            mesh = self.face_mesh(face_id, head, MeshSettings())
+        except EmptySurface as error:  # a face without a surface still exports the rest
+            face_info["mesh"] = str(error)
+        else:
+            for file_format in EXPORT_MESH_FORMATS:
+                extra[f"{MESH_FILE}.{file_format}"] = mesh_bytes(mesh, layout, file_format)
         extra["face.json"] = json.dumps(face_info, indent=2).encode()
         count = orbit_frames_count or self.config.orbit_frames
         frames = self._locked_orbit_frames(face_id, count, context)
@@ -1050,6 +1156,17 @@ class Engine:
 
 class _Stopped(Exception):
     """An export job was cancelled (or the server is stopping) between two frames."""
+
+
+def _mesh_file(file_format: str) -> str:
+    return f"{MESH_FILE}.{file_format}"
+
+
+def _mesh_settings(grid: int) -> MeshSettings:
+    try:
+        return MeshSettings(grid=grid)
+    except InvalidMeshRequest as error:
+        raise InvalidRequest(str(error)) from None
 
 
 def _always() -> bool:

@@ -13,7 +13,8 @@ it returns the fit or the edit (None when cancelled), which the Engine stores.
   its own view (`predict_training_samples`, stage `CHECK_STAGE`);
 - edit (`EDIT_KIND`): `optimize_latent` toward the target; result: the `EditResult`;
 - export (`EXPORT_KIND`): the Engine's own export bundle, a frame at a time (no body here);
-- large render (`RENDER_KIND`): `render_in_bands`, a raw render a band of rows at a time.
+- large render (`RENDER_KIND`): `render_in_bands`, a raw render a band of rows at a time;
+- mesh (`MESH_KIND`): the Engine's own marching-cubes export of a face (no body here).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ EXPORT_KIND = "export"
 """A face's export bundle rendered as a job (`Engine.submit_export`); its file is the output."""
 RENDER_KIND = "render"
 """A raw render too large for a request (`Engine.submit_render`); its PNG is the output."""
+MESH_KIND = "mesh"
+"""A face's surface as a GLB or PLY file (`Engine.submit_mesh`); the file is the output."""
 RENDER_BANDS = 16
 """A large render is rendered in this many bands of rows, the device free between two."""
 PREVIEWS_PER_JOB = 10

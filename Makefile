@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format clean browser
+.PHONY: install run test lint format clean browser redis
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,15 @@ browser:
 		&& apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
 		|| echo "chromium is missing and cannot be installed here: tests/e2e will be skipped"
 
-test: lint browser
+# Debian's redis-server for the worker tests (tests/api/test_api_workers.py, which start
+# their own on a free loopback port, never a system service); where it cannot be installed
+# those tests are skipped with this reason.
+redis:
+	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; } \
+		|| echo "redis-server is missing and cannot be installed here: the worker tests will be skipped"
+
+test: lint browser redis
 	$(BIN)/pytest -q
 	node --test tests/frontend/
 

@@ -63,3 +63,16 @@ def tiny_model(tmp_path_factory) -> Path:
     adapter = GeometryAdapter.for_generator(generator.config, layout.num_classes, hidden=8)
     save_adapter(folder / "adapters" / "base17", adapter, layout)
     return folder
+
+
+@pytest.fixture
+def redis_url(tmp_path_factory):
+    """A throw-away redis-server on a free loopback port (skipped without Debian's
+    redis-server: `make test` installs it when it can)."""
+    from ffedit.bench.local_cluster import RedisMissing, local_redis
+
+    try:
+        with local_redis(tmp_path_factory.mktemp("redis")) as url:
+            yield url
+    except RedisMissing as missing:
+        pytest.skip(str(missing))

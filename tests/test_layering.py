@@ -20,13 +20,24 @@ CORE_MODULES = [
     "ffedit.synthface",
     "ffedit.photo",
     "ffedit.invert",
+    "ffedit.mesh",
 ]
 WEB_MODULES = ["fastapi", "starlette", "pydantic", "uvicorn"]
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "backend" / "ffedit"
 LEAVES = {"config", "device", "camera", "render", "layouts"}
 """Settings, the device rule, cameras, pure tensor functions, layouts as data: no other
 ffedit package."""
-CORE = LEAVES | {"generator", "synthface", "adapter", "edit", "io", "distill", "photo", "invert"}
+CORE = LEAVES | {
+    "generator",
+    "synthface",
+    "adapter",
+    "edit",
+    "io",
+    "distill",
+    "mesh",
+    "photo",
+    "invert",
+}
 ALLOWED_IMPORTS = {
     "config": set(),
     "device": set(),
@@ -38,6 +49,7 @@ ALLOWED_IMPORTS = {
     "adapter": {"generator", "render", "camera", "layouts", "config"},
     "edit": {"adapter", "generator", "render", "camera", "layouts", "config"},
     "io": {"generator", "adapter", "edit", "photo", "render", "camera", "layouts", "config"},
+    "mesh": {"generator", "render", "camera", "config"},
     "distill": {"generator", "synthface", "render", "camera", "layouts", "config"},
     "photo": {"render", "camera"},
     "invert": {"photo", "generator", "edit", "render", "camera", "config"},

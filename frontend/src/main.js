@@ -11,6 +11,7 @@ import { createFaceFromSeed, getFace, getHealth, getModel, getSession, isNotLogg
 import { logInFromAddress } from "./api/session.js";
 import { MaskCanvas } from "./canvas/maskCanvas.js";
 import { initDownloadPanel } from "./ui/download.js";
+import { initMeshPanel } from "./ui/mesh.js";
 import { EditPanel } from "./ui/edit.js";
 import { errorSlot, messageOf } from "./ui/errors.js";
 import { initFacePanel } from "./ui/face.js";
@@ -113,6 +114,14 @@ const edit = new EditPanel(
   },
 );
 
+initMeshPanel({ state, tracker }, {
+  glb: $("download-glb"),
+  ply: $("download-ply"),
+  progress: $("mesh-progress"),
+  preview: $("mesh-preview"),
+  status: $("mesh-status"),
+  error: $("mesh-error"),
+});
 initDownloadPanel({ state, canvas, viewer, tracker }, {
   zip: $("download-zip"),
   progress: $("download-progress"),

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ffedit.adapter import GeometryAdapter
+from ffedit.adapter.network import POSITION_CHANNELS, POSITION_FREQUENCIES
 from ffedit.camera import named_camera
 from ffedit.generator import PRESETS
 
@@ -67,7 +68,25 @@ def test_ffacenerf_format_weights_load_as_is_and_reproduce_the_reference(variant
     else:
         x = F.softplus(geo)
     expected = _reference(weights, x)
-    assert torch.allclose(adapter(features, geo, directions), expected, atol=1e-5)
+    points = torch.rand(2, 7, 3, generator=rng) - 0.5  # ignored by both variants
+    assert torch.allclose(adapter(features, geo, directions, points), expected, atol=1e-5)
+
+
+def test_positional_variant_reads_the_encoded_point_after_the_injection_input():
+    rng = torch.Generator().manual_seed(6)
+    features, geo = torch.randn(1, 5, 32, generator=rng), torch.randn(1, 5, 16, generator=rng)
+    directions = F.normalize(torch.randn(1, 5, 3, generator=rng), dim=-1)
+    points = torch.rand(1, 5, 3, generator=rng) - 0.5
+    adapter = GeometryAdapter.for_generator(NFE, 19, variant="positional")
+    weights = _raw_weights(51 + POSITION_CHANNELS, 64, 19)
+    adapter.load_state_dict(weights)
+    angles = 2 * math.pi * points[..., None] * torch.tensor(POSITION_FREQUENCIES)
+    encoded = torch.cat([points, angles.flatten(-2).sin(), angles.flatten(-2).cos()], -1)
+    injection = torch.cat([F.softplus(torch.cat([features, geo], -1)), directions], -1)
+    expected = _reference(weights, torch.cat([injection, encoded], -1))
+    assert torch.allclose(adapter(features, geo, directions, points), expected, atol=1e-5)
+    moved = adapter(features, geo, directions, points + 0.01)
+    assert not torch.allclose(moved, expected, atol=1e-3)
 
 
 def test_as_seg_head_only_the_segmentation_changes(generator):

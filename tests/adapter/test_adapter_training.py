@@ -61,9 +61,11 @@ def _cached_logits(adapter, cache):
     return cached_logits(adapter, cached_inputs(adapter, cache)[None], cache.point_weights[None])
 
 
-def test_cached_fast_path_equals_the_recomputed_render_on_the_same_rays(generator):
+@pytest.mark.parametrize("variant", ["injection", "positional"])
+def test_cached_fast_path_equals_the_recomputed_render_on_the_same_rays(generator, variant):
     ws, camera, origins, directions = _front_rays(generator)
-    adapter = GeometryAdapter.for_generator(generator.config, 6)
+    torch.manual_seed(1)
+    adapter = GeometryAdapter.for_generator(generator.config, 6, variant=variant)
     settings = sampling_settings(generator, None)
     with torch.no_grad():
         reference = generator.render(ws, camera, super_resolve=False, seg_head=adapter).seg_logits
@@ -87,7 +89,10 @@ def test_pruned_cache_error_is_bounded_by_the_weight_it_drops(generator):
         exact = _cached_logits(adapter, full)[0]
         approx = _cached_logits(adapter, pruned)[0]
         largest = adapter(
-            full.normalized_features, full.geo_output, directions[:, None].expand(-1, 24, -1)
+            full.normalized_features,
+            full.geo_output,
+            directions[:, None].expand(-1, 24, -1),
+            full.points,
         )
     dropped = full.total_weight - pruned.point_weights.sum(-1)
     assert bool((dropped >= -1e-6).all()) and float(dropped.max()) > 0
@@ -278,5 +283,7 @@ def test_a_fast_fit_checks_itself_on_the_pool_rays_as_a_render_would(generator):
     by_pool = class_iou_on_samples(
         check.predicted, check.painted, HAIR_LAYOUT, 1, check.pixel_weights
     )
+    # within 0.06: the pool keeps 16 of 24 samples per ray, and the positional adapter's
+    # logits at the dropped ones differ most (here 0.055 off; 0.009 with every sample kept)
     for render_fit, pool_fit in zip(by_render, by_pool, strict=True):
-        assert pool_fit.iou == pytest.approx(render_fit.iou, abs=0.05)
+        assert pool_fit.iou == pytest.approx(render_fit.iou, abs=0.06)

@@ -1,6 +1,7 @@
 """Dockerfile.gpu and docker-compose.yml agree with the app: the port `ffedit serve` binds,
 the FFEDIT_* names of the settings, the /data and /models volumes, the health endpoint, a
-non-root user, and the same pinned torch as pyproject.toml (CUDA build)."""
+non-root user, and the same pinned torch as pyproject.toml (CUDA build); the compose file's
+web service and GPU workers share the data folder and the broker, one GPU each."""
 
 from __future__ import annotations
 
@@ -20,10 +21,19 @@ DOCKERFILE = ROOT / "Dockerfile.gpu"
 
 
 @pytest.fixture(scope="module")
-def service() -> dict:
+def services() -> dict:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    assert list(compose["services"]) == ["ffedit"]
-    return compose["services"]["ffedit"]
+    assert list(compose["services"]) == ["redis", "ffedit", "worker-gpu0", "worker-gpu1"]
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def service(services) -> dict:
+    """The web service."""
+    return services["ffedit"]
+
+
+WORKERS = ("worker-gpu0", "worker-gpu1")
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +65,35 @@ def test_compose_builds_the_gpu_image_and_publishes_the_served_port_on_loopback(
     port = _container_port(instructions)
     assert _arguments(instructions, "EXPOSE") == [str(port)]
     assert service["ports"] == [f"127.0.0.1:{port}:{port}"]
-    devices = service["deploy"]["resources"]["reservations"]["devices"]
-    assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
+    assert "deploy" not in service  # the web process holds no model
 
 
-def test_environment_names_are_settings_and_paths_are_the_volumes(service, instructions):
+def test_each_worker_serves_both_queues_on_its_own_gpu_with_the_web_services_data(services):
+    web = services["ffedit"]
+    gpus = []
+    for name in WORKERS:
+        worker = services[name]
+        assert worker["build"] == web["build"] and worker["volumes"] == web["volumes"]
+        assert worker["command"][:4] == ["ffedit", "worker", "--queues", "render,jobs"]
+        assert worker["environment"]["FFEDIT_BROKER_URL"] == web["environment"]["FFEDIT_BROKER_URL"]
+        assert worker["environment"]["FFEDIT_DATA_DIR"] == web["environment"]["FFEDIT_DATA_DIR"]
+        (device,) = worker["deploy"]["resources"]["reservations"]["devices"]
+        assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
+        gpus += device["device_ids"]
+    assert sorted(gpus) == ["0", "1"]  # one GPU each
+    broker = web["environment"]["FFEDIT_BROKER_URL"]
+    assert broker.startswith("redis://redis:") and "redis" in web["depends_on"]
+
+
+def test_environment_names_are_settings_and_paths_are_the_volumes(services, service, instructions):
     fields = {f"FFEDIT_{name.upper()}" for name in Settings.model_fields}
     dockerfile_env = dict(
         re.findall(r"(FFEDIT_\w+)=(\S+)", " ".join(_arguments(instructions, "ENV")))
     )
     environment = service["environment"]
     assert set(environment) <= fields and set(dockerfile_env) <= fields
+    for name in WORKERS:
+        assert set(services[name]["environment"]) <= fields
     mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in service["volumes"]}
     assert (
         set(mounts)

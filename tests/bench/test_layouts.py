@@ -1,5 +1,7 @@
-"""The layout benchmark's plan: runs, variants, training samples, class merging, summaries."""
+"""The layout benchmark's plan: runs, variants, training samples, class merging, summaries,
+and the cheek-patch layout's ground truth."""
 
+import dataclasses
 import math
 
 import torch
@@ -9,14 +11,18 @@ from ffedit.bench.layouts import (
     BenchFaces,
     RunSpec,
     base_class_table,
+    bench_layout,
+    layout_labels,
     new_classes,
     planned_runs,
     run_name,
     summarize,
+    synthface_bench_faces,
     training_samples,
     variant_config,
 )
 from ffedit.camera import named_camera
+from ffedit.generator import PRESETS, TriplaneGenerator
 from ffedit.layouts import get_layout
 
 
@@ -49,17 +55,19 @@ def test_a_run_of_its_own_steps_shortens_the_schedule_and_stage_one_with_it():
 
 def test_variant_configs_change_one_thing_each():
     base = TRAINING_PRESETS["fast"]
+    assert variant_config(base, RunSpec("x", "no-position", 10, 1)).variant == "injection"
     assert variant_config(base, RunSpec("x", "no-injection", 10, 1)).variant == "simple"
     assert variant_config(base, RunSpec("x", "no-lmta", 10, 1)).lmta_probability == 0
     assert variant_config(base, RunSpec("x", "no-overlap", 10, 1)).overlap_weight == 0
     full = variant_config(base, RunSpec("x", "full", 10, 2, trainer="full"))
-    assert (full.seed, full.trainer, full.variant) == (2, "full", "injection")
+    assert (full.seed, full.trainer, full.variant) == (2, "full", "positional")
     assert variant_config(base, RunSpec("x", "front-only", 10, 0)).lmta_probability == 0.5
 
 
 def _faces(count=6, size=4):
     fine = torch.arange(count * 3).reshape(count, 3, 1, 1).expand(count, 3, size, size) % 25
-    return BenchFaces(tuple(range(count)), torch.arange(count).float()[:, None, None], fine)
+    ws = torch.arange(count).float()[:, None, None]
+    return BenchFaces(tuple(range(count)), ws, fine, torch.zeros_like(fine, dtype=torch.bool))
 
 
 def test_training_samples_are_nested_over_n_and_mix_views():
@@ -94,7 +102,7 @@ def test_summary_is_mean_and_std_over_seeds_ignoring_missing_values():
             "layout": "eyes19", "variant": "full", "shots": 10, "trainer": "fast", "seed": seed,
             "miou": miou, "new_miou": new, "base_miou": 0.9, "seconds": 10.0 + seed,
             "view_miou": {"front": miou}, "view_new_miou": {"front": new},
-            "class_iou": {"pupil": new},
+            "class_iou": {"pupil": new}, "own_samples": {"class_iou": {"pupil": 2 * new}},
         }  # fmt: skip
 
     shorter = {**run(0, 0.1, 0.1), "steps": 100}
@@ -103,4 +111,21 @@ def test_summary_is_mean_and_std_over_seeds_ignoring_missing_values():
     assert entry["seeds"] == 2
     assert math.isclose(entry["miou"][0], 0.6) and math.isclose(entry["miou"][1], 0.1)
     assert entry["new_miou"] == [0.2, 0.0]
+    assert entry["own_class_iou"] == {"pupil": [0.4, 0.0]}
     assert entry["seconds"] == [10.5, 0.5]
+
+
+def test_the_cheek_patch_layout_paints_the_patch_over_skin_in_its_ground_truth():
+    tiny = TriplaneGenerator(dataclasses.replace(PRESETS["tiny"], z_dim=512)).eval()
+    faces = synthface_bench_faces(tiny, [0, 1])
+    layout = bench_layout("cheek-patch")
+    patch, skin = layout.class_id("cheek_patch"), layout.class_id("skin")
+    assert layout.class_names[:15] == get_layout("base15").class_names
+    assert new_classes(layout) == [patch] and base_class_table(layout)[patch] == skin
+    labels = layout_labels(faces, layout)
+    seen = (labels == patch).flatten(2).sum(2)  # (faces, views)
+    assert (seen[:, 0] > 0).all() and (seen[:, 2] > 0).all()  # front and right
+    # only skin changes: merged back to base15 the labels are the fine labels' own
+    assert torch.equal(base_class_table(layout)[labels], layout_labels(faces, get_layout("base15")))
+    samples = training_samples(faces, layout, RunSpec("cheek-patch", "full", 2, 0))
+    assert all((sample.labels == patch).any() for sample in samples)

@@ -143,23 +143,26 @@ def test_sample_points_equals_separately_sampled_decoder_inputs(generator, input
 
 
 def test_seg_head_replaces_the_composited_logits(generator, inputs, output):
-    def identity_head(normalized, geo_output, directions):
+    def identity_head(normalized, geo_output, directions, points):
         return geo_output[..., 1:]
 
-    def probe_head(normalized, geo_output, directions):
+    def probe_head(normalized, geo_output, directions, points):
         assert normalized.shape[-1] == CONFIG.plane_channels
-        return torch.cat([directions, geo_output[..., :1]], dim=-1)
+        return torch.cat([directions, geo_output[..., :1], points], dim=-1)
 
     with torch.no_grad():
         same = generator.render(*inputs, seg_head=identity_head)
         probed = generator.render(*inputs, seg_head=probe_head, super_resolve=False)
     assert all(torch.equal(a, b) for a, b in zip(output, same, strict=True))
-    assert probed.seg_logits.shape[1] == 4
+    assert probed.seg_logits.shape[1] == 7
     assert torch.equal(probed.features, output.features)
     # A ray's direction is the same at all its samples: Σ w·d = d·opacity.
-    _, directions = rays_from_cameras(*unpack_cameras(inputs[1]), 32)
-    expected = directions.permute(0, 2, 1).reshape(2, 3, 32, 32) * output.opacity
-    assert torch.allclose(probed.seg_logits[:, :3], expected, atol=1e-5)
+    origins, directions = rays_from_cameras(*unpack_cameras(inputs[1]), 32)
+    origins, directions = (r.permute(0, 2, 1).reshape(2, 3, 32, 32) for r in (origins, directions))
+    assert torch.allclose(probed.seg_logits[:, :3], directions * output.opacity, atol=1e-5)
+    # The points are the samples': Σ w·(o + t·d) = (o + d·depth)·opacity.
+    points = (origins + directions * output.depth) * output.opacity
+    assert torch.allclose(probed.seg_logits[:, 4:], points, atol=1e-4)
 
 
 def test_superresolution_resizes_other_sizes_and_can_be_skipped(generator, inputs, output):
@@ -176,7 +179,7 @@ def test_superresolution_resizes_other_sizes_and_can_be_skipped(generator, input
 
 
 def test_deferred_appearance_matches_the_exact_render_within_its_bound(generator, inputs, output):
-    def probe_head(normalized, geo_output, directions):
+    def probe_head(normalized, geo_output, directions, points):
         return torch.cat([directions, geo_output[..., :1]], dim=-1)
 
     threshold = SERVING_APPEARANCE_THRESHOLD
@@ -206,7 +209,7 @@ def test_gradients_reach_ws_also_through_deferred_appearance(generator, inputs):
 
 
 def test_deferred_segmentation_stays_within_its_bound_and_carries_gradients(generator, inputs):
-    def probe_head(normalized, geo_output, directions):  # |logit| ≤ 1, gradients through σ
+    def probe_head(normalized, geo_output, directions, points):  # |logit| ≤ 1, grads via σ
         return directions * torch.sigmoid(geo_output[..., :1])
 
     ws, cameras = inputs

@@ -52,6 +52,7 @@ def _inputs(count=9):
         torch.randn(1, count, TINY.plane_channels, generator=rng),
         torch.randn(1, count, 1 + TINY.seg_classes, generator=rng),
         F.normalize(torch.randn(1, count, 3, generator=rng), dim=-1),
+        torch.rand(1, count, 3, generator=rng) - 0.5,
     )
 
 
@@ -123,9 +124,10 @@ def test_ffacenerf_checkpoint_adapter_loads_and_reproduces_its_outputs(tmp_path)
     path.write_bytes(torch_save_bytes(tree))
     adapter = load_ffacenerf_adapter(path, TINY)
     assert (adapter.variant, adapter.num_classes) == ("injection", 19)
-    features, geo, directions = _inputs()
+    features, geo, directions, points = _inputs()
     x = torch.cat([F.softplus(torch.cat([features, geo], -1)), directions], -1)
-    assert torch.allclose(adapter(features, geo, directions), _reference(weights, x), atol=1e-5)
+    expected = _reference(weights, x)
+    assert torch.allclose(adapter(features, geo, directions, points), expected, atol=1e-5)
     with pytest.raises(ArchitectureMismatch):
         load_ffacenerf_adapter(path, PRESETS["nerffaceediting-ffhq512"])
 

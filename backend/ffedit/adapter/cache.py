@@ -3,8 +3,8 @@
 The generator is frozen, so for fixed planes and deterministic ray samples everything but
 the adapter is a constant: the merged samples, their densities and compositing weights, and
 the adapter's inputs at each sample (normalised tri-plane features, geometry-decoder output,
-ray direction). Compositing is linear in the per-sample logits: with interval weights w_i
-(over the S − 1 midpoint intervals) the composited logits are
+ray direction, the sample's point). Compositing is linear in the per-sample logits: with
+interval weights w_i (over the S − 1 midpoint intervals) the composited logits are
 
     Σ_i w_i·(v_i + v_{i+1})/2 = Σ_j u_j·v_j,  u_j = (w_{j−1} + w_j)/2  (w_{−1} = w_{S−1} = 0),
 
@@ -40,6 +40,8 @@ class RayCache(NamedTuple):
     """(R, M, 1 + L) geometry-decoder output (raw σ, L logits) of the kept samples."""
     point_weights: torch.Tensor
     """(R, M) compositing weight u_j of each kept sample."""
+    points: torch.Tensor
+    """(R, M, 3) the kept samples' points."""
     directions: torch.Tensor
     """(R, 3) unit ray directions."""
     total_weight: torch.Tensor
@@ -69,15 +71,17 @@ def _cache_chunk(
     ray_samples = sample_rays(field, origins[None], directions[None], settings, deterministic=True)
     weights = compositing_weights(ray_samples.sigma, ray_samples.depths, settings.density_shift)
     point_weights = point_weights_from_intervals(weights[0, ..., 0])  # (R, S)
-    values = ray_samples.values[0]  # (R, S, C + 1 + L)
+    points = origins[:, None] + ray_samples.depths[0] * directions[:, None]  # (R, S, 3)
+    values = torch.cat([ray_samples.values[0], points], -1)  # (R, S, C + 1 + L + 3)
     total = point_weights.sum(-1)
     if points_per_ray is not None and points_per_ray < point_weights.shape[1]:
         point_weights, kept = point_weights.topk(points_per_ray, dim=-1)
         values = values.gather(1, kept.unsqueeze(-1).expand(-1, -1, values.shape[-1]))
     return RayCache(
         normalized_features=values[..., :channels].contiguous(),
-        geo_output=values[..., channels:].contiguous(),
+        geo_output=values[..., channels:-3].contiguous(),
         point_weights=point_weights.contiguous(),
+        points=values[..., -3:].contiguous(),
         directions=directions.contiguous(),
         total_weight=total,
     )
@@ -113,7 +117,7 @@ def cached_inputs(adapter: GeometryAdapter, cache: RayCache) -> torch.Tensor:
     """The adapter's first-layer inputs (R, M, in) at a cache's kept samples: constants of the
     cache (they depend on the adapter's variant, not on its weights)."""
     directions = cache.directions.unsqueeze(1).expand(-1, cache.point_weights.shape[1], -1)
-    return adapter.inputs(cache.normalized_features, cache.geo_output, directions)
+    return adapter.inputs(cache.normalized_features, cache.geo_output, directions, cache.points)
 
 
 def cached_logits(

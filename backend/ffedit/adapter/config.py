@@ -4,8 +4,9 @@
 after step 1000, LMTA p = 0.5, OneCycle to 0.01, 96 + 96 samples per ray, random backbone
 noise) with the straightforward trainer that renders whole images every step.
 `TRAINING_PRESETS["fast"]` is the project's CPU default: the same method with the cached,
-ray-sampled trainer and a shorter schedule (see docs/benchmarks.md, "Few-shot layouts", for
-what it costs in quality).
+ray-sampled trainer, a shorter schedule (see docs/benchmarks.md, "Few-shot layouts", for
+what it costs in quality) and the "positional" adapter, which also reads where a point lies
+(a region painted on a smooth surface, such as a cheek patch, is otherwise not learnable).
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ class AdapterTrainingConfig:
     """Chance that a batch is augmented by latent mixing; 0 turns LMTA off."""
     lmta_layers: tuple[int, ...] | None = None
     """ws rows mixed by LMTA; None: the generator's `appearance_ws`."""
-    variant: AdapterVariant = "injection"
-    """'injection' (the method) or 'simple' (no feature injection, an ablation)."""
+    variant: AdapterVariant = "positional"
+    """'positional' (feature injection and the point's position: this project's default),
+    'injection' (the paper's) or 'simple' (no feature injection, an ablation); see
+    `ffedit.adapter.network`."""
     hidden: int = ADAPTER_HIDDEN
     """Hidden width of the adapter."""
     trainer: Trainer = "fast"
@@ -129,6 +132,7 @@ TRAINING_PRESETS: dict[str, AdapterTrainingConfig] = {
         trainer="full",
         samples_per_ray=(96, 96),
         backbone_noise="random",
+        variant="injection",
     ),
     "fast": AdapterTrainingConfig(),
 }

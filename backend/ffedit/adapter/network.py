@@ -2,7 +2,7 @@
 
 It runs at every 3D sample point, before compositing, next to the frozen geometry decoder;
 its K logits are composited exactly like the geometry decoder's own (raw, no softmax), while
-density and colour still come from the generator. Two variants:
+density and colour still come from the generator. Three variants:
 
 - "injection" (the method): input = [softplus(concat(f, y)), d], where f is the normalised
   tri-plane feature (C), y the geometry decoder's output (1 + L: raw σ and L logits) and d
@@ -10,6 +10,12 @@ density and colour still come from the generator. Two variants:
   FC(64 → K).
 - "simple" (the "without feature injection" ablation): input = softplus(y) only;
   FC(1+L → 64) → Softplus → FC(64 → K).
+- "positional" (this project's): the injection input and the point x itself, encoded as
+  [x, sin(2π·f·x), cos(2π·f·x)] for f in `POSITION_FREQUENCIES` (cycles per world unit):
+  FC(C+1+L+3+27 → 64) → Softplus → FC(64 → K). The tri-plane features say what the surface
+  is, not where on it a point lies; a region the user paints on a smooth surface (a blush
+  on the cheek) has the same features as the skin around it, and only its position tells
+  them apart.
 
 The layers are the generator's equalised-lr `FullyConnectedLayer` (weight ~ N(0, 1), runtime
 gain 1/√fan_in, bias 0), and the module is a Sequential whose state_dict names are
@@ -19,6 +25,7 @@ adapter weights load as they are and Adam sees the same parameter scale.
 
 from __future__ import annotations
 
+import math
 from typing import Literal, get_args
 
 import torch
@@ -28,17 +35,31 @@ from torch import nn
 from ffedit.config import GeneratorConfig
 from ffedit.generator.layers import FullyConnectedLayer
 
-AdapterVariant = Literal["injection", "simple"]
+AdapterVariant = Literal["injection", "simple", "positional"]
 ADAPTER_VARIANTS: tuple[str, ...] = get_args(AdapterVariant)
 ADAPTER_HIDDEN = 64
 """FFaceNeRF's hidden width."""
 DIRECTION_CHANNELS = 3
+POSITION_FREQUENCIES = (1.0, 2.0, 4.0, 8.0)
+"""Cycles per world unit of the "positional" variant's sine features (the generator's box
+is about one unit wide)."""
+POSITION_CHANNELS = 3 * (1 + 2 * len(POSITION_FREQUENCIES))
+
+
+def encode_positions(points: torch.Tensor) -> torch.Tensor:
+    """(..., 3) points → (..., `POSITION_CHANNELS`): [x, sin(2π·f·x), cos(2π·f·x)] over f."""
+    frequencies = torch.tensor(POSITION_FREQUENCIES, dtype=points.dtype, device=points.device)
+    angles = (2 * math.pi * points[..., None] * frequencies).flatten(-2)
+    return torch.cat([points, angles.sin(), angles.cos()], dim=-1)
 
 
 def adapter_input_features(variant: str, plane_channels: int, geo_outputs: int) -> int:
-    """Input width of an adapter variant: C + (1 + L) + 3 with injection, 1 + L without."""
+    """Input width of an adapter variant: C + (1 + L) + 3 with injection, 1 + L without,
+    and the encoded position's `POSITION_CHANNELS` more for "positional"."""
     if variant == "injection":
         return plane_channels + geo_outputs + DIRECTION_CHANNELS
+    if variant == "positional":
+        return plane_channels + geo_outputs + DIRECTION_CHANNELS + POSITION_CHANNELS
     if variant == "simple":
         return geo_outputs
     raise ValueError(f"unknown adapter variant {variant!r}; known: {', '.join(ADAPTER_VARIANTS)}")
@@ -48,7 +69,7 @@ class GeometryAdapter(nn.Sequential):
     """FC → Softplus → FC from per-point geometry to K layout logits (see the module doc).
 
     Call it as a generator `SegHead`: (normalised features (B, N, C), geometry-decoder output
-    (B, N, 1 + L), unit directions (B, N, 3)) → logits (B, N, K).
+    (B, N, 1 + L), unit directions (B, N, 3), points (B, N, 3)) → logits (B, N, K).
     """
 
     def __init__(
@@ -95,22 +116,28 @@ class GeometryAdapter(nn.Sequential):
         normalized_features: torch.Tensor,
         geo_output: torch.Tensor,
         directions: torch.Tensor,
+        points: torch.Tensor,
     ) -> torch.Tensor:
         """The first layer's input (B, N, in): see the module doc for each variant."""
         if self.variant == "simple":
             return F.softplus(geo_output)
         geometry = F.softplus(torch.cat([normalized_features, geo_output], dim=-1))
-        return torch.cat([geometry, directions.to(geometry.dtype)], dim=-1)
+        parts = [geometry, directions.to(geometry.dtype)]
+        if self.variant == "positional":
+            parts.append(encode_positions(points.to(geometry.dtype)))
+        return torch.cat(parts, dim=-1)
 
     def forward(
         self,
         normalized_features: torch.Tensor,
         geo_output: torch.Tensor,
         directions: torch.Tensor,
+        points: torch.Tensor,
     ) -> torch.Tensor:
-        """Logits (B, N, K) at points with normalised features (B, N, C), geometry-decoder
-        output (B, N, 1 + L) and ray directions (B, N, 3)."""
-        return self.logits_from_inputs(self.inputs(normalized_features, geo_output, directions))
+        """Logits (B, N, K) at points (B, N, 3) with normalised features (B, N, C),
+        geometry-decoder output (B, N, 1 + L) and ray directions (B, N, 3)."""
+        inputs = self.inputs(normalized_features, geo_output, directions, points)
+        return self.logits_from_inputs(inputs)
 
     def logits_from_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """Logits (B, N, K) from first-layer inputs (B, N, in) made by `inputs` (the fast

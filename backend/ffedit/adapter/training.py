@@ -306,7 +306,7 @@ def render_adapter_logits(
     def field(points: torch.Tensor, dirs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
             features, geo_output = geometry(points)
-        return geo_output[..., :1], adapter(features, geo_output, dirs)
+        return geo_output[..., :1], adapter(features, geo_output, dirs, points)
 
     def chunk_logits(chunk_origins: torch.Tensor, chunk_directions: torch.Tensor) -> torch.Tensor:
         rendered = render_rays(

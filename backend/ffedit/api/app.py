@@ -3,7 +3,9 @@
 The lifespan builds the `Engine` once (model loaded on its device, storage opened with jobs
 of a dead process marked failed, records without an owner given to the default owner,
 built-in layouts registered, job runner started) and closes it on shutdown, calling
-`on_ready` in between. In multi-user mode (`FFEDIT_USERS=on`) it first opens the accounts
+`on_ready` in between. With a broker (`FFEDIT_BROKER_URL`) it is a `RemoteEngine`: no model
+here, renders and jobs on `ffedit worker` processes. In multi-user mode (`FFEDIT_USERS=on`)
+it first opens the accounts
 (`ffedit.service.accounts.Accounts`) and refuses to start without an admin (`NoAccounts`,
 saying to run `ffedit users create NAME --admin`); the first admin is the default owner.
 Requests pass the guards first (`ffedit.api.guards`: trusted hosts, the Origin, the body's
@@ -34,6 +36,7 @@ from ffedit.api.settings import Settings
 from ffedit.service.accounts import Accounts, LoginThrottle
 from ffedit.service.engine import Engine, EngineConfig
 from ffedit.service.locking import RequestStreams
+from ffedit.service.remote import RemoteEngine
 from ffedit.service.storage import SINGLE_USER_OWNER
 
 API_PREFIX = "/api/v1"
@@ -84,7 +87,17 @@ def engine_config(settings: Settings, default_owner: str = SINGLE_USER_OWNER) ->
         max_disk_bytes=settings.max_disk_bytes if settings.users else None,
         default_owner=default_owner,
         adopt_non_accounts=settings.users,
+        broker_url=settings.broker_url,
     )
+
+
+def engine_of_settings(settings: Settings, owner: str) -> Engine:
+    """The web process's Engine: embedded (the model in this process), or without a model
+    when a broker is set (`RemoteEngine`: the workers hold it)."""
+    config = engine_config(settings, owner)
+    if settings.broker_url is None:
+        return Engine(config)
+    return RemoteEngine(config, settings.worker_timeout_s)
 
 
 def create_app(
@@ -99,7 +112,7 @@ def create_app(
         accounts = accounts_of_settings(settings) if settings.users else None
         try:
             owner = SINGLE_USER_OWNER if accounts is None else accounts.first_admin().id
-            engine = Engine(engine_config(settings, owner))
+            engine = engine_of_settings(settings, owner)
         except BaseException:
             if accounts is not None:
                 accounts.close()

@@ -15,7 +15,7 @@
 | faces, a face too small, too many pixels), validation      |        |
 | LimitReached (a user's faces, layouts, samples, queued jobs)| 429    |
 | TooManyAttempts (failed logins)                            | 429 (`Retry-After`) |
-| QueueFull                                                  | 503    |
+| QueueFull, WorkersUnavailable (no worker answered in time) | 503    |
 | anything else                                              | 500 (logged, no traceback sent) |
 
 Details never carry server paths (`without_paths`); the log keeps them.
@@ -48,6 +48,7 @@ from ffedit.service.errors import (
     TooFewSamples,
     TooManyAttempts,
     UnknownLayout,
+    WorkersUnavailable,
     without_paths,
 )
 
@@ -97,6 +98,7 @@ STATUS_OF: tuple[tuple[type[Exception], int, str], ...] = (
     (LimitReached, 429, "limit reached"),
     (TooManyAttempts, 429, "too many attempts"),
     (QueueFull, 503, "busy"),
+    (WorkersUnavailable, 503, "busy"),
 )
 
 ERROR_RESPONSES: dict[int | str, dict] = {

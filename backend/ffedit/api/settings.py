@@ -107,6 +107,15 @@ class Settings(BaseSettings):
     max_jobs: int = Field(
         500, ge=1, description="jobs kept in the history (the oldest finished go first)"
     )
+    broker_url: str | None = Field(
+        None,
+        description="redis://host:port/db of the job broker: the web process then holds no "
+        "model, and `ffedit worker` processes (one per GPU) serve its renders and jobs; unset "
+        "(the default): one process does everything",
+    )
+    worker_timeout_s: float = Field(
+        60, gt=0, description="with a broker: how long a request waits for a worker's answer"
+    )
     frontend_dir: Path = Field(
         REPOSITORY_ROOT / "frontend", description="static front end served at /"
     )

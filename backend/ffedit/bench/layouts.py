@@ -8,12 +8,19 @@ new classes (those the generator's own `base15` does not have), base-class mIoU 
 prediction merged back to `base15`, comparable to the generator's own logits), per-class
 pooled IoU, per-view mIoU, and the training wall-clock time. Variants (same data):
 
-- `full`: the method; `no-injection`: the adapter sees only the geometry-decoder output;
-  `no-lmta`: no latent mixing; `no-overlap`: no Dice term;
+- `full`: the method with the default ("positional") adapter; `no-position`: the paper's
+  adapter (feature injection without the point's position); `no-injection`: the adapter
+  sees only the geometry-decoder output; `no-lmta`: no latent mixing; `no-overlap`: no
+  Dice term;
 - `front-only`: the method trained on front views only, so left/right are never annotated
   (3D consistency of the predicted masks);
 - shots N ∈ `shots` for `full`; every variant uses `variant_shots`;
 - the paper's full-image trainer against the fast one (`trainer_comparison` layouts).
+
+Besides the built-in layouts, `cheek-patch` is `base15` with a class no synthface fine label
+has: a blush-sized cheek patch defined on the 3D surface (`synthface.regions`), painted over
+skin; its exact masks come with the faces (`BenchFaces.cheek_patch`). Each run is also
+measured on its own training samples (per-class IoU at the views it was trained on).
 
 Every configuration runs with several training seeds (mean ± std). Training goes through a
 `FitRun` (default: `fit_adapter`), so a caller can keep finished adapters and resume an
@@ -38,7 +45,7 @@ from typing import Any, NamedTuple
 import torch
 
 from ffedit.adapter.config import AdapterTrainingConfig, with_steps
-from ffedit.adapter.network import GeometryAdapter
+from ffedit.adapter.network import ADAPTER_VARIANTS, GeometryAdapter
 from ffedit.adapter.training import AdapterFit, LayoutSample, fit_adapter
 from ffedit.bench import report
 from ffedit.camera import named_camera
@@ -55,17 +62,21 @@ from ffedit.device import resolve_device
 from ffedit.generator import TriplaneGenerator
 from ffedit.layouts import (
     BASE_LAYOUT,
+    BUILTIN_LAYOUTS,
     FINE_LABEL_IDS,
     Layout,
+    LayoutClass,
+    UnknownLayout,
     class_of_fine_label,
+    extend_layout,
     get_layout,
     labels_from_fine,
 )
 from ffedit.layouts.metrics import class_ious, iou_table, mean_iou
 
 VIEWS = ("front", "left", "right")
-VARIANTS = ("full", "no-injection", "no-lmta", "no-overlap", "front-only")
-ABLATIONS = ("no-injection", "no-lmta", "no-overlap")
+VARIANTS = ("full", "no-position", "no-injection", "no-lmta", "no-overlap", "front-only")
+ABLATIONS = ("no-position", "no-injection", "no-lmta", "no-overlap")
 GENERATOR_LAYOUT = BASE_LAYOUT
 SECTION_TITLE = "Few-shot layouts"
 SUMMARY_KEY = ("layout", "variant", "shots", "trainer", "steps")
@@ -82,6 +93,15 @@ SECTION_INTRO = (
 )
 EVAL_BATCH = 4
 """Faces rendered together during evaluation."""
+CHEEK_PATCH = LayoutClass("cheek_patch", (255, 80, 120))
+"""The cheek patch (`synthface.regions.cheek_patch_masks`), painted over `PATCH_OVER`."""
+PATCH_OVER = "skin"
+"""The `base15` class the cheek patch takes its pixels from."""
+BENCH_LAYOUTS: dict[str, Layout] = {
+    **BUILTIN_LAYOUTS,
+    "cheek-patch": extend_layout(get_layout(BASE_LAYOUT), "cheek-patch", (CHEEK_PATCH,)),
+}
+"""Layouts the benchmark knows: the built-ins and `cheek-patch`."""
 
 
 class BenchFaces(NamedTuple):
@@ -93,6 +113,25 @@ class BenchFaces(NamedTuple):
     """(F, num_ws, w_dim) the generator's latents of the faces."""
     fine_labels: torch.Tensor
     """(F, 3, H, W) int64 fine labels at `VIEWS`, at the generator's mask resolution."""
+    cheek_patch: torch.Tensor
+    """(F, 3, H, W) bool: the cheek patch at `VIEWS` (on skin pixels only)."""
+
+
+def bench_layout(name: str) -> Layout:
+    """A layout of `BENCH_LAYOUTS` by name; `UnknownLayout` lists the known names otherwise."""
+    try:
+        return BENCH_LAYOUTS[name]
+    except KeyError:
+        raise UnknownLayout(f"unknown layout {name!r}; known: {', '.join(BENCH_LAYOUTS)}") from None
+
+
+def layout_labels(faces: BenchFaces, layout: Layout) -> torch.Tensor:
+    """(F, 3, H, W) exact class ids of the faces in `layout`: from their fine labels, with
+    the cheek patch painted over skin if the layout has it."""
+    labels = labels_from_fine(faces.fine_labels, layout)
+    if CHEEK_PATCH.name not in layout.class_names:
+        return labels
+    return torch.where(faces.cheek_patch, layout.class_id(CHEEK_PATCH.name), labels)
 
 
 @dataclass(frozen=True)
@@ -139,6 +178,8 @@ def variant_config(base: AdapterTrainingConfig, spec: RunSpec) -> AdapterTrainin
     changes: dict[str, Any] = {"seed": spec.seed, "trainer": spec.trainer}
     if spec.variant == "no-injection":
         changes["variant"] = "simple"
+    elif spec.variant == "no-position":
+        changes["variant"] = "injection"
     elif spec.variant == "no-lmta":
         changes["lmta_probability"] = 0.0
     elif spec.variant == "no-overlap":
@@ -148,21 +189,27 @@ def variant_config(base: AdapterTrainingConfig, spec: RunSpec) -> AdapterTrainin
     return dataclasses.replace(base, **changes)
 
 
+def sample_positions(num_faces: int, spec: RunSpec) -> list[tuple[int, int]]:
+    """(face, view) of each of `spec.shots` annotated samples: the first faces of a
+    seed-`spec.seed` permutation of `num_faces` training faces (so smaller N are subsets of
+    larger ones), views front/left/right in turn (offset by the seed), or all front for
+    `front-only`."""
+    if spec.shots > num_faces:
+        raise ValueError(f"{spec.shots} shots need {spec.shots} training faces, have {num_faces}")
+    order = torch.randperm(num_faces, generator=torch.Generator().manual_seed(spec.seed))
+    return [
+        (face, 0 if spec.variant == "front-only" else (position + spec.seed) % len(VIEWS))
+        for position, face in enumerate(order[: spec.shots].tolist())
+    ]
+
+
 def training_samples(faces: BenchFaces, layout: Layout, spec: RunSpec) -> list[LayoutSample]:
-    """`spec.shots` annotated samples: the first faces of a seed-`spec.seed` permutation of
-    the training faces (so smaller N are subsets of larger ones), views front/left/right in
-    turn (offset by the seed), or all front for `front-only`."""
-    if spec.shots > len(faces.seeds):
-        raise ValueError(
-            f"{spec.shots} shots need {spec.shots} training faces, have {len(faces.seeds)}"
-        )
-    order = torch.randperm(len(faces.seeds), generator=torch.Generator().manual_seed(spec.seed))
-    samples = []
-    for position, face in enumerate(order[: spec.shots].tolist()):
-        view = 0 if spec.variant == "front-only" else (position + spec.seed) % len(VIEWS)
-        labels = labels_from_fine(faces.fine_labels[face, view], layout)
-        samples.append(LayoutSample(faces.ws[face], named_camera(VIEWS[view]), labels))
-    return samples
+    """The annotated samples of a run at `sample_positions`."""
+    labels = layout_labels(faces, layout)
+    return [
+        LayoutSample(faces.ws[face], named_camera(VIEWS[view]), labels[face, view])
+        for face, view in sample_positions(len(faces.seeds), spec)
+    ]
 
 
 def planned_runs(
@@ -195,9 +242,9 @@ def planned_runs(
 def _stacked_head(adapters: list[GeometryAdapter]):
     """One seg head: the generator's own logits, then every adapter's, along channels."""
 
-    def head(features: torch.Tensor, geo_output: torch.Tensor, directions: torch.Tensor):
-        own = geo_output[..., 1:]
-        return torch.cat([own, *(a(features, geo_output, directions) for a in adapters)], -1)
+    def head(features, geo_output, directions, points) -> torch.Tensor:
+        adapted = (adapter(features, geo_output, directions, points) for adapter in adapters)
+        return torch.cat([geo_output[..., 1:], *adapted], -1)
 
     return head
 
@@ -231,14 +278,48 @@ def predict_all(
     return own, adapted
 
 
+def predict_samples(
+    generator: TriplaneGenerator,
+    adapters: list[GeometryAdapter],
+    faces: BenchFaces,
+    positions: list[tuple[int, int]],
+    chunk_rays: int | None = None,
+) -> list[torch.Tensor]:
+    """Each adapter's labels (N, H, W) int64 of the faces at their views, (face, view) each."""
+    head = _stacked_head(adapters)
+    splits = [generator.config.seg_classes] + [a.num_classes for a in adapters]
+    cameras = torch.stack([named_camera(VIEWS[view]) for _, view in positions])
+    ws = faces.ws[[face for face, _ in positions]]
+    parts = []
+    with torch.no_grad():
+        for start in range(0, len(positions), EVAL_BATCH):
+            logits = generator.render(
+                ws[start : start + EVAL_BATCH],
+                cameras[start : start + EVAL_BATCH].to(ws.device),
+                super_resolve=False,
+                chunk_rays=chunk_rays,
+                seg_head=head,
+            ).seg_logits
+            parts.append([part.argmax(1).cpu() for part in logits.split(splits, dim=1)[1:]])
+    return [torch.cat(labels) for labels in zip(*parts, strict=True)]
+
+
 def base_class_table(layout: Layout) -> torch.Tensor:
-    """(K,) the `base15` class of each class of a synthface layout (via its first fine label;
-    0 for a class without fine labels)."""
-    base = class_of_fine_label(get_layout(GENERATOR_LAYOUT))
-    table = [
-        int(base[FINE_LABEL_IDS[c.fine_labels[0]]]) if c.fine_labels else 0 for c in layout.classes
-    ]
-    return torch.tensor(table, dtype=torch.int64)
+    """(K,) the `base15` class of each class of a benchmark layout (via its first fine label;
+    `PATCH_OVER` for the cheek patch; 0 for another class without fine labels)."""
+    base = get_layout(GENERATOR_LAYOUT)
+    of_fine = class_of_fine_label(base)
+
+    def base_class(layout_class: LayoutClass) -> int:
+        if layout_class == CHEEK_PATCH:
+            return base.class_id(PATCH_OVER)
+        return (
+            int(of_fine[FINE_LABEL_IDS[layout_class.fine_labels[0]]])
+            if layout_class.fine_labels
+            else 0
+        )
+
+    return torch.tensor([base_class(c) for c in layout.classes], dtype=torch.int64)
 
 
 def new_classes(layout: Layout) -> list[int]:
@@ -247,15 +328,14 @@ def new_classes(layout: Layout) -> list[int]:
     return [k for k, name in enumerate(layout.class_names) if name not in known]
 
 
-def run_metrics(predicted: torch.Tensor, fine_labels: torch.Tensor, layout: Layout) -> dict:
-    """Metrics of predictions (F, 3, H, W) in `layout` against fine labels (F, 3, H, W)."""
-    target = labels_from_fine(fine_labels, layout)
+def run_metrics(predicted: torch.Tensor, faces: BenchFaces, layout: Layout) -> dict:
+    """Metrics of predictions (F, 3, H, W) in `layout` of the faces at `VIEWS`."""
+    target = layout_labels(faces, layout)
     table = iou_table(predicted.flatten(0, 1), target.flatten(0, 1), layout.num_classes)
     base = get_layout(GENERATOR_LAYOUT)
     merged = base_class_table(layout)[predicted]
-    base_table = iou_table(
-        merged.flatten(0, 1), labels_from_fine(fine_labels, base).flatten(0, 1), base.num_classes
-    )
+    base_target = labels_from_fine(faces.fine_labels, base)
+    base_table = iou_table(merged.flatten(0, 1), base_target.flatten(0, 1), base.num_classes)
     per_view = {
         view: mean_iou(iou_table(predicted[:, v], target[:, v], layout.num_classes))
         for v, view in enumerate(VIEWS)
@@ -270,9 +350,24 @@ def run_metrics(predicted: torch.Tensor, fine_labels: torch.Tensor, layout: Layo
         "miou": mean_iou(table),
         "new_miou": mean_iou(table, new_classes(layout)),
         "base_miou": mean_iou(base_table),
-        "class_iou": dict(zip(layout.class_names, class_ious(table).tolist(), strict=True)),
+        **class_metrics(predicted, target, layout),
         "view_miou": per_view,
         "view_new_miou": new_per_view,
+    }
+
+
+def class_metrics(predicted: torch.Tensor, target: torch.Tensor, layout: Layout) -> dict:
+    """Pooled IoU per class and [target, predicted] pixels per new class of label maps
+    (..., H, W), the same shape for both."""
+    table = iou_table(predicted.flatten(0, -3), target.flatten(0, -3), layout.num_classes)
+    predicted_pixels = torch.bincount(predicted.flatten(), minlength=layout.num_classes)
+    target_pixels = torch.bincount(target.flatten(), minlength=layout.num_classes)
+    return {
+        "class_iou": dict(zip(layout.class_names, class_ious(table).tolist(), strict=True)),
+        "class_pixels": {
+            layout.class_names[k]: [int(target_pixels[k]), int(predicted_pixels[k])]
+            for k in new_classes(layout)
+        },
     }
 
 
@@ -302,12 +397,13 @@ def run_layout_benchmark(
     chunk_rays: int | None = None,
     fit_run: FitRun = train_run,
 ) -> dict:
-    """Train every run, evaluate each layout's adapters on the test faces; JSON-ready results:
-    {"generator": generator_metrics, "runs": [spec + seconds + kept_weight + metrics, …]}."""
+    """Train every run, evaluate each layout's adapters on the test faces and on their own
+    training samples; JSON-ready results: {"generator": generator_metrics, "runs": [spec +
+    seconds + kept_weight + metrics + "own_samples": class_metrics, …]}."""
     results: list[dict] = []
     own = None
     for layout_name in dict.fromkeys(spec.layout for spec in runs):
-        layout = get_layout(layout_name)
+        layout = bench_layout(layout_name)
         layout_runs = [spec for spec in runs if spec.layout == layout_name]
         fits = []
         for spec in layout_runs:
@@ -316,17 +412,26 @@ def run_layout_benchmark(
             fits.append(fit)
             if on_run is not None:
                 on_run(len(results) + len(fits), len(runs), spec, fit)
-        own, predictions = predict_all(
-            generator, [fit.adapter for fit in fits], test_faces, chunk_rays
-        )
-        for spec, fit, predicted in zip(layout_runs, fits, predictions, strict=True):
+        adapters = [fit.adapter for fit in fits]
+        own, predictions = predict_all(generator, adapters, test_faces, chunk_rays)
+        positions = [sample_positions(len(train_faces.seeds), spec) for spec in layout_runs]
+        trained_at = list(dict.fromkeys(p for run_positions in positions for p in run_positions))
+        on_samples = predict_samples(generator, adapters, train_faces, trained_at, chunk_rays)
+        train_labels = layout_labels(train_faces, layout)
+        for spec, fit, predicted, run_positions, sampled in zip(
+            layout_runs, fits, predictions, positions, on_samples, strict=True
+        ):
+            rows = [trained_at.index(p) for p in run_positions]
+            face_ids, views = zip(*run_positions, strict=True)
+            target = train_labels[list(face_ids), list(views)]
             results.append(
                 {
                     **dataclasses.asdict(spec),
                     "seconds": fit.seconds,
                     "kept_weight": fit.kept_weight,
                     "final_loss": fit.final_losses.get("total"),
-                    **run_metrics(predicted, test_faces.fine_labels, layout),
+                    **run_metrics(predicted, test_faces, layout),
+                    "own_samples": class_metrics(sampled[rows], target, layout),
                 }
             )
     if own is None:
@@ -336,7 +441,8 @@ def run_layout_benchmark(
 
 def summarize(runs: list[dict]) -> list[dict]:
     """Runs grouped by (layout, variant, shots, trainer, steps): mean and std over seeds of
-    every scalar metric, per-view and per-class ones included."""
+    every scalar metric, per-view and per-class ones included (`own_class_iou`: per class on
+    the runs' own training samples)."""
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
         key = tuple(run.get(name) for name in SUMMARY_KEY)
@@ -350,6 +456,10 @@ def summarize(runs: list[dict]) -> list[dict]:
             entry[name] = {
                 key: _mean_std([m[name][key] for m in members]) for key in members[0][name]
             }
+        entry["own_class_iou"] = {
+            key: _mean_std([m["own_samples"]["class_iou"][key] for m in members])
+            for key in members[0]["own_samples"]["class_iou"]
+        }
         summary.append(entry)
     return summary
 
@@ -457,23 +567,28 @@ def markdown_section(results: dict, context: dict) -> str:
     lines += _trainer_lines(summary, layouts, variant_shots, context["config"]["steps"])
     lines += [
         "",
-        f"**New classes** (variant `full`, N = {variant_shots}; pooled IoU):",
+        f"**New classes** (variant `full`, N = {variant_shots}; pooled IoU on the held-out "
+        "faces, and on each adapter's own training samples at their views):",
         "",
-        "| layout | class IoU |",
-        "|---|---|",
+        "| layout | class IoU | on its training samples |",
+        "|---|---|---|",
     ]
     for layout in layouts:
         entry = _find(summary, layout, "full", variant_shots)
         if entry is None:
             continue
-        lines.append(f"| {layout} | {_new_class_cells(entry, layout)} |")
+        lines.append(
+            f"| {layout} | {_new_class_cells(entry, layout)} "
+            f"| {_new_class_cells(entry, layout, 'own_class_iou')} |"
+        )
     return "\n".join(lines) + "\n"
 
 
-def _new_class_cells(entry: dict, layout: str) -> str:
-    """'name IoU, …' of the layout's new classes in a summary entry (pooled IoU)."""
-    names = [get_layout(layout).class_names[k] for k in new_classes(get_layout(layout))]
-    return ", ".join(f"{name} {_cell(entry['class_iou'][name])}" for name in names)
+def _new_class_cells(entry: dict, layout: str, key: str = "class_iou") -> str:
+    """'name IoU, …' of the layout's new classes in a summary entry (pooled IoU `key`)."""
+    classes = bench_layout(layout)
+    names = [classes.class_names[k] for k in new_classes(classes)]
+    return ", ".join(f"{name} {_cell(entry[key][name])}" for name in names)
 
 
 def fast_trainer_note(config: dict) -> str:
@@ -564,15 +679,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", default=DEFAULT_MODEL_PATH, help=f"generator ({DEFAULT_MODEL_PATH})"
     )
-    parser.add_argument("--layouts", type=name_list, default="base17,eyes19,nose19,chin20")
+    parser.add_argument(
+        "--layouts",
+        type=name_list,
+        default="base17,eyes19,nose19,chin20",
+        help=f"layouts (base17,eyes19,nose19,chin20); known: {', '.join(BENCH_LAYOUTS)}",
+    )
     parser.add_argument("--shots", default="1,5,10,20", help="shot counts N (1,5,10,20)")
     parser.add_argument("--variant-shots", type=int, default=10, help="N of the variants (10)")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per setting (3)")
     parser.add_argument(
         "--variants",
         type=name_list,
-        default="full,no-injection,no-lmta,no-overlap,front-only",
-        help="full, no-injection, no-lmta, no-overlap, front-only",
+        default="full,no-position,no-injection,no-lmta,no-overlap,front-only",
+        help="full, no-position, no-injection, no-lmta, no-overlap, front-only",
     )
     parser.add_argument(
         "--compare-trainers",
@@ -588,6 +708,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--preset", default="fast", help="training preset (fast)")
     parser.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
+    parser.add_argument(
+        "--adapter-variant",
+        choices=ADAPTER_VARIANTS,
+        help="adapter variant of the `full` runs (default: the preset's)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument(
@@ -634,16 +759,22 @@ def stored_fit_run(store: Path) -> FitRun:
 
 
 def synthface_bench_faces(generator: TriplaneGenerator, seeds: list[int]) -> BenchFaces:
-    """`BenchFaces` of synthface seeds: ws from their latents, fine labels at the views."""
-    from ffedit.synthface import face_from_latent, latent_from_seed, render_face
+    """`BenchFaces` of synthface seeds: ws from their latents, fine labels and cheek patches
+    at the views."""
+    from ffedit.synthface import cheek_patch_masks, face_from_latent, latent_from_seed, render_face
 
     latents = torch.stack([latent_from_seed(seed) for seed in seeds])
     cameras = torch.stack([named_camera(view) for view in VIEWS])
     resolution = generator.config.neural_rendering_resolution
-    fine = torch.stack(
-        [render_face(face_from_latent(z), cameras, resolution).fine_labels for z in latents]
+    fine, patches = [], []
+    for z in latents:
+        face = face_from_latent(z)
+        rendered = render_face(face, cameras, resolution)
+        fine.append(rendered.fine_labels)
+        patches.append(cheek_patch_masks(face, cameras, rendered))
+    return BenchFaces(
+        tuple(seeds), front_ws(generator, latents), torch.stack(fine), torch.stack(patches)
     )
-    return BenchFaces(tuple(seeds), front_ws(generator, latents), fine)
 
 
 def _checked_settings(args: argparse.Namespace) -> tuple[list[int], AdapterTrainingConfig]:
@@ -652,7 +783,7 @@ def _checked_settings(args: argparse.Namespace) -> tuple[list[int], AdapterTrain
 
     shots = [int(n) for n in args.shots.split(",")]
     for name in args.layouts:
-        get_layout(name)
+        bench_layout(name)
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
         raise ValueError(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
@@ -663,6 +794,8 @@ def _checked_settings(args: argparse.Namespace) -> tuple[list[int], AdapterTrain
     if max([*shots, args.variant_shots]) > len(args.train_faces):
         raise ValueError(f"N up to {max([*shots, args.variant_shots])} needs as many --train-faces")
     config = TRAINING_PRESETS[args.preset]
+    if args.adapter_variant is not None:
+        config = dataclasses.replace(config, variant=args.adapter_variant)
     return shots, with_steps(config, args.steps) if args.steps else config
 
 
@@ -720,7 +853,7 @@ def run(args: argparse.Namespace) -> int:
         "train_faces": f"{train[0]}:{len(train)}",
         "seeds": args.seeds,
         "variant_shots": args.variant_shots,
-        "training": f"preset {args.preset}, {config.steps} steps",
+        "training": f"preset {args.preset}, {config.steps} steps" + f", {config.variant} adapter",
         "config": config.to_dict(),
     }
     document = {**context, **results, "summary": summarize(results["runs"])}

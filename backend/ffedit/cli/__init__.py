@@ -2,9 +2,9 @@
 
 Subcommands parse arguments, call the core, and turn `on_step` callbacks into tqdm progress
 bars; they hold no model logic of their own. One module per command family registers its
-subcommands (checkpoint, render, synthface, train, edit, invert, serve, users and tokens); `ffedit
-bench …` is registered by the `ffedit.bench` package, one module per benchmark; `common`
-holds what several commands share.
+subcommands (checkpoint, render, synthface, train, edit, invert, mesh, serve, worker, users
+and tokens); `ffedit bench …` is registered by the `ffedit.bench` package, one module per
+benchmark; `common` holds what several commands share.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from ffedit.cli.common import Registrar
 from ffedit.cli.denormals import flush_denormals
 from ffedit.cli.edit import register_edit
 from ffedit.cli.invert import register_invert
+from ffedit.cli.mesh import register_mesh
 from ffedit.cli.render import register_render
 from ffedit.cli.serve import register_serve
 from ffedit.cli.synthface import register_synthface
 from ffedit.cli.train import register_train_generator, register_train_layout
 from ffedit.cli.users import register_tokens, register_users
+from ffedit.cli.worker import register_worker
 
 __all__ = ["main", "run"]
 
@@ -47,7 +49,9 @@ def _registrars() -> list[Registrar]:
         register_train_layout,
         register_edit,
         register_invert,
+        register_mesh,
         register_serve,
+        register_worker,
         register_users,
         register_tokens,
     ]

@@ -42,9 +42,10 @@ SERVING_APPEARANCE_THRESHOLD = 1e-5
 """Compositing weight below which serving renders skip a sample's colour features: at most
 S·1e-5·2 (≤ 2e-3 for 96 samples) off in [−1, 1] features, invisible in 8-bit images."""
 
-SegHead = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-"""(normalised features (B, N, C), geo_net output (B, N, 1 + L), directions (B, N, 3))
-→ logits (B, N, K), composited instead of the geometry decoder's L logits."""
+SegHead = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""(normalised features (B, N, C), geo_net output (B, N, 1 + L), directions (B, N, 3),
+points (B, N, 3)) → logits (B, N, K), composited instead of the geometry decoder's L
+logits."""
 
 
 class PointSamples(NamedTuple):
@@ -202,7 +203,7 @@ class TriplaneGenerator(nn.Module):
         if seg_head is None:
             seg_logits = geo_output[..., 1:]
         else:
-            seg_logits = seg_head(normalized, geo_output, directions)
+            seg_logits = seg_head(normalized, geo_output, directions, points)
         return PointSamples(geo_output[..., :1], features, seg_logits, normalized)
 
     def _sample_branches(
@@ -231,16 +232,16 @@ class TriplaneGenerator(nn.Module):
         logits) only where they can matter. Rendered values stay [features, logits]."""
         box_warp = self.config.render.box_warp
 
-        def segmentation(normalized: torch.Tensor, dirs: torch.Tensor):
+        def segmentation(normalized: torch.Tensor, points: torch.Tensor, dirs: torch.Tensor):
             geo_output = self.decoder.geometry(normalized)
             if seg_head is None:
                 return geo_output[..., :1], geo_output[..., 1:]
-            return geo_output[..., :1], seg_head(normalized, geo_output, dirs)
+            return geo_output[..., :1], seg_head(normalized, geo_output, dirs, points)
 
         def geometry(points: torch.Tensor, dirs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             normalized = sample_triplane_features(split.normalized, points, box_warp)
             if not defer_segmentation:
-                return segmentation(normalized, dirs)
+                return segmentation(normalized, points, dirs)
             sigma = self.decoder.geometry(normalized)[..., :1]
             return sigma, sigma.new_zeros(*sigma.shape[:-1], 0)
 
@@ -250,7 +251,7 @@ class TriplaneGenerator(nn.Module):
                 return self.decoder.appearance(appearance_features)
             normalized, appearance_features = self._sample_branches(split, points, (0, 1))
             features = self.decoder.appearance(appearance_features)
-            return torch.cat([features, segmentation(normalized, dirs)[1]], dim=-1)
+            return torch.cat([features, segmentation(normalized, points, dirs)[1]], dim=-1)
 
         return DeferredField(geometry, appearance, appearance_threshold)
 
@@ -281,14 +282,16 @@ class TriplaneGenerator(nn.Module):
         points: torch.Tensor,
         directions: torch.Tensor,
         plane_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+        seg_head: SegHead | None = None,
     ) -> PointSamples:
         """Decode raw planes (B, 3, C, T, T) at points and ray directions (B, N, 3).
 
         plane_stats (mean, std), each (B or 1, 3·C), replaces the appearance statistics.
         planes may also be the result of `split_planes` (then without plane_stats).
+        seg_head: gives the segmentation logits instead of the geometry decoder (`SegHead`).
         """
         split = self._split(planes, plane_stats)
-        return self._decode_points(split, points, directions, seg_head=None)
+        return self._decode_points(split, points, directions, seg_head)
 
     def superresolve(
         self, rgb_raw: torch.Tensor, features: torch.Tensor, ws: torch.Tensor

@@ -8,7 +8,8 @@ One writer, one set of names, for both:
     orbit.mp4                  the orbit video at `VIDEO_FPS` (orbit.gif without ffmpeg)
 
 plus the files the caller adds (the CLI: `ws.safetensors` and `edit.json`; the export: the
-ws and appearance arrays as .npy, the layout, its adapter and the face record). A bundle is
+ws and appearance arrays as .npy, the layout, its adapter, the face record and the face's
+mesh as `mesh.glb` and `mesh.ply`, see `ffedit.io.meshes`). A bundle is
 written through a sink, `sink(name, data)`: `folder_sink` writes files atomically,
 `zipfile.ZipFile.writestr` adds ZIP members.
 """

@@ -9,11 +9,17 @@ numbers) and returning records or bytes, and every one a user's request reaches 
 the `owner` it acts for (a user id, or `SINGLE_USER_OWNER`): it sees only that owner's faces,
 layouts, samples and jobs (and the shared built-in layouts, read-only), another owner's id is
 `NotFound` as an unknown one is, and what it makes (a face, an edit's result face, a job)
-belongs to that owner. Operations: faces (create from a seed or a latent, list, delete,
-render; a photo's inversion is a job, its checks made at once), layouts and
-their samples, training and edits (checked and decoded at once, then queued as jobs of
-`ffedit.service.tasks`, which receive the decoded inputs), jobs, and the export. The API's
-routes call only these; so does any other front end.
+belongs to that owner. Operations: faces (create from a seed, a latent or a photo, list,
+delete, render), layouts and their samples, training, edits and photo inversions (checked at
+once, then stored and queued as jobs whose record and input files hold everything they need:
+`run_job` rebuilds one from them and runs its body of `ffedit.service.tasks`), jobs, meshes
+(a job writing a GLB or PLY) and the export (a ZIP holding the meshes too). The API's routes
+call only these; so does any other front end.
+
+Jobs run on this process's `JobRunner` (embedded), or, when `EngineConfig.broker_url` is
+set, this Engine is an `ffedit worker`'s: its jobs go to the broker's queue and it runs the
+jobs and calls it takes from there (`ffedit.service.broker`); the web process then holds a
+`RemoteEngine` (`ffedit.service.remote`) without a model.
 
 Device work is serialised by `device_lock` (`ffedit.service.locking`): a render holds it
 for one render, a job for one optimisation step at a time, so renders are still served while
@@ -54,7 +60,7 @@ from ffedit.adapter import (
 )
 from ffedit.adapter.config import with_steps
 from ffedit.camera import NAMED_VIEWS
-from ffedit.config import TRAIN_DEFAULT_MODEL
+from ffedit.config import TRAIN_DEFAULT_MODEL, GeneratorConfig
 from ffedit.device import resolve_device
 from ffedit.edit import EditConfig
 from ffedit.edit.errors import NothingToEdit
@@ -79,7 +85,8 @@ from ffedit.io.adapters import (
 from ffedit.io.bundle import BUNDLE_VIEWS, write_face_bundle
 from ffedit.io.checkpoint import load_generator
 from ffedit.io.detector import load_mtcnn
-from ffedit.io.images import PNG_SIGNATURE, InvalidImage, png_bytes, png_size
+from ffedit.io.images import PNG_SIGNATURE, InvalidImage, load_png, png_bytes, png_size
+from ffedit.io.meshes import MESH_FORMATS, mesh_bytes
 from ffedit.io.photos import read_photo
 from ffedit.layouts import (
     BASE_LAYOUT,
@@ -94,9 +101,19 @@ from ffedit.layouts import (
     layout_from_json,
     layout_to_json,
 )
+from ffedit.mesh import (
+    DEFAULT_GRID,
+    MAX_GRID,
+    MIN_GRID,
+    EmptySurface,
+    FaceMesh,
+    InvalidMeshRequest,
+    MeshSettings,
+    extract_mesh,
+)
 from ffedit.photo import align_photo
 from ffedit.photo.mtcnn import Mtcnn
-from ffedit.service import tasks
+from ffedit.service import broker, tasks
 from ffedit.service.errors import (
     AlreadyTraining,
     Conflict,
@@ -106,7 +123,7 @@ from ffedit.service.errors import (
     NotWanted,
 )
 from ffedit.service.jobs import JobContext, JobRunner
-from ffedit.service.locking import FairLock
+from ffedit.service.locking import FairLock, JobSteps
 from ffedit.service.storage import (
     FACES_ROOM,
     LAYOUTS_ROOM,
@@ -133,15 +150,32 @@ EXPORT_FILE = "export.zip"
 RENDER_FILE = "render.png"
 """The output file of a large-render job."""
 PHOTO_CROP_FILE = "aligned.png"
-"""The output file of a photo inversion: the aligned crop it inverted (shown beside the
-render)."""
+"""An input and the output file of a photo inversion: the aligned crop it inverts (shown
+beside the render)."""
+EDIT_TARGET_FILE = "mask.png"
+"""The input file of an edit job: its target mask (indexed PNG in the layout)."""
 MAX_DIRECT_RENDER_SIDE = 256
 """Largest side of a raw render made inside a request; larger ones are jobs (`submit_render`)."""
 MAX_RENDER_SIDE = 1024
 """Largest side of a large-render job."""
+MESH_FILE = "mesh"
+"""The output file of a mesh job, with the format as its suffix (`mesh.glb`, `mesh.ply`)."""
+EXPORT_MESH_FORMATS = ("glb", "ply")
+"""The mesh files an export ZIP holds (`mesh.glb`, `mesh.ply`)."""
 MAX_MASK_SIDE = 2048
 """Largest side of an uploaded mask PNG (checked from its header, before decoding)."""
-__all__ = ["MAX_ANGLE", "Engine", "EngineConfig", "FairLock", "ViewSpec", "labels_from_upload"]
+__all__ = [
+    "DEFAULT_GRID",
+    "MAX_ANGLE",
+    "MAX_GRID",
+    "MESH_FORMATS",
+    "MIN_GRID",
+    "Engine",
+    "EngineConfig",
+    "FairLock",
+    "ViewSpec",
+    "labels_from_upload",
+]
 
 
 @dataclass(frozen=True)
@@ -194,6 +228,10 @@ class EngineConfig:
     adopt_non_accounts: bool = False
     """With accounts: `default_owner` also gets the records whose owner is no account (made
     in single-user mode, or of a deleted user)."""
+    broker_url: str | None = None
+    """None: embedded (this process runs the jobs). A Redis URL: this Engine is a worker's
+    (`ffedit worker`): its jobs go to the broker's `jobs` queue and it shares the storage
+    with the web process and the other workers (`ffedit.service.broker`)."""
 
 
 @dataclass(frozen=True)
@@ -270,24 +308,8 @@ class Engine:
                 f"known: {', '.join(TRAINING_PRESETS)}"
             )
         self.config = config
-        if config.torch_threads is not None:
-            torch.set_num_threads(config.torch_threads)
-        self.device = resolve_device(config.device)
-        self.generator: TriplaneGenerator = load_generator(config.model, self.device)
-        self.device_lock = FairLock()
-        limits = StoredLimits(
-            faces=config.max_faces,
-            custom_layouts=config.max_layouts,
-            samples_per_layout=config.max_samples_per_layout,
-            queued_jobs=config.max_queued_jobs,
-            disk_bytes=config.max_disk_bytes,
-        )
-        # exclusive: one server per data folder
-        self.storage = Storage(config.data_dir, exclusive=True, limits=limits)
-        self.interrupted_jobs = self.storage.mark_interrupted_jobs()
-        self.storage.adopt_unowned(config.default_owner, config.adopt_non_accounts)
-        self._register_builtin_layouts()
-        self.runner = JobRunner(self.storage, progress_interval_s=config.progress_interval_s)
+        self._load_model()
+        self._open_storage()
         self._cache_lock = threading.Lock()
         self._faces: OrderedDict[str, FaceState] = OrderedDict()
         self._adapters: dict[Path, GeometryAdapter] = {}
@@ -300,6 +322,44 @@ class Engine:
         self.runner.shutdown()
         self.storage.close()
 
+    def _load_model(self) -> None:
+        if self.config.torch_threads is not None:
+            torch.set_num_threads(self.config.torch_threads)
+        self.device = resolve_device(self.config.device)
+        self.generator: TriplaneGenerator = load_generator(self.config.model, self.device)
+        self.device_lock = FairLock()
+
+    def _limits(self) -> StoredLimits:
+        config = self.config
+        return StoredLimits(
+            faces=config.max_faces,
+            custom_layouts=config.max_layouts,
+            samples_per_layout=config.max_samples_per_layout,
+            queued_jobs=config.max_queued_jobs,
+            disk_bytes=config.max_disk_bytes,
+        )
+
+    def _open_storage(self) -> None:
+        config = self.config
+        if config.broker_url is None:
+            self._open_server_storage(mark_interrupted=True)
+            self.runner = JobRunner(self.storage, progress_interval_s=config.progress_interval_s)
+        else:  # a worker: the web process owns the folder (its lock, leftovers, start-up)
+            self.storage = Storage(config.data_dir, limits=self._limits(), remove_leftovers=False)
+            self.interrupted_jobs = []
+            self.runner = broker.CeleryJobs(
+                self.storage, config.broker_url, config.progress_interval_s
+            )
+
+    def _open_server_storage(self, mark_interrupted: bool) -> None:
+        """The server's storage (exclusive: one server per data folder), with the jobs a dead
+        process left failed (when `mark_interrupted`), the records without an owner adopted
+        and the built-in layouts registered."""
+        self.storage = Storage(self.config.data_dir, exclusive=True, limits=self._limits())
+        self.interrupted_jobs = self.storage.mark_interrupted_jobs() if mark_interrupted else []
+        self.storage.adopt_unowned(self.config.default_owner, self.config.adopt_non_accounts)
+        self._register_builtin_layouts()
+
     # ---------------------------------------------------------------- model
 
     @property
@@ -309,11 +369,20 @@ class Engine:
         return Path(self.config.model).name
 
     @property
+    def generator_config(self) -> GeneratorConfig:
+        return self.generator.config
+
+    def generator_config_dict(self) -> dict:
+        """The loaded generator's config as JSON (what a web process without the model
+        needs of it: `ffedit.service.remote`)."""
+        return self.generator_config.to_dict()
+
+    @property
     def mask_resolution(self) -> int:
-        return self.generator.config.neural_rendering_resolution
+        return self.generator_config.neural_rendering_resolution
 
     def model_info(self) -> ModelInfo:
-        config = self.generator.config
+        config = self.generator_config
         return ModelInfo(
             source=self.model_source,
             device=str(self.device),
@@ -377,7 +446,7 @@ class Engine:
     def can_predict(self, record: LayoutRecord) -> bool:
         """Masks of this layout can be rendered (without falling back to a base)."""
         try:
-            self._own_seg_head(record)
+            self._own_seg_head_source(record)
         except NoAdapter:
             return False
         return True
@@ -385,28 +454,33 @@ class Engine:
     def seg_head(self, record: LayoutRecord, fall_back_to_base: bool = False) -> SegHead | None:
         """The layout's segmentation head (None: the generator's own logits); `NoAdapter` when
         it has none (and, with `fall_back_to_base`, neither has its base)."""
+        folder = self.seg_head_source(record, fall_back_to_base)
+        return None if folder is None else self._adapter(folder)
+
+    def seg_head_source(self, record: LayoutRecord, fall_back_to_base: bool = False) -> Path | None:
+        """The adapter folder `seg_head` loads (None: the generator's own logits), found
+        without loading it; `NoAdapter` as `seg_head`."""
         try:
-            return self._own_seg_head(record)
+            return self._own_seg_head_source(record)
         except NoAdapter:
             base = layout_of(record).base
             if not fall_back_to_base or base is None:
                 raise
-            return self.seg_head(self.find_layout(record.owner, base), fall_back_to_base=True)
+            return self.seg_head_source(self.find_layout(record.owner, base), True)
 
-    def _own_seg_head(self, record: LayoutRecord) -> SegHead | None:
+    def _own_seg_head_source(self, record: LayoutRecord) -> Path | None:
         try:
-            folder = seg_head_folder(
+            return seg_head_folder(
                 record.adapter_path or self.shipped_adapter_path(record),
                 record.name,
                 len(record.definition["classes"]),
-                self.generator.config,
+                self.generator_config,
             )
         except NoSegHead:
             raise NoAdapter(
                 f"layout {record.name!r} has no trained adapter yet: add annotated samples and "
                 "train it first"
             ) from None
-        return None if folder is None else self._adapter(folder)
 
     def _forget_adapters(self, layout_folder: Path, keep: Path | None = None) -> None:
         """Drop the cached adapters of a layout's folder (deleted or retrained), but `keep`."""
@@ -461,38 +535,53 @@ class Engine:
     def submit_photo(self, owner: str, data: bytes, file_name: str) -> JobRecord:
         """Check an uploaded photo (a JPEG or PNG with one face large enough: `PhotoError`
         otherwise, before anything is stored), align it, and queue its inversion; the job's
-        result names the new face, its output file is the aligned crop (`PHOTO_CROP_FILE`),
-        the photo is kept as the job's input."""
+        result names the new face, its output file is the aligned crop (`PHOTO_CROP_FILE`).
+
+        Detection and alignment run here, in the calling process: they need the detector
+        (`_detector`, CPU) and the mask resolution, not the generator, so a web process
+        without the model (`RemoteEngine`) refuses a bad photo at once too. The photo and
+        its aligned crop are the job's input files, the landmark camera its params:
+        `_run_photo` rebuilds the inversion from them in whichever process runs it."""
         self.storage.ensure_room(FACES_ROOM, owner)
         photo = torch.from_numpy(read_photo(data)).permute(2, 0, 1)
-        resolution = self.generator.config.neural_rendering_resolution
-        aligned = align_photo(self._detector(), photo, resolution)
-        steps = self.config.invert_steps
-        config = InversionConfig(w_steps=steps, wplus_steps=steps)
-        start = Camera(aligned.fit.yaw, aligned.fit.pitch)
-        params = {"file_name": file_name, "steps": steps}
-        crop_png = png_bytes(uint8_image(aligned.crop))
-
-        def job(context: JobContext) -> dict | None:
-            result = tasks.invert_photo(self._job_device(), aligned.crop, start, config, context)
-            if result is None:
-                return None
-            self.storage.write_job_output(context.job_id, PHOTO_CROP_FILE, crop_png)
-            camera = result.camera._asdict()
-            origin = {"photo": file_name, "invert": context.job_id, "camera": camera}
-            face = self.storage.add_face(result.ws[0].cpu().numpy(), origin, owner=owner)
-            return {
-                "face_id": face.id,
-                "file": PHOTO_CROP_FILE,
-                "camera": camera,
-                "landmark_fit": aligned.fit._asdict(),
-                "face_box": list(aligned.box),
-                "seconds": round(result.seconds, 3),
-            }
-
+        aligned = align_photo(self._detector(), photo, self.mask_resolution)
+        params = {
+            "file_name": file_name,
+            "steps": self.config.invert_steps,
+            "landmark_fit": aligned.fit._asdict(),
+            "face_box": list(aligned.box),
+        }
+        inputs = {
+            "photo" + _photo_suffix(data): data,
+            PHOTO_CROP_FILE: png_bytes(uint8_image(aligned.crop)),
+        }
         self._make_room_for_a_job(owner)
-        inputs = {"photo" + _photo_suffix(data): data}
-        return self.runner.submit(tasks.INVERT_KIND, params, job, inputs=inputs, owner=owner)
+        return self.runner.submit(
+            tasks.INVERT_KIND, params, self.run_job, inputs=inputs, owner=owner
+        )
+
+    def _run_photo(self, job: JobRecord, context: JobContext) -> dict | None:
+        params = job.params
+        crop_png = self.storage.job_input_path(job.id, PHOTO_CROP_FILE).read_bytes()
+        crop = torch.from_numpy(load_png(crop_png)).permute(2, 0, 1).float() / 127.5 - 1
+        fit = params["landmark_fit"]
+        config = InversionConfig(w_steps=params["steps"], wplus_steps=params["steps"])
+        start = Camera(fit["yaw"], fit["pitch"])
+        result = tasks.invert_photo(self._job_device(), crop, start, config, context)
+        if result is None:
+            return None
+        self.storage.write_job_output(context.job_id, PHOTO_CROP_FILE, crop_png)
+        camera = result.camera._asdict()
+        origin = {"photo": params["file_name"], "invert": context.job_id, "camera": camera}
+        face = self.storage.add_face(result.ws[0].cpu().numpy(), origin, owner=job.owner)
+        return {
+            "face_id": face.id,
+            "file": PHOTO_CROP_FILE,
+            "camera": camera,
+            "landmark_fit": fit,
+            "face_box": params["face_box"],
+            "seconds": round(result.seconds, 3),
+        }
 
     def add_edited_face(
         self,
@@ -606,8 +695,8 @@ class Engine:
             raise InvalidRequest(f"size must be from 16 to {MAX_RENDER_SIDE} px, not {size}")
         self.storage.get_face(face_id, owner=owner)
         record = self.find_layout(owner, layout_reference)
-        head = None if kind == "rgb" else self.seg_head(record, fall_back_to_base=True)
-        layout = layout_of(record)
+        if kind != "rgb":
+            self.seg_head_source(record, fall_back_to_base=True)  # NoAdapter now
         params = {
             "face_id": face_id,
             "view": view.to_dict(),
@@ -619,21 +708,43 @@ class Engine:
         done = self._finished_job_with(owner, tasks.RENDER_KIND, params, RENDER_FILE)
         if done is not None:
             return done
-        device = tasks.Device(self.generator, self.device_lock, self.config.chunk_rays)
-        camera = view.camera().to(self.device)
-
-        def job(context: JobContext) -> dict | None:
-            output = tasks.render_in_bands(
-                device, lambda: self.face_state(face_id), camera, size, head, context
-            )
-            if output is None:
-                return None
-            data = face_png(output.rgb, output.seg_logits, kind, layout)
-            self.storage.write_job_output(context.job_id, RENDER_FILE, data)
-            return {"file": RENDER_FILE, "bytes": len(data), "face_id": face_id}
-
         self._make_room_for_a_job(owner)
-        return self.runner.submit(tasks.RENDER_KIND, params, job, owner=owner)
+        return self.runner.submit(tasks.RENDER_KIND, params, self.run_job, owner=owner)
+
+    def _run_render(self, job: JobRecord, context: JobContext) -> dict | None:
+        params = job.params
+        face_id, kind = params["face_id"], params["kind"]
+        record = self.storage.get_layout(params["layout_id"], owner=None)
+        head = None if kind == "rgb" else self.seg_head(record, fall_back_to_base=True)
+        camera = ViewSpec.from_dict(params["view"]).camera().to(self.device)
+        output = tasks.render_in_bands(
+            self._job_device(),
+            lambda: self.face_state(face_id),
+            camera,
+            params["size"],
+            head,
+            context,
+        )
+        if output is None:
+            return None
+        data = face_png(output.rgb, output.seg_logits, kind, layout_of(record))
+        self.storage.write_job_output(context.job_id, RENDER_FILE, data)
+        return {"file": RENDER_FILE, "bytes": len(data), "face_id": face_id}
+
+    def run_job(self, context: JobContext) -> dict | None:
+        """Run the stored job `context.job_id` (everything it needs is in its record and its
+        input files, so that any process holding the model can run it: this one's runner, or
+        a worker's); its result, or None when it stopped."""
+        job = self.storage.get_job(context.job_id, owner=None)
+        bodies = {
+            tasks.TRAIN_KIND: self._run_training,
+            tasks.EDIT_KIND: self._run_edit,
+            tasks.EXPORT_KIND: self._run_export,
+            tasks.RENDER_KIND: self._run_render,
+            tasks.MESH_KIND: self._run_mesh,
+            tasks.INVERT_KIND: self._run_photo,
+        }
+        return bodies[job.kind](job, context)
 
     def _finished_job_with(
         self, owner: str, kind: str, params: dict, file: str
@@ -666,7 +777,7 @@ class Engine:
         """One deterministic render of a stored face (holding the device lock). `wanted`:
         asked when the lock's turn comes; False → `NotWanted`, and the turn passes on."""
         if not self.device_lock.acquire_if(wanted or _always):
-            raise NotWanted("the page no longer waits for this render (newer view or left)")
+            raise NotWanted()
         try:
             state = self.face_state(face_id)
             with torch.no_grad():
@@ -805,39 +916,46 @@ class Engine:
                 f"training layout {record.name!r} needs at least {self.config.min_samples} "
                 f"annotated sample(s) (10 recommended); it has {len(stored)}"
             )
-        layout = layout_of(record)
-        samples = [self._layout_sample(sample, layout) for sample in stored]
-        first_new = self._first_new_class(owner, layout)
-        config = self.training_config()
-        params = {"layout_id": record.id, "samples": [s.id for s in stored], "steps": config.steps}
-
-        def job(context: JobContext) -> dict | None:
-            device = self._job_device()
-            fit = tasks.train_layout(device, samples, layout, config, context)
-            if fit is None:
-                return None
-            classes = tasks.check_training_samples(device, fit, samples, layout, first_new, context)
-            if classes is None:
-                return None
-            report = {
-                "steps": fit.steps,
-                "seconds": round(fit.seconds, 3),
-                "final_losses": fit.final_losses,
-                "samples": len(samples),
-                "preset": self.config.training_preset,
-                "job_id": context.job_id,
-                "classes": [fit_of_class.as_dict() for fit_of_class in classes],
-            }
-            trained = self.storage.store_layout_adapter(
-                record.id,
-                lambda folder: save_adapter(folder, fit.adapter, layout, config, report),
-                report,
-            )
-            self._forget_adapters(trained.adapter_path.parent, keep=trained.adapter_path)
-            return {"layout_id": record.id, **report}
-
+        params = {
+            "layout_id": record.id,
+            "samples": [s.id for s in stored],
+            "steps": self.training_config().steps,
+        }
         self._make_room_for_a_job(owner)
-        return self.runner.submit(tasks.TRAIN_KIND, params, job, owner=owner)
+        return self.runner.submit(tasks.TRAIN_KIND, params, self.run_job, owner=owner)
+
+    def _run_training(self, job: JobRecord, context: JobContext) -> dict | None:
+        record = self.storage.get_layout(job.params["layout_id"], owner=None)
+        layout = layout_of(record)
+        samples = [
+            self._layout_sample(self.storage.get_sample(sample_id, owner=None), layout)
+            for sample_id in job.params["samples"]
+        ]
+        first_new = self._first_new_class(job.owner, layout)
+        config = with_steps(self.training_config(), job.params["steps"])
+        device = self._job_device()
+        fit = tasks.train_layout(device, samples, layout, config, context)
+        if fit is None:
+            return None
+        classes = tasks.check_training_samples(device, fit, samples, layout, first_new, context)
+        if classes is None:
+            return None
+        report = {
+            "steps": fit.steps,
+            "seconds": round(fit.seconds, 3),
+            "final_losses": fit.final_losses,
+            "samples": len(samples),
+            "preset": self.config.training_preset,
+            "job_id": context.job_id,
+            "classes": [fit_of_class.as_dict() for fit_of_class in classes],
+        }
+        trained = self.storage.store_layout_adapter(
+            record.id,
+            lambda folder: save_adapter(folder, fit.adapter, layout, config, report),
+            report,
+        )
+        self._forget_adapters(trained.adapter_path.parent, keep=trained.adapter_path)
+        return {"layout_id": record.id, **report}
 
     def _first_new_class(self, owner: str, layout: Layout) -> int:
         """The id of the layout's first class beyond its base's (0 without a base)."""
@@ -873,7 +991,7 @@ class Engine:
         self.storage.get_face(face_id, owner=owner)
         self.storage.ensure_room(FACES_ROOM, owner)  # its result is a new face
         record = self.find_layout(owner, layout_reference)
-        head = self.seg_head(record)  # NoAdapter now, rather than a failed job later
+        self.seg_head_source(record)  # NoAdapter now, rather than a failed job later
         layout = layout_of(record)
         labels = labels_from_upload(mask_png, layout, self.mask_resolution)
         if np.array_equal(labels, self.predicted_labels(face_id, view, record)):
@@ -881,7 +999,6 @@ class Engine:
         steps = steps or self.config.edit_steps
         if not 1 <= steps <= self.config.edit_steps:
             raise InvalidRequest(f"steps must lie in [1, {self.config.edit_steps}], got {steps}")
-        config = EditConfig(steps=steps, overlap_weight=overlap_weight, seed=seed)
         params = {
             "face_id": face_id,
             "layout_id": record.id,
@@ -890,29 +1007,109 @@ class Engine:
             "overlap_weight": overlap_weight,
             "seed": seed,
         }
-        inputs = tasks.EditInputs(head, view.camera(), torch.from_numpy(labels), config)
-
-        def job(context: JobContext) -> dict | None:
-            source = functools.partial(self.face_state, face_id)  # called under the lock
-            result = tasks.edit_face(self._job_device(), source, inputs, context)
-            if result is None:
-                return None
-            origin = {"edit": context.job_id, "layout_id": record.id, "view": params["view"]}
-            face = self.add_edited_face(owner, result.ws, result.plane_stats, face_id, origin)
-            return {
-                "face_id": face.id,
-                "parent_id": face_id,
-                "steps": result.steps,
-                "seconds": round(result.seconds, 3),
-                "final_losses": result.losses[-1] if result.losses else {},
-                "outcome": result.outcome.as_dict(),
-            }
-
         mask = indexed_png_from_labels(labels, layout)
         self._make_room_for_a_job(owner)
         return self.runner.submit(
-            tasks.EDIT_KIND, params, job, inputs={"mask.png": mask}, owner=owner
+            tasks.EDIT_KIND, params, self.run_job, inputs={EDIT_TARGET_FILE: mask}, owner=owner
         )
+
+    def _run_edit(self, job: JobRecord, context: JobContext) -> dict | None:
+        params = job.params
+        face_id = params["face_id"]
+        record = self.storage.get_layout(params["layout_id"], owner=None)
+        layout = layout_of(record)
+        target = self.storage.job_input_path(job.id, EDIT_TARGET_FILE).read_bytes()
+        config = EditConfig(
+            steps=params["steps"], overlap_weight=params["overlap_weight"], seed=params["seed"]
+        )
+        camera = ViewSpec.from_dict(params["view"]).camera()
+        labels = torch.from_numpy(labels_from_png(target, layout))
+        inputs = tasks.EditInputs(self.seg_head(record), camera, labels, config)
+        source = functools.partial(self.face_state, face_id)  # called under the lock
+        result = tasks.edit_face(self._job_device(), source, inputs, context)
+        if result is None:
+            return None
+        origin = {"edit": context.job_id, "layout_id": record.id, "view": params["view"]}
+        face = self.add_edited_face(job.owner, result.ws, result.plane_stats, face_id, origin)
+        return {
+            "face_id": face.id,
+            "parent_id": face_id,
+            "steps": result.steps,
+            "seconds": round(result.seconds, 3),
+            "final_losses": result.losses[-1] if result.losses else {},
+            "outcome": result.outcome.as_dict(),
+        }
+
+    # ---------------------------------------------------------- meshes
+
+    def submit_mesh(
+        self,
+        owner: str,
+        face_id: str,
+        layout_reference: str = BASE_LAYOUT,
+        file_format: str = "glb",
+        grid: int = DEFAULT_GRID,
+    ) -> JobRecord:
+        """Queue the face's surface (`extract_mesh`) with each vertex's colour and class in the
+        layout, as a GLB or PLY job; its output is `mesh.<format>` (`job_file`). The layout
+        must predict its own classes (`NoAdapter` otherwise: no base fallback, the classes
+        would not be the layout's); the same mesh made before answers with its job."""
+        self.storage.get_face(face_id, owner=owner)
+        record = self.find_layout(owner, layout_reference)
+        self.seg_head_source(record)  # NoAdapter now, rather than a failed job later
+        if file_format not in MESH_FORMATS:
+            raise InvalidRequest(
+                f"format must be one of {', '.join(MESH_FORMATS)}, not {file_format!r}"
+            )
+        _mesh_settings(grid)  # InvalidRequest now
+        params = {
+            "face_id": face_id,
+            "layout_id": record.id,
+            "adapter": _adapter_name(record.adapter_path or self.shipped_adapter_path(record)),
+            "format": file_format,
+            "grid": grid,
+        }
+        done = self._finished_job_with(owner, tasks.MESH_KIND, params, _mesh_file(file_format))
+        if done is not None:
+            return done
+        self._make_room_for_a_job(owner)
+        return self.runner.submit(tasks.MESH_KIND, params, self.run_job, owner=owner)
+
+    def _run_mesh(self, job: JobRecord, context: JobContext) -> dict | None:
+        params = job.params
+        if context.should_stop():
+            return None
+        record = self.storage.get_layout(params["layout_id"], owner=None)
+        context.report(0, 2, {})
+        mesh = self.face_mesh(
+            params["face_id"], self.seg_head(record), _mesh_settings(params["grid"])
+        )
+        name = _mesh_file(params["format"])
+        data = mesh_bytes(mesh, layout_of(record), params["format"])
+        self.storage.write_job_output(context.job_id, name, data)
+        context.report(2, 2, {})
+        return {
+            "file": name,
+            "bytes": len(data),
+            "face_id": params["face_id"],
+            "vertices": len(mesh.vertices),
+            "triangles": len(mesh.faces),
+        }
+
+    def face_mesh(self, face_id: str, head: SegHead | None, settings: MeshSettings) -> FaceMesh:
+        """A stored face's mesh (`extract_mesh`: about 1.5–3 s at 128³ on a 2-core CPU),
+        holding the device lock for one pass of decoding at a time: renders waiting for
+        the device go between two."""
+        with JobSteps(self.device_lock) as steps:
+            state = self.face_state(face_id)
+            return extract_mesh(
+                self.generator,
+                state.planes,
+                settings,
+                head,
+                state.plane_stats,
+                between_passes=steps.between_steps,
+            )
 
     # ---------------------------------------------------------- export
 
@@ -928,7 +1125,7 @@ class Engine:
         face, layout, adapter and frames is answered with its job (cached)."""
         self.storage.get_face(face_id, owner=owner)
         record = self.find_layout(owner, layout_reference)
-        self.seg_head(record, fall_back_to_base=True)  # NoAdapter now, not a failed job later
+        self.seg_head_source(record, fall_back_to_base=True)  # NoAdapter now, not a failed job
         params = {
             "face_id": face_id,
             "layout_id": record.id,
@@ -939,16 +1136,19 @@ class Engine:
         if done is not None:
             return done
 
-        def job(context: JobContext) -> dict | None:
-            try:
-                data = self._export_zip(face_id, record.id, params["frames"], context)
-            except _Stopped:
-                return None
-            self.storage.write_job_output(context.job_id, EXPORT_FILE, data)
-            return {"file": EXPORT_FILE, "bytes": len(data), "face_id": face_id}
-
         self._make_room_for_a_job(owner)
-        return self.runner.submit(tasks.EXPORT_KIND, params, job, owner=owner)
+        return self.runner.submit(tasks.EXPORT_KIND, params, self.run_job, owner=owner)
+
+    def _run_export(self, job: JobRecord, context: JobContext) -> dict | None:
+        params = job.params
+        try:
+            data = self._export_zip(
+                params["face_id"], params["layout_id"], params["frames"], context
+            )
+        except _Stopped:
+            return None
+        self.storage.write_job_output(context.job_id, EXPORT_FILE, data)
+        return {"file": EXPORT_FILE, "bytes": len(data), "face_id": params["face_id"]}
 
     def job_file(self, owner: str, job_id: str) -> tuple[Path, JobRecord]:
         """The output file of a succeeded job and its record (`Conflict` before it succeeded,
@@ -989,6 +1189,13 @@ class Engine:
             for path in sorted(adapter_folder.iterdir()):
                 extra[f"adapter/{path.name}"] = path.read_bytes()
         face_info = {"id": face.id, "origin": face.origin, "parent_id": face.parent_id}
+        try:
+            mesh = self.face_mesh(face_id, head, MeshSettings())
+        except EmptySurface as error:  # a face without a surface still exports the rest
+            face_info["mesh"] = str(error)
+        else:
+            for file_format in EXPORT_MESH_FORMATS:
+                extra[f"{MESH_FILE}.{file_format}"] = mesh_bytes(mesh, layout, file_format)
         extra["face.json"] = json.dumps(face_info, indent=2).encode()
         count = orbit_frames_count or self.config.orbit_frames
         frames = self._locked_orbit_frames(face_id, count, context)
@@ -1024,6 +1231,17 @@ class _Stopped(Exception):
 def _photo_suffix(data: bytes) -> str:
     """'.png' or '.jpg' for a photo read by `read_photo` (JPEG or PNG)."""
     return ".png" if data.startswith(PNG_SIGNATURE) else ".jpg"
+
+
+def _mesh_file(file_format: str) -> str:
+    return f"{MESH_FILE}.{file_format}"
+
+
+def _mesh_settings(grid: int) -> MeshSettings:
+    try:
+        return MeshSettings(grid=grid)
+    except InvalidMeshRequest as error:
+        raise InvalidRequest(str(error)) from None
 
 
 def _always() -> bool:

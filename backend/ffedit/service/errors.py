@@ -46,6 +46,15 @@ class QueueFull(Exception):
     """The job queue holds `max_queue` jobs already; try again when one has started."""
 
 
+class WorkersUnavailable(Exception):
+    """With a broker: no worker answered in time (none runs, or all are busy), or the broker
+    cannot be reached."""
+
+
+class WorkerFailed(RuntimeError):
+    """With a broker: a worker's operation failed with an error that is not a domain error."""
+
+
 class LimitReached(Exception):
     """The server keeps at most a configured number of faces, layouts or samples."""
 
@@ -86,6 +95,11 @@ class NotWanted(Conflict):
     """A render whose client left, or that a newer request of its stream replaced, before
     its turn on the device: it was not rendered."""
 
+    def __init__(
+        self, message: str = "the page no longer waits for this render (newer view or left)"
+    ) -> None:
+        super().__init__(message)
+
 
 class ModelMissing(FileNotFoundError):
     """The model checkpoint named by the settings does not exist."""
@@ -122,5 +136,7 @@ __all__ = [
     "TooFewSamples",
     "TooManyAttempts",
     "UnknownLayout",
+    "WorkerFailed",
+    "WorkersUnavailable",
     "without_paths",
 ]

@@ -102,11 +102,62 @@ class _ActiveJob:
         self.last_flush = float("-inf")
 
 
-def _progress_event(job_id: str, progress: dict) -> Event:
+def progress_report(
+    step: int,
+    total: int,
+    losses: Mapping[str, float],
+    preview: bytes | None,
+    stage: str | None,
+    previous_preview: str | None,
+) -> dict:
+    """The stored form of one progress report: a new `preview` (PNG bytes) as base64, or
+    else the previous report's (`previous_preview`)."""
+    progress = {
+        "step": int(step),
+        "total": int(total),
+        "losses": {name: float(value) for name, value in losses.items()},
+        "preview_png": previous_preview
+        if preview is None
+        else base64.b64encode(preview).decode("ascii"),
+    }
+    if stage is not None:
+        progress["stage"] = stage
+    return progress
+
+
+def job_ending(
+    result: dict | None, error: Exception | None, stop_seen: bool, cancelled: bool, stopping: bool
+) -> tuple[JobStatus, dict | None, str | None]:
+    """(status, result, error message) of a job function that returned `result` or raised
+    `error`: a success it made before it saw a stop stands; else a cancel makes it
+    cancelled, a shutdown failed with `SHUTDOWN_REASON`."""
+    if error is None and not stop_seen:
+        return JobStatus.SUCCEEDED, result, None
+    if cancelled:
+        return JobStatus.CANCELLED, None, None
+    if stopping:
+        return JobStatus.FAILED, None, SHUTDOWN_REASON
+    if error is not None:
+        return JobStatus.FAILED, None, user_message(error)
+    return JobStatus.SUCCEEDED, result, None
+
+
+def run_job_function(fn: JobFn, context: JobContext) -> tuple[dict | None, Exception | None]:
+    """Call a job function: its JSON-ready result, or the exception it raised (logged)."""
+    try:
+        result = fn(context)
+        json.dumps(result)
+    except Exception as exc:
+        log.exception("job %s failed", context.job_id)
+        return None, exc
+    return result, None
+
+
+def progress_event(job_id: str, progress: dict) -> Event:
     return {"type": "progress", "job_id": job_id, **progress}
 
 
-def _status_event(record: JobRecord) -> Event:
+def status_event(record: JobRecord) -> Event:
     return {
         "type": "status",
         "job_id": record.id,
@@ -116,7 +167,7 @@ def _status_event(record: JobRecord) -> Event:
     }
 
 
-def _is_final_event(event: Event) -> bool:
+def is_final_event(event: Event) -> bool:
     return event["type"] == "status" and JobStatus(event["status"]).is_terminal
 
 
@@ -205,8 +256,8 @@ class JobRunner:
         with self._lock:
             record = self.storage.get_job(job_id, owner=None)
             if record.progress:
-                events.put_nowait(_progress_event(job_id, record.progress))
-            events.put_nowait(_status_event(record))
+                events.put_nowait(progress_event(job_id, record.progress))
+            events.put_nowait(status_event(record))
             if not record.status.is_terminal:
                 self._subscribers.setdefault(job_id, []).append(deliver)
         return self._stream(job_id, events, deliver)
@@ -232,7 +283,7 @@ class JobRunner:
             while True:
                 event = await events.get()
                 yield event
-                if _is_final_event(event):
+                if is_final_event(event):
                     return
         finally:
             with self._lock:
@@ -259,25 +310,16 @@ class JobRunner:
             log.exception("could not start job %s", job_id)
             return None
         self._active = _ActiveJob(job_id)
-        self._publish_locked(job_id, _status_event(record))
+        self._publish_locked(job_id, status_event(record))
         return self._active
 
     def _run(self, active: _ActiveJob, fn: JobFn) -> None:
         job_id = active.job_id
-        try:
-            result = fn(JobContext(job_id, self, active))
-            json.dumps(result)
-            status, error = JobStatus.SUCCEEDED, None
-        except Exception as exc:
-            log.exception("job %s failed", job_id)
-            result, status, error = None, JobStatus.FAILED, user_message(exc)
+        result, exc = run_job_function(fn, JobContext(job_id, self, active))
         with self._lock:
-            if status is JobStatus.SUCCEEDED and not active.stop_seen:
-                pass  # a cancel or shutdown after its last stop check: the result stands
-            elif active.cancel_requested:
-                result, status, error = None, JobStatus.CANCELLED, None
-            elif self._stopping:
-                result, status, error = None, JobStatus.FAILED, SHUTDOWN_REASON
+            status, result, error = job_ending(
+                result, exc, active.stop_seen, active.cancel_requested, self._stopping
+            )
             try:
                 self._flush_progress_locked(active)
                 self._finish_locked(job_id, status, result, error)
@@ -297,16 +339,9 @@ class JobRunner:
         now = time.monotonic()
         with self._lock:
             previous_preview = (active.pending_progress or active.last_progress).get("preview_png")
-            active.pending_progress = {
-                "step": int(step),
-                "total": int(total),
-                "losses": {name: float(value) for name, value in losses.items()},
-                "preview_png": previous_preview
-                if preview is None
-                else base64.b64encode(preview).decode("ascii"),
-            }
-            if stage is not None:
-                active.pending_progress["stage"] = stage
+            active.pending_progress = progress_report(
+                step, total, losses, preview, stage, previous_preview
+            )
             if now - active.last_flush >= self._progress_interval_s:
                 active.last_flush = now
                 self._flush_progress_locked(active)
@@ -317,13 +352,13 @@ class JobRunner:
         progress, active.pending_progress = active.pending_progress, None
         self.storage.update_job(active.job_id, progress=progress)
         active.last_progress = progress
-        self._publish_locked(active.job_id, _progress_event(active.job_id, progress))
+        self._publish_locked(active.job_id, progress_event(active.job_id, progress))
 
     def _finish_locked(
         self, job_id: str, status: JobStatus, result: dict | None, error: str | None
     ) -> JobRecord:
         record = self.storage.update_job(job_id, status=status, result=result, error=error)
-        self._publish_locked(job_id, _status_event(record))
+        self._publish_locked(job_id, status_event(record))
         self._subscribers.pop(job_id, None)
         return record
 

@@ -16,6 +16,7 @@ it returns the fit or the edit (None when cancelled), which the Engine stores.
 - large render (`RENDER_KIND`): `render_in_bands`, a raw render a band of rows at a time;
 - photo inversion (`INVERT_KIND`): `invert_image` on the aligned crop; result: the
   `InversionResult`, which the Engine stores as a new face.
+- mesh (`MESH_KIND`): the Engine's own marching-cubes export of a face (no body here).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ RENDER_KIND = "render"
 """A raw render too large for a request (`Engine.submit_render`); its PNG is the output."""
 INVERT_KIND = "invert-photo"
 """A photo inverted into a new face (`Engine.submit_photo`)."""
+MESH_KIND = "mesh"
+"""A face's surface as a GLB or PLY file (`Engine.submit_mesh`); the file is the output."""
 RENDER_BANDS = 16
 """A large render is rendered in this many bands of rows, the device free between two."""
 PREVIEWS_PER_JOB = 10

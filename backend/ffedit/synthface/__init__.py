@@ -4,7 +4,8 @@ A face is a 512-float Gaussian latent mapped to named shape parameters (from z[:
 appearance parameters (from z[256:]). The head is built from smooth signed-distance parts;
 `sample_points` answers density, colour and fine label at any 3D point, `render_face`
 renders RGB, fine-label maps and depth through the project's camera and compositing code,
-and edit operators (`apply_edit`) return the exactly edited face. See docs/synthface.md.
+edit operators (`apply_edit`) return the exactly edited face, and `regions` gives masks of
+surface regions no fine label has (a cheek patch). See docs/synthface.md.
 """
 
 from ffedit.synthface.edits import (
@@ -28,6 +29,7 @@ from ffedit.synthface.params import (
     parameter_directions,
     switch_points,
 )
+from ffedit.synthface.regions import cheek_anchor, cheek_patch_masks
 from ffedit.synthface.render import SynthRender, render_face, render_face_reference
 from ffedit.synthface.sheet import contact_sheet
 
@@ -44,6 +46,8 @@ __all__ = [
     "SynthRender",
     "albedo_table",
     "apply_edit",
+    "cheek_anchor",
+    "cheek_patch_masks",
     "contact_sheet",
     "edit_classes",
     "face_from_latent",

@@ -69,7 +69,9 @@ class SynthRender(NamedTuple):
     """(B, 1, H, W) depth along the ray (world units)."""
 
 
-def _faces_and_cameras(face: Face, cameras: Tensor) -> tuple[Face, Tensor]:
+def faces_and_cameras(face: Face, cameras: Tensor) -> tuple[Face, Tensor]:
+    """B faces and B cameras (B, 25) of faces and cameras (B, 25) or (25,), or one face and
+    several cameras (that face from each camera), as `render_face` takes them."""
     cameras = cameras.reshape(-1, 25).to(face.shape.device, torch.float32)
     if len(face) == len(cameras):
         return face, cameras
@@ -220,7 +222,7 @@ def render_face(
 
     One face with several cameras renders that face from each camera.
     """
-    face, cameras = _faces_and_cameras(face, cameras)
+    face, cameras = faces_and_cameras(face, cameras)
     origins, directions = rays_from_cameras(*unpack_cameras(cameras), resolution)
     _, far = ray_range(origins)
     outputs = []
@@ -259,7 +261,7 @@ def render_face_reference(
     Labels are the argmax of composited one-hot evidence (background below 1/2 opacity).
     Slow; meant for tests at small resolutions.
     """
-    face, cameras = _faces_and_cameras(face, cameras)
+    face, cameras = faces_and_cameras(face, cameras)
     origins, directions = rays_from_cameras(*unpack_cameras(cameras), resolution)
     near, far = ray_range(origins)
     rgb, labels, depth = [], [], []

@@ -237,6 +237,13 @@ export function startEdit(faceId, { maskPng, layout, view, steps, overlapWeight,
 export const startExport = (faceId, layout, frames, signal) =>
   request("POST", `/faces/${id(faceId)}/exports${queryOf({ layout, frames })}`, { signal }).then(json);
 
+/**
+ * The face's surface as a mesh job (202), each vertex with its colour and class in
+ * `layout`; `format` glb | ply. Follow it, then `downloadJobFile`.
+ */
+export const startMesh = (faceId, layout, format, signal) =>
+  request("POST", `/faces/${id(faceId)}/meshes${queryOf({ layout, format })}`, { signal }).then(json);
+
 /** A raw render above 256 px as a job (202): follow it, then `downloadJobFile` (a PNG). */
 export const startRender = (faceId, view, { kind = "rgb", layout, size }, signal) =>
   request("POST", `/faces/${id(faceId)}/renders${queryOf({ ...viewParams(view), kind, layout, size })}`, {

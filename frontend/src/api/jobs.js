@@ -12,7 +12,13 @@
 import { getJob, isNotLoggedIn, isTerminal, jobEventsUrl } from "./client.js";
 
 /** The job kinds of the API (`ffedit.service.tasks`). */
-export const JOB_KINDS = Object.freeze({ train: "train-layout", edit: "edit", export: "export", render: "render" });
+export const JOB_KINDS = Object.freeze({
+  train: "train-layout",
+  edit: "edit",
+  export: "export",
+  render: "render",
+  mesh: "mesh",
+});
 
 /** What the page calls each kind. */
 export const KIND_NAMES = Object.freeze({
@@ -20,6 +26,7 @@ export const KIND_NAMES = Object.freeze({
   [JOB_KINDS.edit]: "Edit",
   [JOB_KINDS.export]: "ZIP export",
   [JOB_KINDS.render]: "Large render",
+  [JOB_KINDS.mesh]: "Mesh",
 });
 
 const POLL_MS = 1000;

@@ -40,7 +40,11 @@ const TERM_NAMES = Object.freeze({
 });
 
 /** What one step of each kind is called ("Step" when not listed). */
-const STEP_NAMES = Object.freeze({ [JOB_KINDS.export]: "Orbit frame", [JOB_KINDS.render]: "Band" });
+const STEP_NAMES = Object.freeze({
+  [JOB_KINDS.export]: "Orbit frame",
+  [JOB_KINDS.render]: "Band",
+  [JOB_KINDS.mesh]: "Step",
+});
 
 /**
  * "Step 3 of 10 · matching the painted pixels 0.512, keeping the rest of the mask 0.003"

@@ -53,8 +53,8 @@ export function trainingWarnings(classes, resolution) {
       cls.painted_pixels === 0
         ? `${cls.name}: not painted on any sample, so there was nothing to learn. Paint it on the samples and train again.`
         : `${cls.name}: not learned (IoU ${formatIou(cls.iou ?? 0)} on its own samples). ` +
-          "The adapter reads the face's 3D shape (its geometry features, density and base classes), " +
-          "and training varies the faces' colours so that it ignores them: marks that are colour or texture only, " +
+          "The adapter reads the face's 3D shape (its geometry features, density and base classes) and where on the head each point lies, " +
+          "not its colours (training varies them): marks that are colour or texture only, " +
           `or smaller than a few pixels at ${resolution}², may not be learnable. ` +
           "Paint larger regions that follow the face's shape, or add samples.",
     );

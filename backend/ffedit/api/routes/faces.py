@@ -1,7 +1,7 @@
 """Faces: create (seed or latent upload; a photo upload starts an inversion job), get,
 delete, the page's view (image and mask from one render), render (large ones as jobs),
-predicted mask, edit, export (a job). Renders of a page's `stream` supersede each other, and
-one whose client left is never rendered."""
+predicted mask, edit, mesh (a job), export (a job). Renders of a page's `stream` supersede
+each other, and one whose client left is never rendered."""
 
 from __future__ import annotations
 
@@ -32,7 +32,13 @@ from ffedit.api.routes.common import (
 )
 from ffedit.api.schemas import FaceIn, FaceOut, JobOut, ViewOut
 from ffedit.layouts import BASE_LAYOUT
-from ffedit.service.engine import MAX_DIRECT_RENDER_SIDE, MAX_RENDER_SIDE
+from ffedit.service.engine import (
+    DEFAULT_GRID,
+    MAX_DIRECT_RENDER_SIDE,
+    MAX_GRID,
+    MAX_RENDER_SIDE,
+    MIN_GRID,
+)
 from ffedit.service.errors import InvalidRequest
 from ffedit.service.views import MAX_ANGLE
 
@@ -301,6 +307,27 @@ def start_export(
     """The export ZIP as a job: progress per orbit frame, cancel, then
     `GET /jobs/{job_id}/download`. The same export done before answers with its job."""
     return job_out(engine_of(request).submit_export(owner, face_id, layout, frames))
+
+
+@router.post("/{face_id}/meshes", response_model=JobOut, status_code=202)
+def start_mesh(
+    request: Request,
+    owner: OwnerId,
+    face_id: str,
+    layout: LayoutQuery = BASE_LAYOUT,
+    format: Annotated[
+        Literal["glb", "ply"], Query(description="glTF binary (GLB) or binary PLY")
+    ] = "glb",
+    grid: Annotated[
+        int,
+        Query(ge=MIN_GRID, le=MAX_GRID, description="marching-cubes lattice points a side"),
+    ] = DEFAULT_GRID,
+) -> JobOut:
+    """The face's surface as a mesh, each vertex with its colour and its class in the layout
+    (GLB attribute `_CLASS`, PLY property `class`), as a job (about 2 s on a 2-core CPU),
+    then `GET /jobs/{job_id}/download`. 409 when the layout has no trained adapter. The same
+    mesh made before answers with its job."""
+    return job_out(engine_of(request).submit_mesh(owner, face_id, layout, format, grid))
 
 
 @router.post("/{face_id}/renders", response_model=JobOut, status_code=202)

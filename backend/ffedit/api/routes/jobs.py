@@ -12,7 +12,12 @@ from ffedit.api.routes.common import engine_of, job_out
 from ffedit.api.schemas import JobOut
 from ffedit.service.errors import NotFound
 
-DOWNLOAD_MEDIA_TYPES = {".zip": "application/zip", ".png": "image/png"}
+DOWNLOAD_MEDIA_TYPES = {
+    ".zip": "application/zip",
+    ".png": "image/png",
+    ".glb": "model/gltf-binary",
+    ".ply": "application/octet-stream",
+}
 """What a job's output file is served as, by its suffix."""
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -53,8 +58,8 @@ def get_job(request: Request, owner: OwnerId, job_id: str) -> JobOut:
     },
 )
 def download_job_file(request: Request, owner: OwnerId, job_id: str) -> FileResponse:
-    """The file a succeeded job made (an export's ZIP, a large render's PNG); 409 before it
-    succeeded."""
+    """The file a succeeded job made (an export's ZIP, a large render's PNG, a mesh's GLB or
+    PLY); 409 before it succeeded."""
     path, record = engine_of(request).job_file(owner, job_id)
     name = f"face-{record.params.get('face_id', job_id)}{path.suffix}"
     return FileResponse(path, media_type=DOWNLOAD_MEDIA_TYPES[path.suffix], filename=name)

@@ -206,12 +206,18 @@ class Storage:
     """Records in SQLite plus files under `data_dir`; safe to share between threads."""
 
     def __init__(
-        self, data_dir: Path, exclusive: bool = False, limits: StoredLimits = NO_LIMITS
+        self,
+        data_dir: Path,
+        exclusive: bool = False,
+        limits: StoredLimits = NO_LIMITS,
+        remove_leftovers: bool = True,
     ) -> None:
         """Open (and create) the data folder. `exclusive` (a server's storage): hold a lock
         file on it first, so that a second server refuses to start (`DataDirInUse`) instead of
         failing the first one's running jobs and removing its in-flight files as leftovers.
-        `limits`: adding beyond them raises `LimitReached`."""
+        `limits`: adding beyond them raises `LimitReached`. `remove_leftovers` False: a
+        worker's storage, shared with a live web process and other workers, whose in-flight
+        files are not leftovers (the web process removes them when it starts)."""
         self.data_dir = Path(data_dir)
         self.limits = limits
         for folder in (self._faces_dir, self._layouts_dir, self._jobs_dir):
@@ -219,7 +225,8 @@ class Storage:
         self._lock_file = _lock_data_dir(self.data_dir) if exclusive else None
         self._lock = threading.Lock()
         self._connection = open_database(self.data_dir)
-        self._remove_leftovers()
+        if remove_leftovers:
+            self._remove_leftovers()
 
     def close(self) -> None:
         with self._lock:
@@ -459,10 +466,12 @@ class Storage:
             raise
         return self.get_sample(sample_id, owner=owner)
 
-    def get_sample(self, sample_id: str, owner: str = SINGLE_USER_OWNER) -> SampleRecord:
+    def get_sample(self, sample_id: str, owner: str | None = SINGLE_USER_OWNER) -> SampleRecord:
+        """A sample of `owner` (anyone's: None)."""
         with self._transaction() as db:
             row = db.execute(
-                "SELECT * FROM samples WHERE id = ? AND owner = ?", (sample_id, owner)
+                "SELECT * FROM samples WHERE id = ? AND (? IS NULL OR owner = ?)",
+                (sample_id, owner, owner),
             ).fetchone()
         if row is None:
             raise NotFound("sample", sample_id)
@@ -538,11 +547,11 @@ class Storage:
         limit: int | None = None,
         offset: int = 0,
         newest_first: bool = False,
-        owner: str = SINGLE_USER_OWNER,
+        owner: str | None = SINGLE_USER_OWNER,
     ) -> list[JobRecord]:
-        """The owner's jobs (or those with `status`), oldest first (or newest first); `limit`
-        and `offset` page them."""
-        where, args = "WHERE owner = ?", (owner,)
+        """The owner's jobs (anyone's: None; those with `status`), oldest first (or newest
+        first); `limit` and `offset` page them."""
+        where, args = "WHERE (? IS NULL OR owner = ?)", (owner, owner)
         if status is not None:
             where, args = f"{where} AND status = ?", (*args, JobStatus(status).value)
         order = "DESC" if newest_first else "ASC"

@@ -31,6 +31,8 @@ def test_model_info_describes_the_loaded_model(client):
     assert info["mask_resolution"] == 32 and info["image_resolution"] == 64
     assert info["z_dim"] == 32 and info["num_ws"] == 8 and info["seg_classes"] == 15
     assert info["views"] == ["front", "left", "right"] and info["device"] == "cpu"
+    assert info["view_angles"]["front"] == {"yaw": 0, "pitch": 0}
+    assert info["view_angles"]["left"]["yaw"] == -info["view_angles"]["right"]["yaw"] < 0
     assert info["training_steps"] == 3 and info["max_upload_bytes"] == 64 * 1024
 
 

@@ -162,9 +162,11 @@ test("colours, views, faces and messages for people", () => {
   assert.deepEqual(viewOfRecord({ yaw: 0.1, pitch: 0.2 }), { yaw: 0.1, pitch: 0.2 });
   assert.equal(describeView({ yaw: Math.PI / 6, pitch: 0 }), "yaw 30°, pitch 0°");
   assert.deepEqual(degreesOfView({ yaw: Math.PI / 6, pitch: -0.1 }), { yaw: 30, pitch: -6 });
-  assert.deepEqual(degreesOfView({ view: "left" }), { yaw: -23, pitch: 0 }, "a named view has its angles");
-  assert.deepEqual(degreesOfView({ view: "right" }), { yaw: 23, pitch: 0 });
-  assert.deepEqual(degreesOfView({ view: "front" }), { yaw: 0, pitch: 0 });
+  const angles = { front: { yaw: 0, pitch: 0 }, left: { yaw: -0.4, pitch: 0 }, right: { yaw: 0.4, pitch: 0.1 } };
+  assert.deepEqual(degreesOfView({ view: "left" }, angles), { yaw: -23, pitch: 0 }, "a named view has the model's angles");
+  assert.deepEqual(degreesOfView({ view: "right" }, angles), { yaw: 23, pitch: 6 });
+  assert.deepEqual(degreesOfView({ view: "front" }, angles), { yaw: 0, pitch: 0 });
+  assert.deepEqual(degreesOfView({ view: "left" }), { yaw: 0, pitch: 0 }, "angles unknown: the front");
   assert.deepEqual(degreesOfView(undefined), { yaw: 0, pitch: 0 });
   assert.equal(describeFace({ id: "a", origin: { seed: 3 } }), "Face a, from seed 3.");
   assert.equal(describeFace({ id: "b", origin: { edit: "j" }, parent_id: "a" }), "Face b, edited from face a.");

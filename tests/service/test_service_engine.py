@@ -20,6 +20,7 @@ from ffedit.layouts import (
 )
 from ffedit.service.engine import FairLock, ViewSpec, labels_from_upload
 from ffedit.service.errors import InvalidRequest
+from ffedit.service.views import named_view_angles
 
 
 def test_a_job_yielding_between_steps_lets_a_waiting_render_go_first():
@@ -51,6 +52,8 @@ def test_yield_without_waiters_keeps_the_lock():
 def test_views_are_named_or_angles_from_the_front():
     assert torch.equal(ViewSpec(name="left").camera(), named_camera("left"))
     assert torch.allclose(ViewSpec(yaw=-0.4).camera(), named_camera("left"), atol=1e-6)
+    for name, angles in named_view_angles().items():  # what the model info tells the page
+        assert torch.allclose(ViewSpec(**angles).camera(), named_camera(name), atol=1e-6)
     assert ViewSpec.from_dict(ViewSpec(yaw=0.1, pitch=-0.2).to_dict()) == ViewSpec(
         0 or None, 0.1, -0.2
     )

@@ -70,6 +70,9 @@ class ModelOut(BaseModel):
     w_dim: int
     seg_classes: int
     views: list[str]
+    view_angles: dict[str, dict[str, float]] = Field(
+        description='each named view\'s {"yaw", "pitch"} in radians from the front view'
+    )
     training_preset: str
     training_steps: int
     min_samples: int

@@ -140,7 +140,7 @@ from ffedit.service.storage import (
     StoredLimits,
 )
 from ffedit.service.storage.schema import WS_KEY
-from ffedit.service.views import MAX_ANGLE, ViewSpec
+from ffedit.service.views import MAX_ANGLE, ViewSpec, named_view_angles
 
 PLANE_MEAN_KEY = "plane_mean"
 PLANE_STD_KEY = "plane_std"
@@ -259,6 +259,8 @@ class ModelInfo:
     w_dim: int
     seg_classes: int
     views: tuple[str, ...]
+    view_angles: dict[str, dict[str, float]]
+    """Each named view's {"yaw", "pitch"} in radians from the front view."""
     training_preset: str
     training_steps: int
     min_samples: int
@@ -393,6 +395,7 @@ class Engine:
             w_dim=config.w_dim,
             seg_classes=config.seg_classes,
             views=tuple(NAMED_VIEWS),
+            view_angles=named_view_angles(),
             training_preset=self.config.training_preset,
             training_steps=self.training_config().steps,
             min_samples=self.config.min_samples,

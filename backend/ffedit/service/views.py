@@ -16,6 +16,17 @@ from ffedit.service.errors import InvalidRequest
 
 MAX_ANGLE = math.pi / 2
 """Largest |yaw| or |pitch| (radians from the front view) a view may ask for."""
+FRONT_ANGLES = NAMED_VIEWS["front"]
+"""The front view's (yaw, pitch) on the camera's sphere: a ViewSpec's angles are from it."""
+
+
+def named_view_angles() -> dict[str, dict[str, float]]:
+    """Each named view's {"yaw", "pitch"} in radians from the front view, as a ViewSpec of
+    angles would give that camera."""
+    return {
+        name: {"yaw": yaw - FRONT_ANGLES[0], "pitch": pitch - FRONT_ANGLES[1]}
+        for name, (yaw, pitch) in NAMED_VIEWS.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,7 @@ class ViewSpec:
         if self.name is not None:
             yaw, pitch = NAMED_VIEWS[self.name]
         else:
-            yaw, pitch = math.pi / 2 + self.yaw, math.pi / 2 + self.pitch
+            yaw, pitch = FRONT_ANGLES[0] + self.yaw, FRONT_ANGLES[1] + self.pitch
         return camera_from_angles(yaw, pitch)
 
     def to_dict(self) -> dict:

@@ -62,18 +62,12 @@ export const paletteOf = (layout) => layout.classes.map((cls) => cls.color);
 export const viewOfRecord = (view) => (view?.name ? { view: view.name } : { yaw: view?.yaw ?? 0, pitch: view?.pitch ?? 0 });
 
 /**
- * The named views' { yaw, pitch } in radians from the front view: the server's
- * `ffedit.camera.NAMED_VIEWS` (the model info names the views, without their angles).
+ * A view's { yaw, pitch } in whole degrees, as the sliders show it; a named view takes
+ * its angles from `namedAngles`, the model info's `view_angles` (radians from the front
+ * view; a view missing there: the front).
  */
-const NAMED_VIEW_ANGLES = Object.freeze({
-  front: { yaw: 0, pitch: 0 },
-  left: { yaw: -0.4, pitch: 0 },
-  right: { yaw: 0.4, pitch: 0 },
-});
-
-/** A view's { yaw, pitch } in whole degrees, as the sliders show it (a named view unknown here: the front). */
-export function degreesOfView(view) {
-  const { yaw = 0, pitch = 0 } = view?.view ? (NAMED_VIEW_ANGLES[view.view] ?? {}) : (view ?? {});
+export function degreesOfView(view, namedAngles = {}) {
+  const { yaw = 0, pitch = 0 } = view?.view ? (namedAngles[view.view] ?? {}) : (view ?? {});
   const degrees = (radians) => Math.round((radians * 180) / Math.PI);
   return { yaw: degrees(yaw), pitch: degrees(pitch) };
 }

@@ -244,7 +244,7 @@ export class Viewer {
     for (const button of this.#el.named.querySelectorAll("button")) {
       button.setAttribute("aria-pressed", String(button.dataset.view === view?.view));
     }
-    const { yaw, pitch } = degreesOfView(view);
+    const { yaw, pitch } = degreesOfView(view, this.#state.get("model")?.view_angles);
     this.#el.yaw.value = String(yaw);
     this.#el.pitch.value = String(pitch);
     this.#el.yawValue.textContent = `${yaw}°`;

@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps facenet-pytorch==2.6.0  # MTCNN weights (pyproject.toml)
 	touch $@
 
 install: $(STAMP)

@@ -18,6 +18,8 @@ CORE_MODULES = [
     "ffedit.io",
     "ffedit.layouts",
     "ffedit.synthface",
+    "ffedit.photo",
+    "ffedit.invert",
     "ffedit.mesh",
 ]
 WEB_MODULES = ["fastapi", "starlette", "pydantic", "uvicorn"]
@@ -25,7 +27,17 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "backend" / "ffedit"
 LEAVES = {"config", "device", "camera", "render", "layouts"}
 """Settings, the device rule, cameras, pure tensor functions, layouts as data: no other
 ffedit package."""
-CORE = LEAVES | {"generator", "synthface", "adapter", "edit", "io", "distill", "mesh"}
+CORE = LEAVES | {
+    "generator",
+    "synthface",
+    "adapter",
+    "edit",
+    "io",
+    "distill",
+    "mesh",
+    "photo",
+    "invert",
+}
 ALLOWED_IMPORTS = {
     "config": set(),
     "device": set(),
@@ -36,9 +48,11 @@ ALLOWED_IMPORTS = {
     "synthface": {"render", "camera", "layouts"},
     "adapter": {"generator", "render", "camera", "layouts", "config"},
     "edit": {"adapter", "generator", "render", "camera", "layouts", "config"},
-    "io": {"generator", "adapter", "edit", "render", "camera", "layouts", "config"},
+    "io": {"generator", "adapter", "edit", "photo", "render", "camera", "layouts", "config"},
     "mesh": {"generator", "render", "camera", "config"},
     "distill": {"generator", "synthface", "render", "camera", "layouts", "config"},
+    "photo": {"render", "camera"},
+    "invert": {"photo", "generator", "edit", "render", "camera", "config"},
     "bench": CORE | {"cli.common"},
     "service": set(CORE),
     "api": {"service", "layouts", "config"},

@@ -22,6 +22,7 @@ def settings(tiny_model: Path, tmp_path: Path) -> Settings:
         device="cpu",
         training_steps=3,
         edit_steps=3,
+        invert_steps=2,
         orbit_frames=2,
         max_upload_bytes=64 * 1024,
         torch_threads=1,

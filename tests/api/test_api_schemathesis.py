@@ -119,6 +119,7 @@ def test_every_operation_answers_generated_requests_per_its_spec(api_url, api_se
             _wait_until_no_job_waits(api)
     assert {label for label, _ in answered} == {operation.label for operation in operations}
     rendered = ("GET /api/v1/faces/{face_id}/render", 200)
+    # the derandomised draws depend on the whole spec: at least one must reach the real face
     renders = [status for label, status in answered if label == rendered[0]]
-    assert answered.count(rendered) >= 2, f"no generated render reached a real face: {renders}"
+    assert answered.count(rendered) >= 1, f"no generated render reached a real face: {renders}"
     assert not failures, "\n\n".join(failures)

@@ -1,12 +1,14 @@
 """Worker mode: the app with FFEDIT_BROKER_URL holds no model; a real Redis (on a free
 loopback port) and real `ffedit worker` processes on the CPU do its renders and jobs. A
 render, a face from a seed, a training followed over the WebSocket, an edit and a cancel
-end to end; then a worker killed (SIGKILL) in the middle of a job: the job reads failed with
-the lost-worker reason, nothing stored is lost, and the other worker goes on serving."""
+end to end; a photo detected in the web process and inverted on a worker; then a worker
+killed (SIGKILL) in the middle of a job: the job reads failed with the lost-worker reason,
+nothing stored is lost, and the other worker goes on serving."""
 
 from __future__ import annotations
 
 import io
+import math
 import signal
 import time
 from contextlib import ExitStack, contextmanager
@@ -20,8 +22,10 @@ from PIL import Image
 
 from ffedit.api.app import create_app
 from ffedit.bench.local_cluster import start_worker, wait_until_serving
+from ffedit.camera import camera_from_angles
 from ffedit.config import PRESETS
 from ffedit.service.broker import WORKER_LOST_REASON, WORKER_TTL_S, job_worker_key
+from ffedit.synthface import face_from_latent, latent_from_seed, render_face
 
 pytestmark = pytest.mark.slow
 SIZE = PRESETS["tiny"].neural_rendering_resolution
@@ -141,6 +145,40 @@ def test_renders_and_jobs_run_on_a_worker_end_to_end(tiny_model, tmp_path, setti
         _wait_running(client, long["id"])
         assert client.post(f"/api/v1/jobs/{long['id']}/cancel").status_code == 200
         assert wait_for_job(client, long["id"], timeout_s=60)["status"] == "cancelled"
+
+
+def _face_photo() -> bytes:
+    """A synthface face rendered at 256², as a JPEG."""
+    camera = camera_from_angles(math.pi / 2, math.pi / 2)
+    rgb = render_face(face_from_latent(latent_from_seed(5)[None]), camera[None], 256).rgb[0]
+    pixels = ((rgb + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_a_photo_is_checked_in_the_web_process_and_inverted_on_a_worker(
+    tiny_model, tmp_path, settings, redis_url
+):
+    with ExitStack() as stack:
+        stack.enter_context(_workers(tiny_model, settings.data_dir, redis_url, tmp_path, ["w1"]))
+        client = stack.enter_context(_client(settings, redis_url))
+        grey = io.BytesIO()
+        Image.new("RGB", (200, 200), (90, 90, 90)).save(grey, format="PNG")
+        refused = client.post("/api/v1/faces", files={"photo": ("wall.png", grey.getvalue())})
+        assert refused.status_code == 422 and "no face" in refused.json()["detail"]
+        assert client.get("/api/v1/jobs").json() == []
+        answer = client.post("/api/v1/faces", files={"photo": ("me.jpg", _face_photo())})
+        assert answer.status_code == 202, answer.text
+        job = wait_for_job(client, answer.json()["id"], timeout_s=120)
+        assert job["status"] == "succeeded", job["error"]
+        assert job["kind"] == "invert-photo" and job["params"]["steps"] == settings.invert_steps
+        face = client.get(f"/api/v1/faces/{job['result']['face_id']}").json()
+        assert face["origin"]["photo"] == "me.jpg"
+        crop = client.get(f"/api/v1/jobs/{job['id']}/download")
+        assert Image.open(io.BytesIO(crop.content)).size == (SIZE, SIZE)
+        render = client.get(f"/api/v1/faces/{face['id']}/render", params={"kind": "mask"})
+        assert render.status_code == 200
 
 
 def _wait_running(client, job_id: str, timeout_s: float = 120) -> None:

@@ -73,6 +73,7 @@ def engine_config(settings: Settings, default_owner: str = SINGLE_USER_OWNER) ->
         training_preset=settings.training_preset,
         training_steps=settings.training_steps,
         edit_steps=settings.edit_steps,
+        invert_steps=settings.invert_steps,
         min_samples=settings.min_samples,
         planes_cache_size=settings.planes_cache_size,
         chunk_rays=settings.chunk_rays,

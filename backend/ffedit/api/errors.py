@@ -11,7 +11,8 @@
 | DiskQuotaReached (a user's files)                          |        |
 | UnsupportedMediaType (neither JSON nor multipart)          | 415    |
 | InvalidMask, InvalidImage, InvalidLayout, TooFewSamples,   | 422    |
-| InvalidRequest, request validation                         |        |
+| InvalidRequest, PhotoError (not a photo, no face, several  |        |
+| faces, a face too small, too many pixels), validation      |        |
 | LimitReached (a user's faces, layouts, samples, queued jobs)| 429    |
 | TooManyAttempts (failed logins)                            | 429 (`Retry-After`) |
 | QueueFull, WorkersUnavailable (no worker answered in time) | 503    |
@@ -42,6 +43,7 @@ from ffedit.service.errors import (
     InvalidRequest,
     LimitReached,
     NotFound,
+    PhotoError,
     QueueFull,
     TooFewSamples,
     TooManyAttempts,
@@ -89,6 +91,7 @@ STATUS_OF: tuple[tuple[type[Exception], int, str], ...] = (
     (UnsupportedMediaType, 415, "unsupported media type"),
     (InvalidMask, 422, "invalid mask"),
     (InvalidImage, 422, "invalid image"),
+    (PhotoError, 422, "invalid photo"),
     (InvalidLayout, 422, "invalid layout"),
     (TooFewSamples, 422, "too few samples"),
     (InvalidRequest, 422, "invalid request"),

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     training_preset: str = Field("fast", description="adapter training preset for layouts")
     training_steps: int | None = Field(None, ge=1, description="override the preset's steps")
     edit_steps: int = Field(100, ge=1, description="default and largest steps of an edit")
+    invert_steps: int = Field(
+        150, ge=1, description="steps of each stage (w, then W+) of a photo's inversion"
+    )
     min_samples: int = Field(1, ge=1, description="samples a layout needs to be trained")
     planes_cache_size: int = Field(16, ge=1, description="faces whose tri-planes stay cached")
     chunk_rays: int = Field(1024, ge=64, description="rays per rendering pass")

@@ -11,6 +11,7 @@ line arguments (`add_arguments`) and its run (`run`):
 - `edits`: mask-driven edits against synthface's exact edits;
 - `api`: a loopback load run of the served API (an HTTP client: no torch, no service);
 - `busy`: the served API while layout trainings and an export run as jobs;
+- `invert`: photo inversion (detection, camera, w and W+) against synthface's exact faces;
 - `page`: the real page in headless Chromium, timed from a user's actions to what it shows;
 - `workers`: the web process with Redis and CPU workers: renders with one vs two workers
   while jobs run, and a worker killed mid-edit (an HTTP client and processes, as `api`).
@@ -36,6 +37,7 @@ BENCHMARKS = {
     "edits": "mask-driven edits vs synthface's exact edits: target IoU, 3D consistency, PSNR, time",
     "api": "loopback load run of the served API: concurrent clients rendering views",
     "busy": "the served API while two trainings and a long export run: health latency, 5xx",
+    "invert": "photo inversion vs synthface: camera error, input-view and unseen-view scores, time",
     "page": "the real page in headless Chromium: first face, views, drag, edit, training, ZIP",
     "workers": "web process + Redis + CPU workers: renders with 1 vs 2 workers under jobs, "
     "kill -9 of a worker mid-edit",

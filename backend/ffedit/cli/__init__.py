@@ -2,8 +2,8 @@
 
 Subcommands parse arguments, call the core, and turn `on_step` callbacks into tqdm progress
 bars; they hold no model logic of their own. One module per command family registers its
-subcommands (checkpoint, render, synthface, train, edit, mesh, serve, worker, users and
-tokens); `ffedit bench …` is registered by the `ffedit.bench` package, one module per
+subcommands (checkpoint, render, synthface, train, edit, invert, mesh, serve, worker, users
+and tokens); `ffedit bench …` is registered by the `ffedit.bench` package, one module per
 benchmark; `common` holds what several commands share.
 """
 
@@ -18,6 +18,7 @@ from ffedit.cli.checkpoint import register_import_checkpoint
 from ffedit.cli.common import Registrar
 from ffedit.cli.denormals import flush_denormals
 from ffedit.cli.edit import register_edit
+from ffedit.cli.invert import register_invert
 from ffedit.cli.mesh import register_mesh
 from ffedit.cli.render import register_render
 from ffedit.cli.serve import register_serve
@@ -47,6 +48,7 @@ def _registrars() -> list[Registrar]:
         register_train_generator,
         register_train_layout,
         register_edit,
+        register_invert,
         register_mesh,
         register_serve,
         register_worker,

@@ -171,7 +171,7 @@ def check_target(
 
 
 @contextmanager
-def _frozen(*modules: nn.Module | None) -> Iterator[None]:
+def frozen(*modules: nn.Module | None) -> Iterator[None]:
     """Parameters of the modules do not require gradients inside; flags restored after."""
     parameters = [p for module in modules if module is not None for p in module.parameters()]
     flags = [p.requires_grad for p in parameters]
@@ -360,7 +360,7 @@ def optimize_latent(
     lpips = lpips.to(device) if config.lpips_weights else None
     source_ws = ws.detach().clone()
     cameras = camera.reshape(1, -1).to(device)
-    with _frozen(generator, adapter if isinstance(adapter, nn.Module) else None):
+    with frozen(generator, adapter if isinstance(adapter, nn.Module) else None):
         with torch.no_grad():
             source_planes = generator.synthesize_planes(source_ws[None])
             if plane_stats is None:

@@ -9,12 +9,12 @@ numbers) and returning records or bytes, and every one a user's request reaches 
 the `owner` it acts for (a user id, or `SINGLE_USER_OWNER`): it sees only that owner's faces,
 layouts, samples and jobs (and the shared built-in layouts, read-only), another owner's id is
 `NotFound` as an unknown one is, and what it makes (a face, an edit's result face, a job)
-belongs to that owner. Operations: faces (create, list, delete, render), layouts and
-their samples, training and edits (checked at once, then stored and queued as jobs whose
-record and input files hold everything they need: `run_job` rebuilds one from them and runs
-its body of `ffedit.service.tasks`), jobs, meshes (a job writing a GLB or PLY) and the
-export (a ZIP holding the meshes too). The API's routes call only these; so does any other
-front end.
+belongs to that owner. Operations: faces (create from a seed, a latent or a photo, list,
+delete, render), layouts and their samples, training, edits and photo inversions (checked at
+once, then stored and queued as jobs whose record and input files hold everything they need:
+`run_job` rebuilds one from them and runs its body of `ffedit.service.tasks`), jobs, meshes
+(a job writing a GLB or PLY) and the export (a ZIP holding the meshes too). The API's routes
+call only these; so does any other front end.
 
 Jobs run on this process's `JobRunner` (embedded), or, when `EngineConfig.broker_url` is
 set, this Engine is an `ffedit worker`'s: its jobs go to the broker's queue and it runs the
@@ -74,6 +74,7 @@ from ffedit.generator import (
     ws_from_z,
 )
 from ffedit.generator.planes import PlaneStatistics
+from ffedit.invert import Camera, InversionConfig
 from ffedit.io.adapters import (
     NoSegHead,
     layout_adapter_folder,
@@ -83,8 +84,10 @@ from ffedit.io.adapters import (
 )
 from ffedit.io.bundle import BUNDLE_VIEWS, write_face_bundle
 from ffedit.io.checkpoint import load_generator
-from ffedit.io.images import PNG_SIGNATURE, InvalidImage, png_bytes, png_size
+from ffedit.io.detector import load_mtcnn
+from ffedit.io.images import PNG_SIGNATURE, InvalidImage, load_png, png_bytes, png_size
 from ffedit.io.meshes import MESH_FORMATS, mesh_bytes
+from ffedit.io.photos import read_photo
 from ffedit.layouts import (
     BASE_LAYOUT,
     BUILTIN_LAYOUTS,
@@ -108,6 +111,8 @@ from ffedit.mesh import (
     MeshSettings,
     extract_mesh,
 )
+from ffedit.photo import align_photo
+from ffedit.photo.mtcnn import Mtcnn
 from ffedit.service import broker, tasks
 from ffedit.service.errors import (
     AlreadyTraining,
@@ -144,6 +149,9 @@ EXPORT_FILE = "export.zip"
 """The output file of an export job."""
 RENDER_FILE = "render.png"
 """The output file of a large-render job."""
+PHOTO_CROP_FILE = "aligned.png"
+"""An input and the output file of a photo inversion: the aligned crop it inverts (shown
+beside the render)."""
 EDIT_TARGET_FILE = "mask.png"
 """The input file of an edit job: its target mask (indexed PNG in the layout)."""
 MAX_DIRECT_RENDER_SIDE = 256
@@ -186,6 +194,8 @@ class EngineConfig:
     """Override of the preset's steps (None: the preset's)."""
     edit_steps: int = 100
     """Default and largest number of steps of an edit."""
+    invert_steps: int = 150
+    """Steps of each stage (w, then W+) of a photo's inversion."""
     min_samples: int = MIN_SAMPLES
     """Annotated samples a layout needs before it can be trained."""
     planes_cache_size: int = 16
@@ -305,6 +315,7 @@ class Engine:
         self._cache_lock = threading.Lock()
         self._faces: OrderedDict[str, FaceState] = OrderedDict()
         self._adapters: dict[Path, GeometryAdapter] = {}
+        self._mtcnn: Mtcnn | None = None
         self._training_lock = threading.Lock()
         """Held from the not-already-training check to the job's insertion (one at a time)."""
 
@@ -517,6 +528,64 @@ class Engine:
             )
         return self.storage.add_face(ws, {"upload": file_name}, owner=owner)
 
+    def _detector(self) -> Mtcnn:
+        """The face detector, loaded on first use (CPU: it is small and runs per upload)."""
+        with self._cache_lock:
+            if self._mtcnn is None:
+                self._mtcnn = load_mtcnn("cpu")
+            return self._mtcnn
+
+    def submit_photo(self, owner: str, data: bytes, file_name: str) -> JobRecord:
+        """Check an uploaded photo (a JPEG or PNG with one face large enough: `PhotoError`
+        otherwise, before anything is stored), align it, and queue its inversion; the job's
+        result names the new face, its output file is the aligned crop (`PHOTO_CROP_FILE`).
+
+        Detection and alignment run here, in the calling process: they need the detector
+        (`_detector`, CPU) and the mask resolution, not the generator, so a web process
+        without the model (`RemoteEngine`) refuses a bad photo at once too. The photo and
+        its aligned crop are the job's input files, the landmark camera its params:
+        `_run_photo` rebuilds the inversion from them in whichever process runs it."""
+        self.storage.ensure_room(FACES_ROOM, owner)
+        photo = torch.from_numpy(read_photo(data)).permute(2, 0, 1)
+        aligned = align_photo(self._detector(), photo, self.mask_resolution)
+        params = {
+            "file_name": file_name,
+            "steps": self.config.invert_steps,
+            "landmark_fit": aligned.fit._asdict(),
+            "face_box": list(aligned.box),
+        }
+        inputs = {
+            "photo" + _photo_suffix(data): data,
+            PHOTO_CROP_FILE: png_bytes(uint8_image(aligned.crop)),
+        }
+        self._make_room_for_a_job(owner)
+        return self.runner.submit(
+            tasks.INVERT_KIND, params, self.run_job, inputs=inputs, owner=owner
+        )
+
+    def _run_photo(self, job: JobRecord, context: JobContext) -> dict | None:
+        params = job.params
+        crop_png = self.storage.job_input_path(job.id, PHOTO_CROP_FILE).read_bytes()
+        crop = torch.from_numpy(load_png(crop_png)).permute(2, 0, 1).float() / 127.5 - 1
+        fit = params["landmark_fit"]
+        config = InversionConfig(w_steps=params["steps"], wplus_steps=params["steps"])
+        start = Camera(fit["yaw"], fit["pitch"])
+        result = tasks.invert_photo(self._job_device(), crop, start, config, context)
+        if result is None:
+            return None
+        self.storage.write_job_output(context.job_id, PHOTO_CROP_FILE, crop_png)
+        camera = result.camera._asdict()
+        origin = {"photo": params["file_name"], "invert": context.job_id, "camera": camera}
+        face = self.storage.add_face(result.ws[0].cpu().numpy(), origin, owner=job.owner)
+        return {
+            "face_id": face.id,
+            "file": PHOTO_CROP_FILE,
+            "camera": camera,
+            "landmark_fit": fit,
+            "face_box": params["face_box"],
+            "seconds": round(result.seconds, 3),
+        }
+
     def add_edited_face(
         self,
         owner: str,
@@ -676,6 +745,7 @@ class Engine:
             tasks.EXPORT_KIND: self._run_export,
             tasks.RENDER_KIND: self._run_render,
             tasks.MESH_KIND: self._run_mesh,
+            tasks.INVERT_KIND: self._run_photo,
         }
         return bodies[job.kind](job, context)
 
@@ -1159,6 +1229,11 @@ class Engine:
 
 class _Stopped(Exception):
     """An export job was cancelled (or the server is stopping) between two frames."""
+
+
+def _photo_suffix(data: bytes) -> str:
+    """'.png' or '.jpg' for a photo read by `read_photo` (JPEG or PNG)."""
+    return ".png" if data.startswith(PNG_SIGNATURE) else ".jpg"
 
 
 def _mesh_file(file_format: str) -> str:

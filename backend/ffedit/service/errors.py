@@ -14,6 +14,7 @@ import re
 from ffedit.adapter import TooFewSamples
 from ffedit.io.images import InvalidImage
 from ffedit.layouts import InvalidLayout, InvalidMask, UnknownLayout
+from ffedit.photo.errors import PhotoError
 
 
 class StorageError(Exception):
@@ -129,6 +130,7 @@ __all__ = [
     "NoAdapter",
     "NotFound",
     "NotWanted",
+    "PhotoError",
     "QueueFull",
     "StorageError",
     "TooFewSamples",

@@ -14,6 +14,8 @@ it returns the fit or the edit (None when cancelled), which the Engine stores.
 - edit (`EDIT_KIND`): `optimize_latent` toward the target; result: the `EditResult`;
 - export (`EXPORT_KIND`): the Engine's own export bundle, a frame at a time (no body here);
 - large render (`RENDER_KIND`): `render_in_bands`, a raw render a band of rows at a time;
+- photo inversion (`INVERT_KIND`): `invert_image` on the aligned crop; result: the
+  `InversionResult`, which the Engine stores as a new face.
 - mesh (`MESH_KIND`): the Engine's own marching-cubes export of a face (no body here).
 """
 
@@ -36,6 +38,8 @@ from ffedit.adapter import (
 )
 from ffedit.edit import EditConfig, EditResult, optimize_latent
 from ffedit.generator import SegHead, TriplaneGenerator, images_from_rays, uint8_image
+from ffedit.invert import Camera, InversionConfig, InversionResult, invert_image
+from ffedit.invert.optimize import cameras_from_parameters
 from ffedit.io.images import png_bytes
 from ffedit.layouts import Layout, color_png_from_labels
 from ffedit.service.jobs import JobContext
@@ -47,6 +51,8 @@ EXPORT_KIND = "export"
 """A face's export bundle rendered as a job (`Engine.submit_export`); its file is the output."""
 RENDER_KIND = "render"
 """A raw render too large for a request (`Engine.submit_render`); its PNG is the output."""
+INVERT_KIND = "invert-photo"
+"""A photo inverted into a new face (`Engine.submit_photo`)."""
 MESH_KIND = "mesh"
 """A face's surface as a GLB or PLY file (`Engine.submit_mesh`); the file is the output."""
 RENDER_BANDS = 16
@@ -212,6 +218,41 @@ def edit_face(
             plane_stats=state.plane_stats,
         )
     return None if result.cancelled or context.should_stop() else result
+
+
+def invert_photo(
+    device: Device,
+    crop: torch.Tensor,
+    start: Camera,
+    config: InversionConfig,
+    context: JobContext,
+) -> InversionResult | None:
+    """Invert the aligned crop (3, S, S) in [−1, 1] from the landmark camera `start`, the
+    device lock handed over between steps; the last progress report carries a preview of the
+    result at the inverted camera. None when cancelled."""
+    generator = device.generator
+    with JobSteps(device.lock) as steps:
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            context.report(step, total, {"total": loss})
+            steps.between_steps()
+
+        result = invert_image(generator, crop, start, config, on_step, context.should_stop)
+        if result.cancelled or context.should_stop():
+            return None
+        with torch.no_grad():
+            camera = cameras_from_parameters(torch.tensor(list(result.camera)))
+            output = generator.render(
+                result.ws.to(generator.device),
+                camera.to(generator.device),
+                PREVIEW_SIZE,
+                super_resolve=False,
+                chunk_rays=device.chunk_rays,
+            )
+        total = config.w_steps + config.wplus_steps
+        preview = png_bytes(uint8_image(output.rgb_raw[0]))
+        context.report(total, total, {"total": result.losses[-1]}, preview)
+    return result
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""Faces: create (seed or latent upload), get, delete, the page's view (image and mask from
-one render), render (large ones as jobs), predicted mask, edit, mesh (a job), export (a
-job). Renders of a
-page's `stream` supersede each other, and one whose client left is never rendered."""
+"""Faces: create (seed or latent upload; a photo upload starts an inversion job), get,
+delete, the page's view (image and mask from one render), render (large ones as jobs),
+predicted mask, edit, mesh (a job), export (a job). Renders of a page's `stream` supersede
+each other, and one whose client left is never rendered."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ffedit.api.auth import OwnerId
@@ -53,15 +54,33 @@ FACE_BODY = {
             "application/json": {"schema": FaceIn.model_json_schema()},
             "multipart/form-data": {
                 "schema": {
-                    "type": "object",
-                    "required": ["latent"],
-                    "properties": {
-                        "latent": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": ".npy of z (z_dim,) or ws (num_ws, w_dim)",
-                        }
-                    },
+                    "description": "one file: `latent` (the face at once, 201) or `photo` (an "
+                    "inversion job, 202)",
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["latent"],
+                            "properties": {
+                                "latent": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": ".npy of z (z_dim,) or ws (num_ws, w_dim)",
+                                }
+                            },
+                        },
+                        {
+                            "type": "object",
+                            "required": ["photo"],
+                            "properties": {
+                                "photo": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": "JPEG or PNG with one face: detected, "
+                                    "aligned, inverted as a job",
+                                }
+                            },
+                        },
+                    ],
                 }
             },
         },
@@ -112,18 +131,39 @@ def list_faces(request: Request, owner: OwnerId) -> list[FaceOut]:
     return [face_out(face) for face in engine_of(request).list_faces(owner)]
 
 
-@router.post("", response_model=FaceOut, status_code=201, openapi_extra=FACE_BODY)
-async def create_face(request: Request, owner: OwnerId) -> FaceOut:
-    """A face from JSON {"seed": n}, or from a multipart upload of a latent (field `latent`)."""
+PHOTO_JOB_RESPONSE = {
+    202: {
+        "model": JobOut,
+        "description": "a photo upload: its inversion job (the result names the new face; "
+        "`GET /jobs/{job_id}/download` gives the aligned crop)",
+    }
+}
+
+
+@router.post(
+    "",
+    response_model=FaceOut,
+    status_code=201,
+    openapi_extra=FACE_BODY,
+    responses=PHOTO_JOB_RESPONSE,
+)
+async def create_face(request: Request, owner: OwnerId) -> FaceOut | JSONResponse:
+    """A face from JSON {"seed": n}, or from a multipart upload of a latent (field `latent`);
+    a multipart photo (field `photo`) is checked at once (one face, large enough) and
+    inverted as a job (202)."""
     engine = engine_of(request)
     content_type = media_type(request.headers)
     if content_type == "multipart/form-data":
         async with request.form(max_files=1, max_fields=0) as form:
-            upload = form.get("latent")
+            field = "photo" if "photo" in form else "latent"
+            upload = form.get(field)
             if upload is None or isinstance(upload, str):
-                raise InvalidRequest("the multipart form needs a file field 'latent'")
+                raise InvalidRequest("the multipart form needs a file field 'latent' or 'photo'")
             data = await run_in_threadpool(read_upload, request, upload)
-            name = upload.filename or "latent.npy"
+            name = upload.filename or field
+        if field == "photo":
+            job = await run_in_threadpool(engine.submit_photo, owner, data, name)
+            return JSONResponse(job_out(job).model_dump(mode="json"), status_code=202)
         latent = _latent_from_npy(data)
         # off the event loop: a z latent waits for the device lock
         face = await run_in_threadpool(engine.create_face_from_latent, owner, latent, name)

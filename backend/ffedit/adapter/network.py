@@ -15,7 +15,10 @@ density and colour still come from the generator. Three variants:
   FC(C+1+L+3+27 → 64) → Softplus → FC(64 → K). The tri-plane features say what the surface
   is, not where on it a point lies; a region the user paints on a smooth surface (a blush
   on the cheek) has the same features as the skin around it, and only its position tells
-  them apart.
+  them apart. On the shipped model (10 samples, held-out faces 0–9) a cheek patch
+  (`ffedit bench layouts --layouts cheek-patch`) reaches IoU 0.83 with it and 0.00 without;
+  a class-balanced cross-entropy (pixel weights n_k^−0.5), tried instead, lifted the
+  paper's adapter only to 0.19 and lowered the positional one to 0.73.
 
 The layers are the generator's equalised-lr `FullyConnectedLayer` (weight ~ N(0, 1), runtime
 gain 1/√fan_in, bias 0), and the module is a Sequential whose state_dict names are

@@ -30,7 +30,7 @@ from ffedit.camera import fov_to_intrinsics, look_at_poses, named_camera, pack_c
 from ffedit.cli.common import name_list, seed_range
 from ffedit.config import DEFAULT_MODEL_PATH
 from ffedit.device import resolve_device
-from ffedit.generator import TriplaneGenerator
+from ffedit.generator import TriplaneGenerator, uint8_tensor
 from ffedit.invert import InversionConfig, invert_photo
 from ffedit.invert.losses import image_ssim, psnr
 from ffedit.invert.optimize import cameras_from_parameters
@@ -130,7 +130,7 @@ def measure_case(
     resolution = photo_resolution
     face = face_from_latent(latent_from_seed(case.seed)[None])
     photo_rgb = render_face(face, photo_camera(case)[None], resolution).rgb[0]
-    photo = ((photo_rgb + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    photo = uint8_tensor(photo_rgb)
     start = time.perf_counter()
     try:
         inversion = invert_photo(generator, mtcnn, photo, config)

@@ -249,6 +249,27 @@ def _stacked_head(adapters: list[GeometryAdapter]):
     return head
 
 
+def _rendered_labels(
+    generator: TriplaneGenerator,
+    adapters: list[GeometryAdapter],
+    ws: torch.Tensor,
+    cameras: torch.Tensor,
+    chunk_rays: int | None,
+) -> list[torch.Tensor]:
+    """The generator's own labels, then each adapter's, (B, H, W) int64 on the CPU, of ws
+    (B, num_ws, w_dim) from cameras (B or 1, 25), in one deterministic render."""
+    splits = [generator.config.seg_classes] + [a.num_classes for a in adapters]
+    with torch.no_grad():
+        logits = generator.render(
+            ws,
+            cameras.to(ws.device),
+            super_resolve=False,
+            chunk_rays=chunk_rays,
+            seg_head=_stacked_head(adapters),
+        ).seg_logits
+    return [part.argmax(1).cpu() for part in logits.split(splits, dim=1)]
+
+
 def predict_all(
     generator: TriplaneGenerator,
     adapters: list[GeometryAdapter],
@@ -257,24 +278,15 @@ def predict_all(
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The generator's own labels and each adapter's, (F, 3, H, W) int64 each, at `VIEWS`,
     from one deterministic render per face batch and view."""
-    splits = [generator.config.seg_classes] + [a.num_classes for a in adapters]
-    head = _stacked_head(adapters)
-    outputs: list[list[torch.Tensor]] = [[] for _ in splits]
-    device = faces.ws.device
-    with torch.no_grad():
-        for start in range(0, len(faces.seeds), EVAL_BATCH):
-            ws = faces.ws[start : start + EVAL_BATCH]
-            per_view: list[list[torch.Tensor]] = [[] for _ in splits]
-            for view in VIEWS:
-                camera = named_camera(view)[None].to(device)
-                logits = generator.render(
-                    ws, camera, super_resolve=False, chunk_rays=chunk_rays, seg_head=head
-                ).seg_logits
-                for index, part in enumerate(logits.split(splits, dim=1)):
-                    per_view[index].append(part.argmax(1).cpu())
-            for index, views in enumerate(per_view):
-                outputs[index].append(torch.stack(views, dim=1))
-    own, *adapted = (torch.cat(parts) for parts in outputs)
+    batches = []
+    for start in range(0, len(faces.seeds), EVAL_BATCH):
+        ws = faces.ws[start : start + EVAL_BATCH]
+        per_view = [
+            _rendered_labels(generator, adapters, ws, named_camera(view)[None], chunk_rays)
+            for view in VIEWS
+        ]
+        batches.append([torch.stack(views, dim=1) for views in zip(*per_view, strict=True)])
+    own, *adapted = (torch.cat(parts) for parts in zip(*batches, strict=True))
     return own, adapted
 
 
@@ -286,22 +298,19 @@ def predict_samples(
     chunk_rays: int | None = None,
 ) -> list[torch.Tensor]:
     """Each adapter's labels (N, H, W) int64 of the faces at their views, (face, view) each."""
-    head = _stacked_head(adapters)
-    splits = [generator.config.seg_classes] + [a.num_classes for a in adapters]
     cameras = torch.stack([named_camera(VIEWS[view]) for _, view in positions])
     ws = faces.ws[[face for face, _ in positions]]
-    parts = []
-    with torch.no_grad():
-        for start in range(0, len(positions), EVAL_BATCH):
-            logits = generator.render(
-                ws[start : start + EVAL_BATCH],
-                cameras[start : start + EVAL_BATCH].to(ws.device),
-                super_resolve=False,
-                chunk_rays=chunk_rays,
-                seg_head=head,
-            ).seg_logits
-            parts.append([part.argmax(1).cpu() for part in logits.split(splits, dim=1)[1:]])
-    return [torch.cat(labels) for labels in zip(*parts, strict=True)]
+    batches = [
+        _rendered_labels(
+            generator,
+            adapters,
+            ws[start : start + EVAL_BATCH],
+            cameras[start : start + EVAL_BATCH],
+            chunk_rays,
+        )[1:]
+        for start in range(0, len(positions), EVAL_BATCH)
+    ]
+    return [torch.cat(labels) for labels in zip(*batches, strict=True)]
 
 
 def base_class_table(layout: Layout) -> torch.Tensor:

@@ -8,7 +8,7 @@ core `render_rays`), `sample_points` and `superresolve` are its public steps;
 
 from ffedit.config import PRESETS, GeneratorConfig
 from ffedit.generator.faces import ws_from_seed, ws_from_z, z_from_seed
-from ffedit.generator.images import uint8_image
+from ffedit.generator.images import signed_image, uint8_image, uint8_tensor
 from ffedit.generator.triplane import (
     SERVING_APPEARANCE_THRESHOLD,
     GeneratorOutput,
@@ -29,7 +29,9 @@ __all__ = [
     "SegHead",
     "TriplaneGenerator",
     "images_from_rays",
+    "signed_image",
     "uint8_image",
+    "uint8_tensor",
     "ws_from_seed",
     "ws_from_z",
     "z_from_seed",

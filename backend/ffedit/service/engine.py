@@ -69,6 +69,7 @@ from ffedit.generator import (
     GeneratorOutput,
     SegHead,
     TriplaneGenerator,
+    signed_image,
     uint8_image,
     ws_from_seed,
     ws_from_z,
@@ -566,7 +567,7 @@ class Engine:
     def _run_photo(self, job: JobRecord, context: JobContext) -> dict | None:
         params = job.params
         crop_png = self.storage.job_input_path(job.id, PHOTO_CROP_FILE).read_bytes()
-        crop = torch.from_numpy(load_png(crop_png)).permute(2, 0, 1).float() / 127.5 - 1
+        crop = signed_image(torch.from_numpy(load_png(crop_png)).permute(2, 0, 1))
         fit = params["landmark_fit"]
         config = InversionConfig(w_steps=params["steps"], wplus_steps=params["steps"])
         start = Camera(fit["yaw"], fit["pitch"])
@@ -1198,7 +1199,7 @@ class Engine:
             face_info["mesh"] = str(error)
         else:
             for file_format in EXPORT_MESH_FORMATS:
-                extra[f"{MESH_FILE}.{file_format}"] = mesh_bytes(mesh, layout, file_format)
+                extra[_mesh_file(file_format)] = mesh_bytes(mesh, layout, file_format)
         extra["face.json"] = json.dumps(face_info, indent=2).encode()
         count = orbit_frames_count or self.config.orbit_frames
         frames = self._locked_orbit_frames(face_id, count, context)
